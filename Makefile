@@ -1,0 +1,62 @@
+# mlcp - every target bootstraps what it needs from a clean clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+# SAM builds the python3.13 runtime; pyenv (if present) must expose python3.13 next to the default.
+export PYENV_VERSION ?= $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare | grep -E '^3\.(11|12|13)\.' | sort -V | tr '\n' ':' | sed 's/:$$//')
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help bootstrap test test-unit test-functional test-static lint typecheck build demo bench schema clean
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements-dev.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements-dev.lock -e '.[dev]'
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+bootstrap: $(STAMP) $(NPM_STAMP) ## create .venv and install Python and npm tools
+
+test: bootstrap lint typecheck ## everything CI runs: lint, types, unit, functional, static, local cloud
+	$(BIN)/pytest --cov --cov-branch --cov-report=term --cov-fail-under=90
+
+test-unit: bootstrap ## pure core only (sockets blocked)
+	$(BIN)/pytest tests/unit
+
+test-functional: bootstrap ## handlers in-process against moto
+	$(BIN)/pytest tests/functional
+
+test-static: bootstrap ## cfn-lint (+ serverless rules), sam validate --lint, asl-validator, schema drift
+	$(BIN)/pytest tests/static
+
+lint: bootstrap ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: bootstrap ## mypy --strict
+	$(BIN)/mypy
+
+build: bootstrap ## sam build (python3.13, arm64) into .aws-sam/
+	$(BIN)/sam build --template-file template.yaml
+
+schema: bootstrap ## regenerate docs/pipeline-spec.schema.json from the models
+	$(BIN)/mlcp spec schema > docs/pipeline-spec.schema.json
+
+bench: bootstrap ## benchmarks (not tests): cold start of every handler
+	$(BIN)/python bench/cold_start.py
+
+demo: bootstrap ## run a whole pipeline on the embedded local cloud
+	$(BIN)/mlcp local demo
+
+clean:
+	rm -rf $(VENV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,1 @@
+"""The `mlcp` command line (never deployed)."""

@@ -1,0 +1,104 @@
+"""`mlcp`: work with pipeline specs offline. The local cloud (`mlcp local`) and the API client come later.
+
+Exit codes: 0 ok, 1 invalid input (field-level messages on stderr), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from mlcp.errors import InputInvalid
+from mlcp.models.run import DatasetRef, RunInput, Trigger, TriggerType
+from mlcp.models.spec import PipelineSpec, parse_spec, spec_json_schema
+from mlcp.naming import execution_name
+from mlcp.preparation import prepare_run, processing_request
+from mlcp.tuning import tuning_request
+
+EXAMPLE_ROLE = "arn:aws:iam::123456789012:role/mlcp-sagemaker"
+
+
+def _load(path: str) -> PipelineSpec:
+    return parse_spec(Path(path).read_bytes(), source=path)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    spec = _load(args.file)
+    print(f"{args.file}: valid pipeline spec {spec.name!r} ({spec.tuning.strategy} tuning, {spec.compression.method})")
+    return 0
+
+
+def cmd_schema(_: argparse.Namespace) -> int:
+    print(json.dumps(spec_json_schema(), indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """What a run of this spec would submit, without AWS: names, channels and the SageMaker requests."""
+    spec = _load(args.file)
+    manifest = f"s3://{args.bucket}/datasets/{spec.name}/{args.dataset_version}/manifest.json"
+    run_input = RunInput(
+        run_id=execution_name(spec.name, args.dataset_version, args.bucket, manifest, "plan"),
+        pipeline=spec.name,
+        dataset=DatasetRef(name=spec.name, version=args.dataset_version, manifest_uri=manifest),
+        trigger=Trigger(type=TriggerType.MANUAL, source="mlcp spec plan"),
+    )
+    run = prepare_run(
+        run_input,
+        execution_arn=f"arn:aws:states:us-east-1:123456789012:execution:plan:{run_input.run_id}",
+        spec=spec,
+        spec_version="local",
+        manifest=None,
+        default_role_arn=args.role_arn,
+        artifact_bucket=args.bucket,
+    )
+    plan = {
+        "run_id": run.run_id,
+        "jobs": run.names.model_dump(),
+        "channels": run.channels,
+        "output_prefix": run.output_prefix,
+        "augment_request": processing_request(run),
+        "tuning_request": tuning_request(run),
+    }
+    print(json.dumps(plan, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlcp", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    spec = sub.add_parser("spec", help="pipeline specs: validate, JSON Schema, dry-run plan")
+    spec_sub = spec.add_subparsers(dest="spec_command", required=True)
+    validate = spec_sub.add_parser("validate", help="validate a spec (YAML or JSON); exit 1 with field-level errors")
+    validate.add_argument("file")
+    validate.set_defaults(func=cmd_validate)
+    schema = spec_sub.add_parser("schema", help="print the JSON Schema of the pipeline spec")
+    schema.set_defaults(func=cmd_schema)
+    plan = spec_sub.add_parser("plan", help="print the job names and SageMaker requests a run would submit")
+    plan.add_argument("file")
+    plan.add_argument("--dataset-version", default="v1")
+    plan.add_argument("--bucket", default="mlcp-artifacts-example")
+    plan.add_argument("--role-arn", default=EXAMPLE_ROLE)
+    plan.set_defaults(func=cmd_plan)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except InputInvalid as exc:
+        print(f"{exc.subject} is invalid:", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  {error}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"mlcp: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

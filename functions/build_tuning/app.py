@@ -1,0 +1,30 @@
+"""Build the CreateHyperParameterTuningJob request of a run (Step Functions launches and waits with .sync)."""
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlcp import service
+from mlcp.aws.deps import aws_deps
+from mlcp.models.run import StageInput
+from mlcp.models.settings import load_settings
+from mlcp.observability import PowertoolsMeter, parse_event
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@cache
+def deps() -> service.Deps:
+    return aws_deps(load_settings(os.environ), PowertoolsMeter(metrics))
+
+
+@logger.inject_lambda_context(correlation_id_path="run.execution_arn")
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return service.build_tuning(parse_event(StageInput, event, "build_tuning input"), deps())

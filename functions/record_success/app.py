@@ -1,0 +1,31 @@
+"""After registration: record the model package and build the success notification."""
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlcp import service
+from mlcp.aws.deps import aws_deps
+from mlcp.models.run import SuccessInput
+from mlcp.models.settings import load_settings
+from mlcp.observability import PowertoolsMeter, parse_event
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@cache
+def deps() -> service.Deps:
+    return aws_deps(load_settings(os.environ), PowertoolsMeter(metrics))
+
+
+@logger.inject_lambda_context(correlation_id_path="run.execution_arn")
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = service.record_success(parse_event(SuccessInput, event, "record_success input"), deps())
+    return result.model_dump(mode="json")

@@ -1,0 +1,31 @@
+"""A dataset manifest upload (S3 via EventBridge) or a schedule: start a run under a deterministic name."""
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlcp import service
+from mlcp.aws.deps import aws_deps
+from mlcp.models.settings import load_settings
+from mlcp.observability import PowertoolsMeter
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@cache
+def deps() -> service.Deps:
+    return aws_deps(load_settings(os.environ), PowertoolsMeter(metrics))
+
+
+@logger.inject_lambda_context(correlation_id_path="id || schedule_arn")
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = service.start_run_from_event(event, deps())
+    logger.info("run started" if result.started else "duplicate trigger", extra=result.model_dump(mode="json"))
+    return result.model_dump(mode="json")

@@ -1,0 +1,24 @@
+"""Wire the core's ports to the AWS adapters (clients are created lazily, on first use)."""
+
+from __future__ import annotations
+
+from mlcp.aws.dynamodb import DynamoPipelineStore, DynamoRunStore
+from mlcp.aws.s3 import S3ObjectStore
+from mlcp.aws.sagemaker import SageMakerAdapter
+from mlcp.aws.sfn import StepFunctionsExecutions
+from mlcp.aws.sns import SnsNotifier
+from mlcp.models.settings import Settings
+from mlcp.service import Deps, Meter
+
+
+def aws_deps(settings: Settings, meter: Meter) -> Deps:
+    return Deps(
+        settings=settings,
+        objects=S3ObjectStore(),
+        sagemaker=SageMakerAdapter(),
+        executions=StepFunctionsExecutions(),
+        notifier=SnsNotifier(settings.notification_topic_arn),
+        runs=DynamoRunStore(settings.runs_table),
+        pipelines=DynamoPipelineStore(settings.pipelines_table),
+        meter=meter,
+    )

@@ -1,0 +1,52 @@
+"""S3 adapter: read objects and their sizes by s3:// URI."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from botocore.exceptions import ClientError
+
+from mlcp.aws.clients import client, error_code
+from mlcp.errors import ArtifactMissing
+
+_MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchVersion", "NoSuchBucket"}
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError(f"not an s3:// URI: {uri!r}")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+class S3ObjectStore:
+    def __init__(self, s3: Any | None = None) -> None:
+        self._s3 = s3
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            self._s3 = client("s3")
+        return self._s3
+
+    def read(self, uri: str, version_id: str | None = None) -> bytes:
+        bucket, key = split_uri(uri)
+        extra = {"VersionId": version_id} if version_id else {}
+        try:
+            response = self.s3.get_object(Bucket=bucket, Key=key, **extra)
+        except ClientError as exc:
+            if error_code(exc) in _MISSING:
+                raise ArtifactMissing(f"{uri} does not exist") from exc
+            raise
+        body: bytes = response["Body"].read()
+        return body
+
+    def size(self, uri: str) -> int:
+        bucket, key = split_uri(uri)
+        try:
+            return int(self.s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
+        except ClientError as exc:
+            if error_code(exc) in _MISSING:
+                raise ArtifactMissing(f"{uri} does not exist") from exc
+            raise

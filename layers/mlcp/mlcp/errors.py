@@ -1,0 +1,78 @@
+"""Errors are a contract: the class name is the Lambda errorType that the state machines Retry/Catch on.
+
+Keep the names stable; tests/static checks that every name caught in statemachines/ is defined here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one field of a user's input, addressed by a dotted path (``tuning.max_jobs``)."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+class MlcpError(Exception):
+    """Base class; ``reason`` is a human-readable sentence for a run record or a notification."""
+
+    def __init__(self, reason: str, **details: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.details = details
+
+
+class InputInvalid(MlcpError):
+    """A user's input (spec, manifest, event, request) failed validation; carries field-level errors."""
+
+    def __init__(self, subject: str, errors: list[FieldError]) -> None:
+        self.subject = subject
+        self.errors = errors
+        listed = "; ".join(str(e) for e in errors)
+        super().__init__(f"{subject} is invalid: {listed}", errors=[e.as_dict() for e in errors])
+
+
+class SpecInvalid(InputInvalid):
+    """The pipeline spec is invalid (field-level errors)."""
+
+
+class ManifestInvalid(InputInvalid):
+    """A dataset manifest is invalid (field-level errors)."""
+
+
+class EventInvalid(InputInvalid):
+    """A trigger event does not have the shape mlcp expects."""
+
+
+class PipelineNotFound(MlcpError):
+    """A run was requested for a pipeline that has no registered spec."""
+
+
+class DatasetNotFound(MlcpError):
+    """No dataset version is known for the pipeline (scheduled runs need one)."""
+
+
+class TuningFailed(MlcpError):
+    """The tuning job produced no usable best training job."""
+
+
+class CompressionFailed(MlcpError):
+    """The compression job produced no usable artifact or metric."""
+
+
+class GateFailed(MlcpError):
+    """The compressed model did not pass the quality/size gate; the reason carries the numbers."""
+
+
+class ArtifactMissing(MlcpError):
+    """An S3 artifact a stage depends on does not exist."""

@@ -1,0 +1,34 @@
+"""Settings of the Lambda functions, read once from the environment by each handler (never by the core)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mlcp.errors import InputInvalid
+from mlcp.models.validation import field_errors
+
+
+class Settings(BaseModel):
+    """Environment variables set by template.yaml (Globals.Function.Environment)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    environment: Annotated[str, Field(alias="MLCP_ENVIRONMENT")] = "dev"
+    runs_table: Annotated[str, Field(alias="RUNS_TABLE", min_length=3)]
+    pipelines_table: Annotated[str, Field(alias="PIPELINES_TABLE", min_length=3)]
+    artifact_bucket: Annotated[str, Field(alias="ARTIFACT_BUCKET", min_length=3)]
+    sagemaker_role_arn: Annotated[str, Field(alias="SAGEMAKER_ROLE_ARN", min_length=20)]
+    notification_topic_arn: Annotated[str, Field(alias="NOTIFICATION_TOPIC_ARN", min_length=20)]
+    training_state_machine_arn: Annotated[str, Field(alias="TRAINING_STATE_MACHINE_ARN", min_length=20)]
+    neo_poll_seconds: Annotated[int, Field(alias="NEO_POLL_SECONDS", ge=1, le=3600)] = 30
+    neo_max_polls: Annotated[int, Field(alias="NEO_MAX_POLLS", ge=1, le=1000)] = 120
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    try:
+        return Settings.model_validate(dict(environ))
+    except ValidationError as exc:
+        raise InputInvalid("function environment", field_errors(exc)) from exc

@@ -1,0 +1,69 @@
+"""What the core needs from AWS, as Protocols. mlcp.aws implements them with boto3; tests may pass fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from mlcp.models.run import DatasetRef, RunStatus
+
+
+class ObjectStore(Protocol):
+    def read(self, uri: str, version_id: str | None = None) -> bytes: ...
+
+    def size(self, uri: str) -> int: ...
+
+
+class SageMaker(Protocol):
+    def describe_tuning_job(self, name: str) -> Mapping[str, Any]: ...
+
+    def describe_training_job(self, name: str) -> Mapping[str, Any]: ...
+
+    def describe_compilation_job(self, name: str) -> Mapping[str, Any]: ...
+
+    def ensure_model_package_group(self, name: str, description: str, tags: Mapping[str, str]) -> None: ...
+
+
+class Executions(Protocol):
+    def start(self, state_machine_arn: str, name: str, payload: Mapping[str, Any]) -> tuple[str, bool]:
+        """Start an execution; return (execution ARN, started). started is False for a duplicate name."""
+        ...
+
+
+class Notifier(Protocol):
+    def publish(self, subject: str, message: str, attributes: Mapping[str, str]) -> None: ...
+
+
+class RunStore(Protocol):
+    def create(self, run_id: str, item: Mapping[str, Any]) -> bool:
+        """Create the run record if it does not exist; return False if it did."""
+        ...
+
+    def update(
+        self, run_id: str, fields: Mapping[str, Any], stages: Mapping[str, Mapping[str, Any]]
+    ) -> Mapping[str, Any]:
+        """Set top-level fields and merge stage records; return the whole record as it is now."""
+        ...
+
+    def set_status(self, run_id: str, status: RunStatus, at: datetime, fields: Mapping[str, Any] | None = None) -> bool:
+        """Move the run to ``status`` unless it is already terminal; return whether it changed."""
+        ...
+
+    def get(self, run_id: str) -> dict[str, Any] | None: ...
+
+
+class PipelineStore(Protocol):
+    def get_spec(self, name: str) -> tuple[dict[str, Any], str] | None:
+        """The registered spec document and its version, or None."""
+        ...
+
+    def put_spec(self, name: str, spec: Mapping[str, Any], version: str, source: str, order: str) -> bool:
+        """Store a validated spec unless a newer upload (by ``order``) is already stored."""
+        ...
+
+    def record_rejection(self, name: str, source: str, errors: list[dict[str, str]], at: datetime) -> None: ...
+
+    def set_latest_dataset(self, name: str, dataset: DatasetRef, order: str) -> None: ...
+
+    def latest_dataset(self, name: str) -> DatasetRef | None: ...
