@@ -27,7 +27,8 @@ class SageMaker(Protocol):
 
 class Executions(Protocol):
     def start(self, state_machine_arn: str, name: str, payload: Mapping[str, Any]) -> tuple[str, bool]:
-        """Start an execution; return (execution ARN, started). started is False for a duplicate name."""
+        """Start an execution; return (execution ARN, accepted). accepted is False when an execution of that
+        name exists with other input or has closed (StartExecution is idempotent for identical running ones)."""
         ...
 
 
@@ -48,6 +49,10 @@ class RunStore(Protocol):
 
     def set_status(self, run_id: str, status: RunStatus, at: datetime, fields: Mapping[str, Any] | None = None) -> bool:
         """Move the run to ``status`` unless it is already terminal; return whether it changed."""
+        ...
+
+    def mark_started(self, run_id: str, execution_arn: str) -> bool:
+        """Record the execution of a run once; return False if a trigger already did (a duplicate)."""
         ...
 
     def get(self, run_id: str) -> dict[str, Any] | None: ...

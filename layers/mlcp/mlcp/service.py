@@ -122,12 +122,14 @@ def start_run(run_input: RunInput, deps: Deps) -> StartResult:
     """
     now = deps.clock()
     deps.runs.create(run_input.run_id, runs.new_run_item(run_input, now))
-    arn, started = deps.executions.start(
+    arn, accepted = deps.executions.start(
         deps.settings.training_state_machine_arn,
         run_input.run_id,
         run_input.model_dump(mode="json", exclude_none=True),
     )
-    deps.runs.update(run_input.run_id, {"execution_arn": arn}, {})
+    # StartExecution returns the running execution for a same-name, same-input retry, so "accepted" alone does not
+    # tell a new run from a duplicate trigger; the run record does.
+    started = deps.runs.mark_started(run_input.run_id, arn) and accepted
     deps.meter.add("RunsStarted" if started else "DuplicateTriggers", 1, "Count")
     return StartResult(run_id=run_input.run_id, pipeline=run_input.pipeline, execution_arn=arn, started=started)
 

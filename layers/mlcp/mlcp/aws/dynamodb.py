@@ -163,6 +163,21 @@ class DynamoRunStore:
             raise
         return True
 
+    def mark_started(self, run_id: str, execution_arn: str) -> bool:
+        try:
+            self.ddb.update_item(
+                TableName=self.table,
+                Key={"run_id": {"S": run_id}},
+                UpdateExpression="SET start_recorded_at = :at, execution_arn = :arn",
+                ConditionExpression="attribute_not_exists(start_recorded_at)",
+                ExpressionAttributeValues={":at": {"S": iso(datetime.now(UTC))}, ":arn": {"S": execution_arn}},
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def get(self, run_id: str) -> dict[str, Any] | None:
         response = self.ddb.get_item(TableName=self.table, Key={"run_id": {"S": run_id}}, ConsistentRead=True)
         item = response.get("Item")

@@ -1,0 +1,120 @@
+"""Functional tests: the real handlers, in-process, against moto (tables created from template.yaml)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from mlcp.aws import clients
+from mlcp.aws.dynamodb import DynamoRunStore
+from tests.support import load_template
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+BUCKET = "mlcp-artifacts-123456789012"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/mlcp-SageMakerExecutionRole-7Q2W"
+STATE_MACHINE_NAME = "mlcp-training-pipeline"
+STATE_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE_NAME}"
+
+
+@dataclass
+class Cloud:
+    """Handles on the moto resources the handlers use."""
+
+    s3: Any
+    dynamodb: Any
+    sqs: Any
+    sfn: Any
+    sagemaker: Any
+    queue_url: str
+    runs_table: str
+    pipelines_table: str
+    topic_arn: str
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """Every SNS notification published so far (drained from the subscribed queue)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
+            messages = response.get("Messages", [])
+            if not messages:
+                return found
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        return DynamoRunStore(self.runs_table, self.dynamodb).get(run_id)
+
+    def put(self, key: str, body: str | bytes) -> str:
+        """Upload an object; return its version id (the bucket is versioned)."""
+        response = self.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+        return str(response["VersionId"])
+
+
+def _create_table(dynamodb: Any, logical_id: str, name: str) -> None:
+    props = load_template()["Resources"][logical_id]["Properties"]
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "BillingMode": props["BillingMode"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+    }
+    if "GlobalSecondaryIndexes" in props:
+        kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    dynamodb.create_table(**kwargs)
+
+
+@pytest.fixture
+def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
+    with mock_aws():
+        clients.client.cache_clear()
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        _create_table(dynamodb, "RunsTable", "mlcp-runs")
+        _create_table(dynamodb, "PipelinesTable", "mlcp-pipelines")
+        sns = boto3.client("sns", region_name=REGION)
+        topic_arn = sns.create_topic(Name="mlcp-notifications")["TopicArn"]
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue_url = sqs.create_queue(QueueName="notifications")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        sfn.create_state_machine(
+            name=STATE_MACHINE_NAME,
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/mlcp-states",
+        )
+        env = {
+            "MLCP_ENVIRONMENT": "test",
+            "RUNS_TABLE": "mlcp-runs",
+            "PIPELINES_TABLE": "mlcp-pipelines",
+            "ARTIFACT_BUCKET": BUCKET,
+            "SAGEMAKER_ROLE_ARN": ROLE_ARN,
+            "NOTIFICATION_TOPIC_ARN": topic_arn,
+            "TRAINING_STATE_MACHINE_ARN": STATE_MACHINE_ARN,
+            "NEO_POLL_SECONDS": "5",
+            "NEO_MAX_POLLS": "10",
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        yield Cloud(
+            s3=s3,
+            dynamodb=dynamodb,
+            sqs=sqs,
+            sfn=sfn,
+            sagemaker=boto3.client("sagemaker", region_name=REGION),
+            queue_url=queue_url,
+            runs_table="mlcp-runs",
+            pipelines_table="mlcp-pipelines",
+            topic_arn=topic_arn,
+        )
+        clients.client.cache_clear()

@@ -1,0 +1,82 @@
+"""Shared test helpers: sample events, handler modules, a Lambda context, the template as data."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+FUNCTIONS = ROOT / "functions"
+STATEMACHINES = ROOT / "statemachines"
+EXAMPLES = ROOT / "examples"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A sample event from events/, e.g. ``load_event("s3/manifest_uploaded")``."""
+    data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return data
+
+
+def example_spec_text(name: str = "churn") -> str:
+    return (EXAMPLES / "pipelines" / name / "pipeline.yaml").read_text()
+
+
+def example_spec(name: str = "churn") -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(example_spec_text(name))
+    return data
+
+
+def load_handler(function: str) -> ModuleType:
+    """Import functions/<function>/app.py as its own module (every handler file is called app.py)."""
+    path = FUNCTIONS / function / "app.py"
+    spec = importlib.util.spec_from_file_location(f"mlcp_handler_{function}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "mlcp-test-function"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:mlcp-test-function"
+    aws_request_id: str = "6f1b7c1e-1d0e-4c55-9d49-13c3b2b1e001"
+    log_group_name: str = "/aws/lambda/mlcp-functions"
+    log_stream_name: str = "2026/11/27/[$LATEST]abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation YAML: short-form intrinsics (!Ref, !Sub, ...) become {"Fn::X": ...} dicts."""
+
+
+def _intrinsic(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)  # type: ignore[no-untyped-call]
+
+
+def load_template() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+    return data
