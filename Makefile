@@ -55,8 +55,9 @@ schema: bootstrap ## regenerate docs/pipeline-spec.schema.json from the models
 bench: bootstrap ## benchmarks (not tests): cold start of every handler
 	$(BIN)/python bench/cold_start.py
 
-demo: bootstrap ## run a whole pipeline on the embedded local cloud
-	$(BIN)/mlcp local demo
+demo: bootstrap ## run a whole pipeline on the embedded local cloud (for now: validate + plan, see README)
+	$(BIN)/mlcp spec validate examples/pipelines/churn/pipeline.yaml
+	$(BIN)/mlcp spec plan examples/pipelines/churn/pipeline.yaml
 
 clean:
 	rm -rf $(VENV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -37,7 +37,8 @@ def load_handler(function: str) -> ModuleType:
     """Import functions/<function>/app.py as its own module (every handler file is called app.py)."""
     path = FUNCTIONS / function / "app.py"
     spec = importlib.util.spec_from_file_location(f"mlcp_handler_{function}", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -74,9 +75,9 @@ def _intrinsic(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, A
     return {name: value}
 
 
-_CfnLoader.add_multi_constructor("!", _intrinsic)  # type: ignore[no-untyped-call]
+_CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
 def load_template() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+    data: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)
     return data

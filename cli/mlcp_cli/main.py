@@ -62,7 +62,27 @@ def cmd_plan(args: argparse.Namespace) -> int:
         "augment_request": processing_request(run),
         "tuning_request": tuning_request(run),
     }
-    print(json.dumps(plan, indent=2))
+    if args.json:
+        print(json.dumps(plan, indent=2))
+        return 0
+    tuning = spec.tuning
+    rows = [
+        ("run id", run.run_id),
+        ("augment job", run.names.processing if spec.augment else "(no augment stage)"),
+        ("tuning job", f"{run.names.tuning}  {tuning.strategy}, max {tuning.max_jobs or len(tuning.grid())} jobs"),
+        ("objective", f"{tuning.objective.type} {tuning.objective.metric}"),
+        (
+            "compression",
+            f"{spec.compression.method}: {run.names.compression if spec.compression.method != 'neo' else run.names.compilation}",
+        ),
+        ("registry", f"{spec.registry.model_package_group} ({spec.registry.approval_status})"),
+        *((f"channel {name}", uri) for name, uri in run.channels.items()),
+        ("output", run.output_prefix),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print(f"Plan of a run of {spec.name!r} on dataset {args.dataset_version} (no AWS calls; --json for requests):")
+    for key, value in rows:
+        print(f"  {key:<{width}}  {value}")
     return 0
 
 
@@ -81,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--dataset-version", default="v1")
     plan.add_argument("--bucket", default="mlcp-artifacts-example")
     plan.add_argument("--role-arn", default=EXAMPLE_ROLE)
+    plan.add_argument("--json", action="store_true", help="print the full SageMaker requests as JSON")
     plan.set_defaults(func=cmd_plan)
     return parser
 

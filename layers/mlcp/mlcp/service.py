@@ -205,7 +205,9 @@ def validate_run(inp: ValidateInput, deps: Deps) -> ValidateResult:
 def build_tuning(inp: StageInput, deps: Deps) -> dict[str, Any]:
     run = inp.run
     now = deps.clock()
-    stages = {StageName.TUNE: runs.stage(StageStatus.RUNNING, now, started=now, job_name=run.names.tuning)}
+    stages: dict[str, dict[str, Any]] = {
+        StageName.TUNE: runs.stage(StageStatus.RUNNING, now, started=now, job_name=run.names.tuning)
+    }
     if run.spec.augment is not None:
         stages[StageName.AUGMENT] = runs.stage(StageStatus.SUCCEEDED, now)
     _update(deps, run.run_id, {}, stages)
@@ -263,7 +265,7 @@ def evaluate_gate(inp: GateInput, deps: Deps) -> GateResult:
     )
     now = deps.clock()
     verdict = StageStatus.SUCCEEDED if result.passed else StageStatus.FAILED
-    stages = {
+    stages: dict[str, dict[str, Any]] = {
         StageName.COMPRESS: runs.stage(StageStatus.SUCCEEDED, now, job_name=ref.job_name),
         StageName.GATE: runs.stage(verdict, now, started=now, detail="; ".join(result.reasons) or "passed"),
     }

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -32,8 +32,7 @@ SEQUENCER_WIDTH = 32
 def to_dynamo(value: Any) -> dict[str, Any]:
     """Serialise plain JSON-like data (floats become Decimals, as DynamoDB requires)."""
     plain = json.loads(json.dumps(value, default=str), parse_float=Decimal)
-    result: dict[str, Any] = _SER.serialize(plain)
-    return result
+    return cast(dict[str, Any], _SER.serialize(plain))
 
 
 def _plain(value: Any) -> Any:

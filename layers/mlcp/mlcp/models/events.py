@@ -37,7 +37,7 @@ class ExecutionStatusDetail(BaseModel):
 
 
 class ExecutionStatusChange(EventBridgeModel):
-    detail: ExecutionStatusDetail  # type: ignore[assignment]
+    detail: ExecutionStatusDetail
 
 
 def event_kind(event: Any) -> str:

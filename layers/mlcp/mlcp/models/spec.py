@@ -230,7 +230,7 @@ class ParameterRanges(_Model):
     categorical: list[CategoricalRange] = []
 
     def names(self) -> list[str]:
-        return [r.name for r in (*self.continuous, *self.integer, *self.categorical)]
+        return [r.name for r in self.continuous] + [r.name for r in self.integer] + [r.name for r in self.categorical]
 
     def grid_size(self) -> int:
         return math.prod(len(c.values) for c in self.categorical)

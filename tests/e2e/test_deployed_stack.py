@@ -1,0 +1,40 @@
+"""Against a deployed stack (real AWS). Skipped, with the reason printed, unless MLCP_E2E_STACK names one."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import boto3
+import pytest
+
+from tests.support import example_spec_text
+
+STACK = os.environ.get("MLCP_E2E_STACK", "")
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not STACK, reason="set MLCP_E2E_STACK=<stack name> and AWS credentials to run e2e tests"),
+]
+
+
+def _outputs() -> dict[str, str]:
+    stack = boto3.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def test_spec_upload_registers_the_pipeline() -> None:
+    outputs = _outputs()
+    name = f"e2e-{uuid.uuid4().hex[:8]}"
+    body = example_spec_text().replace("name: churn", f"name: {name}")
+    boto3.client("s3").put_object(
+        Bucket=outputs["ArtifactBucketName"], Key=f"pipelines/{name}/pipeline.yaml", Body=body
+    )
+    table = outputs["PipelinesTableName"]
+    deadline = time.monotonic() + 120
+    item = None
+    while time.monotonic() < deadline and not item:
+        item = boto3.client("dynamodb").get_item(TableName=table, Key={"name": {"S": name}}).get("Item")
+        time.sleep(5)
+    assert item is not None, f"pipeline {name} was not registered within 120 s"
+    assert "spec_json" in item

@@ -1,0 +1,143 @@
+"""Static checks of statemachines/*.asl.json: asl-validator, substitutions, the error contract, payload shapes."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from mlcp import errors
+from mlcp.models import run as run_models
+from tests.support import ROOT, STATEMACHINES, load_template
+
+ASL_FILES = sorted(STATEMACHINES.glob("*.asl.json"))
+SERVICE_ERROR_PREFIXES = ("States.", "Lambda.", "SageMaker.", "SNS.")
+# Which handler input model each Lambda task feeds (by its DefinitionSubstitutions variable).
+TASK_INPUT_MODELS: dict[str, type[BaseModel]] = {
+    "ValidateSpecFunctionArn": run_models.ValidateInput,
+    "BuildTuningFunctionArn": run_models.StageInput,
+    "SelectBestFunctionArn": run_models.SelectBestInput,
+    "BuildCompressionFunctionArn": run_models.CompressionInput,
+    "EvaluateGateFunctionArn": run_models.GateInput,
+    "RecordSuccessFunctionArn": run_models.SuccessInput,
+    "RecordFailureFunctionArn": run_models.FailureInput,
+}
+LAMBDA_RETRY_ERRORS = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+
+
+def _states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for name, state in definition["States"].items():
+        found[name] = state
+        for branch in state.get("Branches", []):
+            found.update(_states(branch))
+        if "ItemProcessor" in state:
+            found.update(_states(state["ItemProcessor"]))
+    return found
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_asl_validator_accepts_the_definition(path: Path) -> None:
+    validator = ROOT / "node_modules" / ".bin" / "asl-validator"
+    assert validator.exists(), "asl-validator is not installed; run `make bootstrap` (npm ci)"
+    result = subprocess.run(
+        [str(validator), "--json-path", str(path)], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _machines() -> dict[str, dict[str, Any]]:
+    resources = load_template()["Resources"]
+    return {
+        Path(r["Properties"]["DefinitionUri"]).name: r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Serverless::StateMachine"
+    }
+
+
+def test_every_asl_file_is_deployed_by_the_template() -> None:
+    assert set(_machines()) == {p.name for p in ASL_FILES}
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_substitutions_match_the_template(path: Path) -> None:
+    used = set(re.findall(r"\$\{(\w+)\}", path.read_text()))
+    supplied = set(_machines()[path.name]["DefinitionSubstitutions"])
+    assert used == supplied
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_caught_and_retried_error_names_exist(path: Path) -> None:
+    """The ASL catches exactly the names mlcp.errors defines (or AWS's own error names)."""
+    defined = {name for name, obj in inspect.getmembers(errors, inspect.isclass) if issubclass(obj, Exception)}
+    for name, state in _states(_load(path)).items():
+        for rule in [*state.get("Retry", []), *state.get("Catch", [])]:
+            for error in rule["ErrorEquals"]:
+                if not error.startswith(SERVICE_ERROR_PREFIXES):
+                    assert error in defined, f"{name} handles {error}, which mlcp.errors does not define"
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_every_task_retries_transient_errors_and_routes_failures(path: Path) -> None:
+    states = _states(_load(path))
+    for name, state in states.items():
+        if state["Type"] != "Task":
+            continue
+        assert state.get("Retry"), f"{name} has no Retry"
+        assert state.get("Catch"), f"{name} has no Catch"
+        if state["Resource"].startswith("${") or state["Resource"].endswith("lambda:invoke"):
+            retried = {e for rule in state["Retry"] for e in rule["ErrorEquals"]}
+            assert retried >= LAMBDA_RETRY_ERRORS, f"{name} does not retry {LAMBDA_RETRY_ERRORS - retried}"
+            assert all(rule.get("JitterStrategy") == "FULL" for rule in state["Retry"]), name
+
+
+def test_lambda_tasks_send_what_the_handlers_parse() -> None:
+    states = _states(_load(STATEMACHINES / "training_pipeline.asl.json"))
+    seen = set()
+    for name, state in states.items():
+        resource = state.get("Resource", "")
+        match = re.fullmatch(r"\$\{(\w+)\}", resource)
+        if state["Type"] != "Task" or not match:
+            continue
+        model = TASK_INPUT_MODELS[match[1]]
+        seen.add(match[1])
+        sent = {key.removesuffix(".$") for key in state["Parameters"]}
+        required = {k for k, f in model.model_fields.items() if f.is_required()}
+        assert required <= sent <= set(model.model_fields), f"{name}: sends {sent}, {model.__name__} takes {required}"
+    assert seen == set(TASK_INPUT_MODELS)
+
+
+def test_every_failure_path_is_recorded_and_notified() -> None:
+    states = _states(_load(STATEMACHINES / "training_pipeline.asl.json"))
+    for name, state in states.items():
+        for rule in state.get("Catch", []):
+            if name not in ("Record Failure", "Notify Failure", "Stop Timed-Out Compilation"):
+                assert rule["Next"] == "Record Failure", f"{name} catches into {rule['Next']}"
+    assert states["Record Failure"]["Next"] == "Notify Failure"
+    assert states["Notify Failure"]["Next"] == "Run Failed"
+    assert states["Run Failed"]["Type"] == "Fail"
+
+
+def test_sagemaker_jobs_use_sync_integrations_and_neo_a_bounded_loop() -> None:
+    states = _states(_load(STATEMACHINES / "training_pipeline.asl.json"))
+    assert states["Tune Hyperparameters"]["Resource"].endswith("createHyperParameterTuningJob.sync")
+    assert states["Compress Model"]["Resource"].endswith("createTrainingJob.sync")
+    assert states["Augment Data"]["Resource"].endswith("createProcessingJob.sync")
+    choices = states["Compilation Done?"]["Choices"]
+    assert any(c.get("NumericGreaterThanEqualsPath") == "$.compression.max_polls" for c in choices)

@@ -1,0 +1,119 @@
+"""Static checks of template.yaml: cfn-lint (+ serverless rules), sam validate --lint, sam build, house rules."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlcp.models.settings import Settings
+from tests.support import FUNCTIONS, ROOT, load_template
+
+BIN = Path(sys.executable).parent
+
+
+def _run(
+    *args: str, timeout: int = 600, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **(env or {}), "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+
+
+def _tool(name: str) -> str:
+    path = BIN / name
+    assert path.exists(), f"{name} is not installed in the venv; run `make bootstrap`"
+    return str(path)
+
+
+def test_cfn_lint_with_serverless_rules_is_clean() -> None:
+    result = _run(_tool("cfn-lint"), "--append-rules", "cfn_lint_serverless.rules", "--", "template.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sam_validate_lint_is_clean() -> None:
+    result = _run(_tool("sam"), "validate", "--lint", "--template-file", "template.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_sam_build_packages_handlers_and_layer_for_arm64(tmp_path: Path) -> None:
+    env = _python313_env()
+    build_dir = tmp_path / "build"
+    result = _run(
+        _tool("sam"), "build", "--template-file", "template.yaml", "--build-dir", str(build_dir), timeout=900, env=env
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    layer = build_dir / "MlcpLayer" / "python"
+    assert (layer / "mlcp" / "service.py").exists()
+    assert list((layer / "pydantic_core").glob("*aarch64*.so")), "pydantic_core was not built for arm64"
+    for function in load_functions():
+        handler_dir = build_dir / function
+        assert (handler_dir / "app.py").exists(), f"{function} was not built"
+
+
+def _python313_env() -> dict[str, str]:
+    """SAM builds the python3.13 runtime with a local python3.13; under pyenv, expose it beside the default."""
+    pyenv = shutil.which("pyenv")
+    if pyenv is None or os.environ.get("PYENV_VERSION", "").count("3.13"):
+        return {}
+    listed = subprocess.run([pyenv, "versions", "--bare"], capture_output=True, text=True, check=False).stdout
+    versions = [v for v in listed.split() if v.startswith(("3.11.", "3.12.", "3.13."))]
+    if not any(v.startswith("3.13.") for v in versions):
+        pytest.fail("sam build needs Python 3.13 (the Lambda runtime); install it, e.g. `pyenv install 3.13`")
+    return {"PYENV_VERSION": ":".join(versions)}
+
+
+def load_functions() -> dict[str, dict[str, Any]]:
+    resources = load_template()["Resources"]
+    return {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+
+
+def test_globals_follow_the_house_rules() -> None:
+    glob = load_template()["Globals"]["Function"]
+    assert glob["Runtime"] == "python3.13"
+    assert glob["Architectures"] == ["arm64"]
+    assert glob["Tracing"] == "Active"
+    variables = glob["Environment"]["Variables"]
+    assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"} <= set(variables)
+
+
+def test_every_function_points_at_a_handler_directory_and_back() -> None:
+    code_uris = {Path(f["Properties"]["CodeUri"]).name for f in load_functions().values()}
+    directories = {p.name for p in FUNCTIONS.iterdir() if p.is_dir() and not p.name.startswith("__")}
+    assert code_uris == directories
+    for name in directories:
+        source = (FUNCTIONS / name / "app.py").read_text()
+        assert "def lambda_handler(" in source, name
+
+
+def test_settings_environment_is_complete() -> None:
+    variables = set(load_template()["Globals"]["Function"]["Environment"]["Variables"])
+    required = {f.alias for f in Settings.model_fields.values() if f.is_required()}
+    assert required <= variables, f"missing in Globals.Function.Environment: {required - variables}"
+
+
+def test_bucket_is_encrypted_tls_only_private_and_sends_events_to_eventbridge() -> None:
+    resources = load_template()["Resources"]
+    bucket = resources["ArtifactBucket"]["Properties"]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"] is True
+    assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
+    statements = resources["ArtifactBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"]["Bool"]["aws:SecureTransport"] == "false" for s in statements
+    )
+
+
+def test_wildcard_resources_are_explained() -> None:
+    """`Resource: "*"` only where the API has no resource-level permissions, with a comment saying so."""
+    lines = (ROOT / "template.yaml").read_text().splitlines()
+    for number, line in enumerate(lines):
+        if 'Resource: "*"' in line and "Principal" not in lines[number - 1]:
+            window = "\n".join(lines[max(0, number - 14) : number])
+            assert "no resource-level permissions" in window, f"template.yaml:{number + 1} has an unexplained *"
