@@ -66,15 +66,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(json.dumps(plan, indent=2))
         return 0
     tuning = spec.tuning
+    compression_job = run.names.compilation if spec.compression.method == "neo" else run.names.compression
     rows = [
         ("run id", run.run_id),
         ("augment job", run.names.processing if spec.augment else "(no augment stage)"),
         ("tuning job", f"{run.names.tuning}  {tuning.strategy}, max {tuning.max_jobs or len(tuning.grid())} jobs"),
         ("objective", f"{tuning.objective.type} {tuning.objective.metric}"),
-        (
-            "compression",
-            f"{spec.compression.method}: {run.names.compression if spec.compression.method != 'neo' else run.names.compilation}",
-        ),
+        ("compression", f"{spec.compression.method}: {compression_job}"),
         ("registry", f"{spec.registry.model_package_group} ({spec.registry.approval_status})"),
         *((f"channel {name}", uri) for name, uri in run.channels.items()),
         ("output", run.output_prefix),
