@@ -47,7 +47,7 @@ _PRELUDE = "import importlib.util, json, sys, time\n"
 HANDLER_SNIPPET = (
     _PRELUDE
     + """
-t0 = time.perf_counter()
+c0, t0 = time.process_time(), time.perf_counter()
 spec = importlib.util.spec_from_file_location(sys.argv[2], sys.argv[1])
 assert spec is not None and spec.loader is not None
 module = importlib.util.module_from_spec(spec)
@@ -57,20 +57,20 @@ t1 = time.perf_counter()
 deps = getattr(module, "deps", None)
 if callable(deps):
     deps()
-t2 = time.perf_counter()
-print("BENCH_JSON " + json.dumps({"import_ms": (t1 - t0) * 1e3, "init_ms": (t2 - t1) * 1e3}))
+t2, c2 = time.perf_counter(), time.process_time()
+print("BENCH_JSON " + json.dumps({"import_ms": (t1 - t0) * 1e3, "init_ms": (t2 - t1) * 1e3, "cpu_ms": (c2 - c0) * 1e3}))
 """
 )
 
 BASELINE_SNIPPET = (
     _PRELUDE
     + """
-t0 = time.perf_counter()
+c0, t0 = time.process_time(), time.perf_counter()
 import boto3
 t1 = time.perf_counter()
 boto3.client("s3")
-t2 = time.perf_counter()
-print("BENCH_JSON " + json.dumps({"import_ms": (t1 - t0) * 1e3, "init_ms": (t2 - t1) * 1e3}))
+t2, c2 = time.perf_counter(), time.process_time()
+print("BENCH_JSON " + json.dumps({"import_ms": (t1 - t0) * 1e3, "init_ms": (t2 - t1) * 1e3, "cpu_ms": (c2 - c0) * 1e3}))
 """
 )
 
@@ -82,22 +82,30 @@ class Samples:
     import_ms: list[float] = field(default_factory=list)
     init_ms: list[float] = field(default_factory=list)
     total_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)  # process time of the same span: less hit by other loads
 
     def add(self, measure: dict[str, float]) -> None:
         self.import_ms.append(measure["import_ms"])
         self.init_ms.append(measure["init_ms"])
         self.total_ms.append(measure["import_ms"] + measure["init_ms"])
+        self.cpu_ms.append(measure["cpu_ms"])
 
     def medians(self) -> dict[str, float]:
         return {
             "import_ms": statistics.median(self.import_ms),
             "init_ms": statistics.median(self.init_ms),
             "total_ms": statistics.median(self.total_ms),
+            "cpu_ms": statistics.median(self.cpu_ms),
         }
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "samples": {"import_ms": self.import_ms, "init_ms": self.init_ms, "total_ms": self.total_ms},
+            "samples": {
+                "import_ms": self.import_ms,
+                "init_ms": self.init_ms,
+                "total_ms": self.total_ms,
+                "cpu_ms": self.cpu_ms,
+            },
             "median": self.medians(),
             "min_total_ms": min(self.total_ms),
             "max_total_ms": max(self.total_ms),
@@ -181,43 +189,77 @@ def run_child(handler: str, *, baseline: bool) -> dict[str, float]:
     raise RuntimeError(f"{what}: no measurement in the child's output\n{proc.stdout}\n{proc.stderr}")
 
 
-def measure(names: list[str], runs: int) -> tuple[Samples, dict[str, Samples]]:
+@dataclass
+class Measurements:
+    baseline: Samples
+    handlers: dict[str, Samples]
+    # per handler, the baseline run of the same pair (adjacent in time): the ratios of pairs share their noise
+    paired_baseline: dict[str, Samples]
+
+    def ratio(self, name: str) -> float:
+        """The benchmark's figure: handler median / median of all the baseline runs."""
+        return self.handlers[name].medians()["total_ms"] / self.baseline.medians()["total_ms"]
+
+    def paired_ratio(self, name: str) -> float:
+        """Median of the per-pair ratios (a noise check of ``ratio``)."""
+        pairs = zip(self.handlers[name].total_ms, self.paired_baseline[name].total_ms, strict=True)
+        return statistics.median(h / b for h, b in pairs)
+
+    def cpu_ratio(self, name: str) -> float:
+        """Like ``ratio`` with the children's process time instead of wall time."""
+        return self.handlers[name].medians()["cpu_ms"] / self.baseline.medians()["cpu_ms"]
+
+
+def measure(names: list[str], runs: int) -> Measurements:
     for name in names:  # warm-up, discarded: the OS file cache (and bytecode caches) are warm for both kinds
         run_child(name, baseline=True)
         run_child(name, baseline=False)
-    baseline = Samples()
-    results = {name: Samples() for name in names}
+    result = Measurements(Samples(), {name: Samples() for name in names}, {name: Samples() for name in names})
     for round_ in range(runs):
         for name in names:
             # alternate which goes first, so that neither always runs right after the other
             order = (True, False) if round_ % 2 == 0 else (False, True)
             for is_baseline in order:
                 sample = run_child(name, baseline=is_baseline)
-                (baseline if is_baseline else results[name]).add(sample)
+                if is_baseline:
+                    result.baseline.add(sample)
+                    result.paired_baseline[name].add(sample)
+                else:
+                    result.handlers[name].add(sample)
         print(f"  round {round_ + 1}/{runs} done", file=sys.stderr, flush=True)
-    return baseline, results
+    return result
 
 
-def report(baseline: Samples, results: dict[str, Samples], runs: int, output: Path) -> tuple[float, str]:
-    base = baseline.medians()
-    ratios = {name: s.medians()["total_ms"] / base["total_ms"] for name, s in results.items()}
+def report(measured: Measurements, runs: int, output: Path) -> tuple[float, str]:
+    results = measured.handlers
+    base = measured.baseline.medians()
+    ratios = {name: measured.ratio(name) for name in results}
     width = max(len(BASELINE), *(len(name) for name in results))
-    header = f"{'handler':<{width}}  {'import ms':>10}  {'init ms':>8}  {'total ms':>9}  {'ratio':>6}"
+    header = (
+        f"{'handler':<{width}}  {'import ms':>9}  {'init ms':>7}  {'total ms':>8}  {'ratio':>6}"
+        f"  {'paired':>6}  {'cpu ratio':>9}"
+    )
     print(header)
     print("-" * len(header))
     for name, samples in results.items():
         m = samples.medians()
         flag = "  > target" if ratios[name] > TARGET else ""
         print(
-            f"{name:<{width}}  {m['import_ms']:>10.1f}  {m['init_ms']:>8.1f}  {m['total_ms']:>9.1f}"
-            f"  {ratios[name]:>6.3f}{flag}"
+            f"{name:<{width}}  {m['import_ms']:>9.1f}  {m['init_ms']:>7.1f}  {m['total_ms']:>8.1f}"
+            f"  {ratios[name]:>6.3f}  {measured.paired_ratio(name):>6.3f}  {measured.cpu_ratio(name):>9.3f}{flag}"
         )
     print("-" * len(header))
     print(
-        f"{BASELINE:<{width}}  {base['import_ms']:>10.1f}  {base['init_ms']:>8.1f}  {base['total_ms']:>9.1f}"
-        f"  {1.0:>6.3f}   (import boto3 + boto3.client('s3'))"
+        f"{BASELINE:<{width}}  {base['import_ms']:>9.1f}  {base['init_ms']:>7.1f}  {base['total_ms']:>8.1f}"
+        f"  {1.0:>6.3f}  {'':>6}  {1.0:>9.3f}"
     )
-    print(f"medians of {runs} fresh interpreters per handler; baseline: median of {len(baseline.total_ms)} runs")
+    print(
+        f"medians of {runs} fresh interpreters per handler and of {len(measured.baseline.total_ms)} baseline runs"
+        " (import boto3 + boto3.client('s3'));\n"
+        "ratio = handler total / baseline total (the figure); paired = median of the ratios of adjacent"
+        " baseline/handler pairs;\ncpu ratio = the same as ratio with the children's process time"
+        " (both only show how noisy the run was)"
+    )
 
     worst = max(ratios, key=lambda name: ratios[name])
     document = {
@@ -230,8 +272,17 @@ def report(baseline: Samples, results: dict[str, Samples], runs: int, output: Pa
         "cpu_count": os.cpu_count(),
         "runs": runs,
         "target_max_ratio": TARGET,
-        "baseline": {"what": "import boto3; boto3.client('s3')", **baseline.as_json()},
-        "handlers": {name: {**samples.as_json(), "ratio": ratios[name]} for name, samples in results.items()},
+        "baseline": {"what": "import boto3; boto3.client('s3')", **measured.baseline.as_json()},
+        "handlers": {
+            name: {
+                **samples.as_json(),
+                "paired_baseline_total_ms": measured.paired_baseline[name].total_ms,
+                "ratio": ratios[name],
+                "paired_ratio": measured.paired_ratio(name),
+                "cpu_ratio": measured.cpu_ratio(name),
+            }
+            for name, samples in results.items()
+        },
         "max_ratio": ratios[worst],
         "worst": worst,
     }
@@ -305,8 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     print(f"cold start of {len(names)} handlers, {args.runs} runs each, python {platform.python_version()}")
-    baseline, results = measure(names, args.runs)
-    max_ratio, worst = report(baseline, results, args.runs, args.output)
+    max_ratio, worst = report(measure(names, args.runs), args.runs, args.output)
     print(f"RESULT max_ratio={max_ratio:.3f} worst={worst}")
     return 0
 

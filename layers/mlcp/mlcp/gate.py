@@ -10,6 +10,12 @@ from mlcp.models.run import BestModel, GateResult, RunContext
 from mlcp.models.spec import Neo, ObjectiveType
 
 
+def exceeds(value: float, limit: float) -> bool:
+    """``value > limit`` for measured floats: a value equal to the limit up to rounding does not exceed it
+    (0.90 - 0.88 is 0.020000000000000018 in binary floating point)."""
+    return value > limit and not math.isclose(value, limit, rel_tol=1e-9, abs_tol=1e-12)
+
+
 def metric_drop(objective: ObjectiveType, before: float, after: float) -> float:
     """How much worse ``after`` is than ``before`` (negative when it improved)."""
     return before - after if objective is ObjectiveType.MAXIMIZE else after - before
@@ -33,7 +39,7 @@ def evaluate(
         drop = metric_drop(objective.type, best.objective_value, metric_after)
     elif wants_metric:
         reasons.append(f"the compressed model reported no value for {objective.metric!r}")
-    if drop is not None and gate.max_metric_drop_absolute is not None and drop > gate.max_metric_drop_absolute:
+    if drop is not None and gate.max_metric_drop_absolute is not None and exceeds(drop, gate.max_metric_drop_absolute):
         reasons.append(
             f"{objective.metric} dropped by {drop:.6g} ({best.objective_value:.6g} -> {metric_after:.6g}); "
             f"allowed {gate.max_metric_drop_absolute:.6g}"
@@ -41,13 +47,13 @@ def evaluate(
     if drop is not None and gate.max_metric_drop_relative is not None:
         base = abs(best.objective_value)
         relative = drop / base if base > 0 else (math.inf if drop > 0 else 0.0)
-        if relative > gate.max_metric_drop_relative:
+        if exceeds(relative, gate.max_metric_drop_relative):
             reasons.append(
                 f"{objective.metric} dropped by {relative:.2%} ({best.objective_value:.6g} -> "
                 f"{metric_after:.6g}); allowed {gate.max_metric_drop_relative:.2%}"
             )
     reduction = 1.0 - size_after / size_before if size_before > 0 else 0.0
-    if reduction < gate.min_size_reduction:
+    if exceeds(gate.min_size_reduction, reduction):
         reasons.append(
             f"size reduced by {reduction:.2%} ({size_before} -> {size_after} bytes); "
             f"required {gate.min_size_reduction:.2%}"
@@ -68,6 +74,15 @@ def evaluate(
     if passed:
         result = result.model_copy(update={"registration_request": registration_request(run, best, result)})
     return result
+
+
+_METADATA_PUNCTUATION = set("_.:/=+-@")
+
+
+def metadata_value(text: str) -> str:
+    """SageMaker metadata values allow letters, digits, white space and _.:/=+-@ only (<= 256 chars)."""
+    clean = "".join(c if c.isalnum() or c == " " or c in _METADATA_PUNCTUATION else "_" for c in text)
+    return clean[:256]
 
 
 def registration_request(run: RunContext, best: BestModel, result: GateResult) -> dict[str, Any]:
@@ -99,6 +114,6 @@ def registration_request(run: RunContext, best: BestModel, result: GateResult) -
             "SupportedContentTypes": list(registry.content_types),
             "SupportedResponseMIMETypes": list(registry.response_types),
         },
-        "CustomerMetadataProperties": {k: v[:256] for k, v in metadata.items()},
+        "CustomerMetadataProperties": {k: metadata_value(v) for k, v in metadata.items()},
         "ClientToken": naming.digest(run.run_id, "register", length=32),
     }

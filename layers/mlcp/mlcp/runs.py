@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -124,7 +125,8 @@ def failure_reason(error: Mapping[str, Any]) -> tuple[str, str]:
 def subject(text: str) -> str:
     full = f"mlcp: {text}"
     # SNS subjects: ASCII, no line breaks, < 100 characters.
-    clean = full.encode("ascii", "replace").decode().replace("\n", " ")
+    ascii_only = full.encode("ascii", "replace").decode()
+    clean = re.sub(r"[\x00-\x1f\x7f]+", " ", ascii_only)
     return clean if len(clean) <= SUBJECT_MAX else clean[: SUBJECT_MAX - 3] + "..."
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
@@ -20,7 +21,7 @@ from mlcp.models.run import DatasetRef, RunInput, Trigger, TriggerType
 from mlcp.models.validation import field_errors
 
 PIPELINE_KEY = re.compile(r"^pipelines/(?P<name>[^/]+)/pipeline\.(?:yaml|yml|json)$")
-MANIFEST_KEY = re.compile(r"^datasets/(?P<name>[^/]+)/(?P<version>[^/]+)/manifest\.json$")
+MANIFEST_KEY = re.compile(r"^datasets/(?P<name>[^/]{1,128})/(?P<version>[^/]{1,128})/manifest\.json$")
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,12 @@ def run_input_for_manifest(obj: S3Object) -> RunInput:
     if match is None:
         raise EventInvalid(
             f"object key {obj.key!r}",
-            [FieldError("detail.object.key", "expected datasets/<pipeline>/<version>/manifest.json")],
+            [
+                FieldError(
+                    "detail.object.key",
+                    "expected datasets/<pipeline>/<version>/manifest.json (names of at most 128 characters)",
+                )
+            ],
         )
     pipeline, version = match["name"], match["version"]
     return RunInput(
@@ -94,7 +100,8 @@ def parse_schedule_input(event: Any) -> ScheduleInput:
 
 
 def run_input_for_schedule(schedule: ScheduleInput, latest: DatasetRef | None) -> RunInput:
-    stamp = schedule.scheduled_time.strftime("%Y%m%dT%H%M%SZ")
+    at = schedule.scheduled_time
+    stamp = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     return RunInput(
         run_id=naming.execution_name(schedule.pipeline, stamp, schedule.schedule_arn),
         pipeline=schedule.pipeline,

@@ -41,6 +41,10 @@ SAGEMAKER_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 PIPELINE_NAME = r"^[a-z0-9](-?[a-z0-9])*$"
 HYPERPARAMETER_NAME = r"^[A-Za-z0-9_.:/+=@\-]+$"
 CHANNEL_NAME = r"^[A-Za-z0-9.\-_]{1,64}$"
+# SageMaker tag keys/values and free-text descriptions (API reference patterns).
+TAG_TEXT = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$"
+DESCRIPTION_TEXT = r"^[\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]*$"
+MAX_TRAINING_CHANNELS = 20
 
 S3Uri = Annotated[str, Field(pattern=S3_URI, max_length=1024, examples=["s3://my-bucket/data/train/"])]
 ImageUri = Annotated[str, Field(pattern=IMAGE_URI, max_length=255)]
@@ -506,7 +510,7 @@ class Registry(_Model):
     ] = None
     content_types: Annotated[list[str], Field(min_length=1, max_length=10)] = ["application/json"]
     response_types: Annotated[list[str], Field(min_length=1, max_length=10)] = ["application/json"]
-    description: Annotated[str | None, Field(max_length=1024)] = None
+    description: Annotated[str | None, Field(max_length=1024, pattern=DESCRIPTION_TEXT)] = None
 
 
 # --- the spec ------------------------------------------------------------------------------------------------
@@ -528,12 +532,31 @@ class PipelineSpec(_Model):
     compression: Compression
     gate: Gate = Gate()
     registry: Registry
-    tags: Annotated[dict[Annotated[str, Field(min_length=1, max_length=128)], str], Field(max_length=40)] = {}
+    tags: Annotated[
+        dict[
+            Annotated[str, Field(min_length=1, max_length=128, pattern=TAG_TEXT)],
+            Annotated[str, Field(max_length=256, pattern=TAG_TEXT)],
+        ],
+        Field(max_length=40),
+    ] = {}
 
     @model_validator(mode="after")
     def _cross_stage(self) -> PipelineSpec:
         rules = Rules()
         channels = {c.name for c in self.dataset.channels}
+        if isinstance(self.compression, Pruning | Quantization):
+            # The compression training job gets the dataset channels plus the best model's "model" channel.
+            rules.check(
+                len(channels) < MAX_TRAINING_CHANNELS,
+                ("dataset", "channels"),
+                f"at most {MAX_TRAINING_CHANNELS - 1} channels with {self.compression.method} (the compression job "
+                f"adds the 'model' channel; SageMaker allows {MAX_TRAINING_CHANNELS})",
+            )
+            rules.check(
+                "model" not in channels,
+                ("dataset", "channels"),
+                "the channel name 'model' is reserved for the best model in the compression job",
+            )
         if isinstance(self.compression, Quantization) and self.compression.calibration_channel:
             rules.check(
                 self.compression.calibration_channel in channels,

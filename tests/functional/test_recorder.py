@@ -1,0 +1,187 @@
+"""The run recorder: "Step Functions Execution Status Change" events keep the runs table's status current."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from mlcp import runs
+from mlcp.aws.dynamodb import DynamoRunStore
+from mlcp.errors import EventInvalid
+from mlcp.models.run import RunInput, RunStatus
+from tests.functional.conftest import Cloud
+from tests.support import FakeLambdaContext, load_event, load_handler
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
+
+RUN_ID = "churn-2026-11-27-3f1c5d2b7a"
+EXECUTION_ARN = f"arn:aws:states:us-east-1:123456789012:execution:mlcp-training-pipeline:{RUN_ID}"
+STARTED = "2026-11-27T08:00:00Z"  # startDate 1795766400000
+STOPPED = "2026-11-27T08:42:00Z"  # stopDate 1795768920000
+
+
+def status_event(name: str) -> dict[str, Any]:
+    return copy.deepcopy(load_event(f"stepfunctions/{name}"))
+
+
+def record_execution(event: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = load_handler("record_execution").lambda_handler(event, FakeLambdaContext())
+    return result
+
+
+def seed_pending_run(cloud: Cloud) -> None:
+    """The record start_run creates before the execution starts."""
+    run_input = RunInput(run_id=RUN_ID, pipeline="churn")
+    created = DynamoRunStore(cloud.runs_table, cloud.dynamodb).create(
+        RUN_ID, runs.new_run_item(run_input, datetime(2026, 11, 27, 7, 59, 58, tzinfo=UTC))
+    )
+    assert created
+
+
+def record(cloud: Cloud) -> dict[str, Any]:
+    found = cloud.run(RUN_ID)
+    assert found is not None
+    return found
+
+
+def test_running_then_succeeded(cloud: Cloud) -> None:
+    seed_pending_run(cloud)
+
+    running = record_execution(status_event("execution_running"))
+    after_running = record(cloud)
+    succeeded = record_execution(status_event("execution_succeeded"))
+
+    assert running == {"run_id": RUN_ID, "status": "RUNNING", "changed": True}
+    assert after_running["status"] == "RUNNING"
+    assert after_running["started_at"] == STARTED
+    assert "ended_at" not in after_running
+    assert succeeded == {"run_id": RUN_ID, "status": "SUCCEEDED", "changed": True}
+    item = record(cloud)
+    assert item["status"] == "SUCCEEDED"
+    assert item["started_at"] == STARTED
+    assert item["ended_at"] == STOPPED
+    assert item["updated_at"] == STOPPED
+    assert item["execution_arn"] == EXECUTION_ARN
+    assert item["pipeline"] == "churn"
+    assert item["created_at"] == "2026-11-27T07:59:58Z"
+    assert "failure" not in item
+
+
+def test_late_running_after_succeeded_does_not_regress(cloud: Cloud) -> None:
+    seed_pending_run(cloud)
+    record_execution(status_event("execution_succeeded"))
+
+    late = record_execution(status_event("execution_running"))
+
+    assert late == {"run_id": RUN_ID, "status": "RUNNING", "changed": False}
+    item = record(cloud)
+    assert item["status"] == "SUCCEEDED"
+    assert item["ended_at"] == STOPPED
+    assert item["updated_at"] == STOPPED
+    assert "started_at" not in item  # the RUNNING event came too late to write anything
+
+
+def test_succeeded_delivered_twice_is_recorded_once(cloud: Cloud) -> None:
+    seed_pending_run(cloud)
+    assert record_execution(status_event("execution_succeeded"))["changed"] is True
+
+    again = record_execution(status_event("execution_succeeded"))
+
+    assert again["changed"] is False
+    assert record(cloud)["status"] == "SUCCEEDED"
+
+
+def test_timed_out_records_a_failure_reason(cloud: Cloud) -> None:
+    seed_pending_run(cloud)
+    record_execution(status_event("execution_running"))
+
+    result = record_execution(status_event("execution_timed_out"))
+
+    assert result == {"run_id": RUN_ID, "status": "TIMED_OUT", "changed": True}
+    item = record(cloud)
+    assert item["status"] == "TIMED_OUT"
+    assert item["ended_at"] == STOPPED
+    assert item["failure"] == {
+        "stage": "execution",
+        "error": "States.Timeout",
+        "reason": "The execution exceeded its timeout",
+    }
+
+
+def test_failed_without_a_cause_still_has_a_reason(cloud: Cloud) -> None:
+    seed_pending_run(cloud)
+    event = status_event("execution_timed_out")
+    event["detail"].update(status="FAILED", error=None, cause=None)
+
+    record_execution(event)
+
+    item = record(cloud)
+    assert item["status"] == "FAILED"
+    assert item["failure"]["error"] == "FAILED"
+    assert item["failure"]["reason"]
+
+
+def test_execution_failed_keeps_the_failure_recorded_by_the_pipeline(cloud: Cloud) -> None:
+    """record_failure marks the run FAILED with the stage's reason before the execution itself ends FAILED."""
+    seed_pending_run(cloud)
+    store = DynamoRunStore(cloud.runs_table, cloud.dynamodb)
+    stage_failure = {"stage": "gate", "error": "GateFailed", "reason": "gate failed: size reduced by 12.00%"}
+    assert store.set_status(
+        RUN_ID, RunStatus.FAILED, datetime(2026, 11, 27, 8, 41, tzinfo=UTC), {"failure": stage_failure}
+    )
+    event = status_event("execution_timed_out")
+    event["detail"].update(status="FAILED", error="GateFailed", cause="gate failed")
+
+    result = record_execution(event)
+
+    assert result["changed"] is False
+    assert record(cloud)["failure"] == stage_failure
+
+
+def test_event_for_an_unknown_run_creates_the_record(cloud: Cloud) -> None:
+    result = record_execution(status_event("execution_running"))
+
+    assert result["changed"] is True
+    item = record(cloud)
+    assert item["run_id"] == RUN_ID
+    assert item["status"] == "RUNNING"
+    assert item["started_at"] == STARTED
+    assert item["execution_arn"] == EXECUTION_ARN
+    assert item["pipeline"] == "churn"
+    assert item["stages"] == {}
+
+
+def test_pending_redrive_changes_nothing(cloud: Cloud) -> None:
+    seed_pending_run(cloud)
+    record_execution(status_event("execution_timed_out"))
+    event = status_event("execution_timed_out")
+    event["detail"]["status"] = "PENDING_REDRIVE"
+
+    result = record_execution(event)
+
+    assert result == {"run_id": RUN_ID, "status": "PENDING_REDRIVE", "changed": False}
+    assert record(cloud)["status"] == "TIMED_OUT"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda e: e["detail"].update(status="PAUSED"), "detail.status"),
+        (lambda e: e["detail"].pop("executionArn"), "detail.executionArn"),
+        (lambda e: e.pop("detail"), "detail"),
+        (lambda e: e.update(time="yesterday"), "time"),
+    ],
+    ids=["unknown-status", "no-execution-arn", "no-detail", "bad-time"],
+)
+def test_malformed_event_raises_event_invalid(cloud: Cloud, change: Any, field: str) -> None:
+    event = status_event("execution_running")
+    change(event)
+
+    with pytest.raises(EventInvalid) as caught:
+        record_execution(event)
+
+    assert field in [e.field for e in caught.value.errors]
+    assert cloud.run(RUN_ID) is None
