@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from mlcp import gate
@@ -286,6 +286,7 @@ def test_registration_request_present_exactly_when_passed(
         gate_run(objective, absolute=limit, min_size=0.5), before, after, size_before=1000, size_after=size_after
     )
     drop = gate.metric_drop(ObjectiveType(objective), before, after)
+    assume(abs(drop - limit) > 1e-9)  # at the limit itself, rounding is tolerated (tested separately)
     assert result.metric_drop == drop
     assert result.passed is (drop <= limit and 1.0 - size_after / 1000 >= 0.5)
     assert result.passed is (not result.reasons)

@@ -32,7 +32,7 @@ JOB_NAMER_PARAMS = [pytest.param(fn, limit, stage, id=fn.__name__) for fn, limit
 # No example database: property tests must not leave a .hypothesis/ folder in the repository.
 quick = settings(database=None, max_examples=100, deadline=None)
 
-# Any valid Unicode text (lone surrogates are not encodable text; see the xfail below).
+# Any valid Unicode text.
 any_text = st.text(st.characters(codec="utf-8"), max_size=300)
 # Realistic identities (S3 keys, event ids, dataset versions) never contain the ASCII unit separator.
 identity_part = st.text(st.characters(codec="utf-8", exclude_characters="\x1f"), max_size=60)
@@ -95,19 +95,10 @@ def test_same_identity_under_another_label_gives_another_name() -> None:
     assert execution_name("churn", "manual", "id") != execution_name("churn", "schedule", "id")
 
 
-@pytest.mark.xfail(
-    reason="digest joins the parts with \\x1f without escaping, so ('a\\x1fb',) and ('a', 'b') hash alike",
-    strict=True,
-)
 def test_identity_containing_the_separator_does_not_collide() -> None:
     assert execution_name("churn", "s3", "a\x1fb") != execution_name("churn", "s3", "a", "b")
 
 
-@pytest.mark.xfail(
-    reason="digest() encodes with strict UTF-8, so a lone surrogate (possible from a JSON \\ud800 escape) raises "
-    "UnicodeEncodeError instead of giving a name",
-    strict=True,
-)
 def test_execution_name_survives_a_lone_surrogate() -> None:
     name = execution_name("churn", "s3", "key-\ud800")
     assert EXECUTION_NAME.fullmatch(name)

@@ -39,9 +39,10 @@ def test_lambda_error_type_overrides_the_catch_error_name() -> None:
 
 def test_sagemaker_sync_failure_names_the_job_and_its_failure_reason() -> None:
     error = load_event("training_pipeline/record_failure_tuning")["error"]
+    job = json.loads(error["Cause"])["HyperParameterTuningJobName"]
     name, reason = runs.failure_reason(error)
     assert name == "States.TaskFailed"
-    assert reason == "churn-2026-11-27-4f-347b2e1a-hpo: All training jobs failed: ClientError: image not found"
+    assert reason == f"{job}: All training jobs failed: ClientError: image not found"
 
 
 @pytest.mark.parametrize(

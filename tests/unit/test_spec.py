@@ -258,6 +258,18 @@ INVALID = [
         id="duplicate-channel",
     ),
     pytest.param(
+        put("dataset.channels.0.name", "model"),
+        "dataset.channels",
+        "'model' is reserved",
+        id="channel-named-model-with-quantization",
+    ),
+    pytest.param(
+        put("dataset.channels", [{"name": "validation"}] + [{"name": f"c{i}"} for i in range(19)]),
+        "dataset.channels",
+        "at most 19 channels with quantization",
+        id="20-channels-with-quantization",
+    ),
+    pytest.param(
         put(
             "augment.inputs",
             [{"name": "train", "s3_uri": "s3://my-bucket/raw/", "local_path": "/opt/ml/processing/input/raw"}],
@@ -626,7 +638,12 @@ VALID = [
     pytest.param(put("tuning.training.spot.max_wait_seconds", 3600), id="spot-wait-equals-runtime"),
     pytest.param(pruning(structured=True), id="pruning"),
     pytest.param(drop("compression.calibration_channel"), id="quantization-without-calibration"),
+    pytest.param(
+        put("dataset.channels", [{"name": "validation"}] + [{"name": f"c{i}"} for i in range(18)]),
+        id="19-channels-with-quantization",
+    ),
     pytest.param(neo(), id="neo-device"),
+    pytest.param(both(neo(), put("dataset.channels.1.name", "model")), id="neo-channel-named-model"),
     pytest.param(neo(target_device=None, target_platform={"os": "LINUX", "arch": "ARM64"}), id="neo-platform"),
     pytest.param(put("tags", {"team": "growth", "awsome": "yes", "cost:aws:center": "1"}), id="tags-with-aws-inside"),
     pytest.param(put("name", "a" * 40), id="name-40-chars"),
@@ -822,28 +839,15 @@ def test_json_schema_is_draft_2020_12_and_forbids_unknown_fields() -> None:
 
 
 # --- behaviour that looks wrong (product bugs; the tests state the correct behaviour) ----------------------------
-@pytest.mark.xfail(
-    reason="SAGEMAKER_NAME's {0,62} counts (-*[a-zA-Z0-9]) groups, not characters, and model_package_group has no "
-    "max_length: names longer than SageMaker's 63 characters validate",
-    strict=True,
-)
 def test_model_package_group_longer_than_63_characters_is_rejected() -> None:
     errors = errors_of(mutated(put("registry.model_package_group", "a" + "-b" * 40)))  # 81 characters
     assert [e.field for e in errors] == ["registry.model_package_group"]
 
 
-@pytest.mark.xfail(
-    reason="parse_spec reads JSON text with PyYAML (YAML 1.1), which rejects tab indentation valid in JSON",
-    strict=True,
-)
 def test_tab_indented_json_text_parses() -> None:
     _check_example(parse_spec(json.dumps(example_spec(), indent="\t")))
 
 
-@pytest.mark.xfail(
-    reason="PyYAML (YAML 1.1) reads the JSON number 1e4 as the string '1e4', so an integer field rejects valid JSON",
-    strict=True,
-)
 def test_json_text_with_exponent_numbers_parses_like_the_json_data() -> None:
     text = json.dumps(example_spec()).replace('"max_wait_seconds": 7200', '"max_wait_seconds": 7.2e3')
     assert '"max_wait_seconds": 7.2e3' in text

@@ -8,6 +8,7 @@ machine for 90 days; hyperparameter tuning job names <= 32 chars, training / pro
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 EXECUTION_NAME_MAX = 80
@@ -21,7 +22,8 @@ _NOT_JOB = re.compile(r"[^A-Za-z0-9]+")
 
 def digest(*parts: str, length: int = _HASH_LEN) -> str:
     """A short, stable hex digest of the parts (not a secret; collision odds 16^-length)."""
-    h = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    # JSON keeps the parts apart (no separator collisions); surrogatepass accepts any str.
+    h = hashlib.sha256(json.dumps(parts).encode("utf-8", "surrogatepass")).hexdigest()
     return h[:length]
 
 

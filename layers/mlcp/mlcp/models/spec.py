@@ -137,8 +137,9 @@ class AugmentStage(_Model):
     def _unique_names(self) -> AugmentStage:
         rules = Rules()
         names = [i.name for i in self.inputs or []] + [o.name for o in self.outputs]
-        for name in {n for n in names if names.count(n) > 1}:
-            rules.check(False, ("outputs",), f"processing input/output name {name!r} is used twice")
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            where = "outputs" if name in {o.name for o in self.outputs} else "inputs"
+            rules.check(False, (where,), f"processing input/output name {name!r} is used twice")
         rules.raise_if_any()
         return self
 
@@ -503,7 +504,7 @@ class ApprovalStatus(StrEnum):
 
 
 class Registry(_Model):
-    model_package_group: Annotated[str, Field(pattern=SAGEMAKER_NAME)]
+    model_package_group: Annotated[str, Field(pattern=SAGEMAKER_NAME, max_length=63)]
     approval_status: ApprovalStatus = ApprovalStatus.PENDING
     inference_image_uri: Annotated[
         ImageUri | None, Field(description="Serving image; default: the tuning training image.")
@@ -584,13 +585,24 @@ def spec_errors(exc: ValidationError) -> list[FieldError]:
     return field_errors(exc, union_tags={"compression": COMPRESSION_METHODS})
 
 
+def _load_document(document: str | bytes) -> Any:
+    """JSON by JSON's rules (PyYAML reads YAML 1.1: it rejects tab indentation and reads 1e4 as a string)."""
+    text = document.decode() if isinstance(document, bytes) else document
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass  # not JSON after all: YAML flow style, or a mistake YAML will locate
+    return yaml.safe_load(text)
+
+
 def parse_spec(document: str | bytes | dict[str, Any], *, source: str = "pipeline spec") -> PipelineSpec:
     """Parse a spec from YAML/JSON text or a dict; raise SpecInvalid with field-level errors."""
     if isinstance(document, dict):
         data: Any = document
     else:
         try:
-            data = yaml.safe_load(document)
+            data = _load_document(document)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -54,9 +54,11 @@ def _tidy(message: str) -> str:
 
 def _without_tags(loc: Loc, union_tags: Mapping[str, Collection[str]]) -> list[str | int]:
     out: list[str | int] = []
-    for part in loc:
-        previous = out[-1] if out else None
+    for i, part in enumerate(loc):
+        previous = loc[i - 1] if i else None
         if isinstance(previous, str) and isinstance(part, str) and part in union_tags.get(previous, ()):
+            continue
+        if part == "[key]":  # pydantic's marker for an error in a dict key: the key itself is the field
             continue
         out.append(part)
     return out
