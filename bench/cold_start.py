@@ -296,11 +296,10 @@ def report(measured: Measurements, runs: int, output: Path) -> tuple[float, str]
     return ratios[worst], worst
 
 
-def profile(handler: str, top: int) -> None:
-    """``python -X importtime`` of one handler (import + init), after a warm-up run: the costliest imports."""
-    run_child(handler, baseline=False)
+def importtime(handler: str, *, baseline: bool) -> tuple[list[tuple[int, int, str]], dict[str, float]]:
+    """One child under ``python -X importtime``: (self us, cumulative us, module) per import, and its measure."""
     proc = subprocess.run(
-        child_command(handler, baseline=False, python_flags=("-X", "importtime")),
+        child_command(handler, baseline=baseline, python_flags=("-X", "importtime")),
         env=lambda_env(handler),
         cwd=FUNCTIONS / handler,
         capture_output=True,
@@ -317,18 +316,43 @@ def profile(handler: str, top: int) -> None:
         if len(parts) != 3 or not parts[0].strip().isdigit():
             continue  # the header line
         rows.append((int(parts[0]), int(parts[1]), parts[2].rstrip()))
+    measured: dict[str, float] = {}
     for line in proc.stdout.splitlines():
         if line.startswith(MARKER):
             measured = json.loads(line[len(MARKER) :])
-            print(
-                f"{handler}: import {measured['import_ms']:.1f} ms + init {measured['init_ms']:.1f} ms"
-                " (under -X importtime, which inflates it)"
-            )
+    return rows, measured
+
+
+def profile(handler: str, top: int) -> None:
+    """``python -X importtime`` of one handler (import + init), after a warm-up run: the costliest imports."""
+    run_child(handler, baseline=True)
+    run_child(handler, baseline=False)
+    rows, measured = importtime(handler, baseline=False)
+    base_rows, _ = importtime(handler, baseline=True)
+    print(
+        f"{handler}: import {measured['import_ms']:.1f} ms + init {measured['init_ms']:.1f} ms"
+        " (under -X importtime, which inflates it)"
+    )
     for title, key in (("cumulative", 1), ("self", 0)):
         print(f"\ntop {top} imports by {title} time (us), of {len(rows)} modules:")
         print(f"{'self':>9}  {'cumulative':>10}  module")
         for self_us, cumulative_us, module in sorted(rows, key=lambda row: row[key], reverse=True)[:top]:
             print(f"{self_us:>9}  {cumulative_us:>10}  {module}")
+
+    # What the handler adds to the baseline: the modules that `import boto3; boto3.client("s3")` does not load.
+    in_baseline = {module.strip() for _, _, module in base_rows}
+    packages: dict[str, list[int]] = {}
+    for self_us, _, module in rows:
+        name = module.strip()
+        if name not in in_baseline:
+            entry = packages.setdefault(name.split(".", 1)[0], [0, 0])
+            entry[0] += self_us
+            entry[1] += 1
+    added = sum(us for us, _ in packages.values())
+    print(f"\ntop {top} packages by self time (us) of the modules the baseline does not import ({added} us in all):")
+    print(f"{'self':>9}  {'modules':>7}  package")
+    for package, (self_us, count) in sorted(packages.items(), key=lambda item: item[1][0], reverse=True)[:top]:
+        print(f"{self_us:>9}  {count:>7}  {package}")
 
 
 def runs_option(text: str) -> int:

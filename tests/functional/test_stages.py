@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -39,14 +38,16 @@ from tests.support import FakeLambdaContext, example_spec_text, load_event, load
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
 
-RUN_ID = "churn-2026-11-27-4ff98e78fd"
+# Every name comes from the samples (they are regenerated when naming changes): the run of the sample manifest.
+_CONTEXT = load_event("training_pipeline/build_compression")
+RUN_ID: str = _CONTEXT["run"]["run_id"]
 EXECUTION_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:mlcp-training-pipeline:{RUN_ID}"
 RUN_PREFIX = f"s3://{BUCKET}/runs/churn/{RUN_ID}/"
-TUNING_JOB = "churn-2026-11-27-4f-347b2e1a-hpo"
-BEST_JOB = "churn-2026-11-27-4f-347b2e1a-hpo-007-5c1e2a9f"
-COMPRESSION_JOB = "churn-2026-11-27-4ff98e78fd-1c5263be-compress"
-COMPILATION_JOB = "churn-2026-11-27-4ff98e78fd-2c74e697-neo"
-BEST_ARTIFACT = f"{RUN_PREFIX}tuning/{BEST_JOB}/output/model.tar.gz"
+TUNING_JOB: str = _CONTEXT["run"]["names"]["tuning"]
+BEST_JOB: str = _CONTEXT["best"]["training_job_name"]
+COMPRESSION_JOB: str = _CONTEXT["run"]["names"]["compression"]
+COMPILATION_JOB: str = _CONTEXT["run"]["names"]["compilation"]
+BEST_ARTIFACT: str = _CONTEXT["best"]["model_artifact"]
 COMPRESSED_ARTIFACT = f"{RUN_PREFIX}compression/{COMPRESSION_JOB}/output/model.tar.gz"
 COMPILED_ARTIFACT = f"{RUN_PREFIX}compilation/model-ml_c5.tar.gz"
 MANIFEST_KEY = "datasets/churn/2026-11-27/manifest.json"
@@ -78,12 +79,6 @@ def invoke(function: str, event: Mapping[str, Any], sagemaker: StubbedSageMaker 
         handler.deps().sagemaker._sm = sagemaker.client
     result: dict[str, Any] = handler.lambda_handler(copy.deepcopy(dict(event)), FakeLambdaContext())
     return result
-
-
-def handler_with(function: str, sagemaker: StubbedSageMaker) -> ModuleType:
-    handler = load_handler(function)
-    handler.deps().sagemaker._sm = sagemaker.client
-    return handler
 
 
 def assert_valid_request(operation: str, request: Mapping[str, Any]) -> None:
@@ -704,10 +699,12 @@ def test_record_failure_after_a_gate_failure(cloud: Cloud) -> None:
             StageName.GATE: runs.stage(StageStatus.FAILED, T1, started=T1, detail="size reduced by 12.00%"),
         },
     )
+    event = load_event("training_pipeline/record_failure_gate")
+    reason = json.loads(event["error"]["Cause"])["errorMessage"]
+    assert reason.startswith("gate failed: size reduced by 12.00%")
 
-    notification = invoke("record_failure", load_event("training_pipeline/record_failure_gate"))
+    notification = invoke("record_failure", event)
 
-    reason = "gate failed: size reduced by 12.00% (4000000 -> 3520000 bytes); required 50.00%"
     assert notification["subject"] == f"mlcp: run {RUN_ID} FAILED at gate"
     assert reason in notification["message"]
     item = record(cloud)

@@ -13,6 +13,8 @@ from mlcp.errors import EventInvalid
 from tests.functional.conftest import BUCKET, STATE_MACHINE_ARN, Cloud
 from tests.support import FakeLambdaContext, example_spec_text, load_event, load_handler
 
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
+
 SPEC_KEY = "pipelines/churn/pipeline.yaml"
 MANIFEST_KEY = "datasets/churn/2026-11-27/manifest.json"
 MANIFEST = json.dumps({"description": "churn export of 2026-11-27"})

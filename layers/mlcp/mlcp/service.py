@@ -217,8 +217,7 @@ def build_tuning(inp: StageInput, deps: Deps) -> dict[str, Any]:
 def select_best(inp: SelectBestInput, deps: Deps) -> BestModel:
     run, summary = inp.run, inp.tuning
     description = deps.sagemaker.describe_tuning_job(summary.name)
-    best_name = (description.get("BestTrainingJob") or {}).get("TrainingJobName") or summary.best_training_job
-    training = deps.sagemaker.describe_training_job(best_name)
+    training = deps.sagemaker.describe_training_job(tuning.best_training_job_name(description))
     best = tuning.best_model(run, description, training)
     _update(
         deps,
@@ -302,8 +301,8 @@ def record_failure(inp: FailureInput, deps: Deps) -> Notification:
     changed = deps.runs.set_status(
         inp.execution_name, RunStatus.FAILED, now, {"failure": failure, "pipeline": pipeline}
     )
-    deps.runs.update(inp.execution_name, {}, {stage: runs.stage(StageStatus.FAILED, now, detail=reason[:1000])})
     if changed:
+        deps.runs.update(inp.execution_name, {}, {stage: runs.stage(StageStatus.FAILED, now, detail=reason[:1000])})
         deps.meter.add("RunsFailed", 1, "Count")
     return runs.failure_notification(inp.execution_name, pipeline, stage, error, reason)
 

@@ -113,17 +113,23 @@ def final_metrics(description: Mapping[str, Any]) -> dict[str, float]:
     return {m["MetricName"]: float(m["Value"]) for m in description.get("FinalMetricDataList") or []}
 
 
-def best_model(run: RunContext, tuning: Mapping[str, Any], training: Mapping[str, Any]) -> BestModel:
-    """Read the best trial from DescribeHyperParameterTuningJob + DescribeTrainingJob responses."""
-    stage = run.spec.tuning
-    best = tuning.get("BestTrainingJob") or {}
-    name = best.get("TrainingJobName")
+def best_training_job_name(tuning: Mapping[str, Any]) -> str:
+    """The best trial's name from DescribeHyperParameterTuningJob; TuningFailed when there is none."""
+    name = (tuning.get("BestTrainingJob") or {}).get("TrainingJobName")
     if not name:
         counters = tuning.get("TrainingJobStatusCounters", {})
         raise TuningFailed(
             f"tuning job {tuning.get('HyperParameterTuningJobName')} has no best training job "
             f"(trials: {dict(counters)})"
         )
+    return str(name)
+
+
+def best_model(run: RunContext, tuning: Mapping[str, Any], training: Mapping[str, Any]) -> BestModel:
+    """Read the best trial from DescribeHyperParameterTuningJob + DescribeTrainingJob responses."""
+    stage = run.spec.tuning
+    best = tuning.get("BestTrainingJob") or {}
+    name = best_training_job_name(tuning)
     metrics = final_metrics(training)
     objective = (best.get("FinalHyperParameterTuningJobObjectiveMetric") or {}).get("Value")
     value = float(objective) if objective is not None else metrics.get(stage.objective.metric)
