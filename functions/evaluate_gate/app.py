@@ -14,7 +14,7 @@ from mlcp.models.settings import load_settings
 from mlcp.observability import PowertoolsMeter, parse_event
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=("botocore",))  # the handlers only call AWS through boto3
 metrics = Metrics()
 
 

@@ -13,7 +13,6 @@ import math
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mlcp.errors import FieldError, SpecInvalid
@@ -585,15 +584,25 @@ def spec_errors(exc: ValidationError) -> list[FieldError]:
     return field_errors(exc, union_tags={"compression": COMPRESSION_METHODS})
 
 
-def _load_document(document: str | bytes) -> Any:
+def _load_document(document: str | bytes, source: str) -> Any:
     """JSON by JSON's rules (PyYAML reads YAML 1.1: it rejects tab indentation and reads 1e4 as a string)."""
-    text = document.decode() if isinstance(document, bytes) else document
+    import yaml  # noqa: PLC0415 - only the handlers that parse YAML text pay for importing it
+
+    try:
+        text = document.decode() if isinstance(document, bytes) else document
+    except UnicodeDecodeError as exc:
+        raise SpecInvalid(source, [FieldError("", "is not UTF-8 text")]) from exc
     if text.lstrip().startswith(("{", "[")):
         try:
             return json.loads(text)
         except ValueError:
             pass  # not JSON after all: YAML flow style, or a mistake YAML will locate
-    return yaml.safe_load(text)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise SpecInvalid(source, [FieldError("", f"not valid YAML/JSON{where}")]) from exc
 
 
 def parse_spec(document: str | bytes | dict[str, Any], *, source: str = "pipeline spec") -> PipelineSpec:
@@ -601,12 +610,7 @@ def parse_spec(document: str | bytes | dict[str, Any], *, source: str = "pipelin
     if isinstance(document, dict):
         data: Any = document
     else:
-        try:
-            data = _load_document(document)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            raise SpecInvalid(source, [FieldError("", f"not valid YAML/JSON{where}")]) from exc
+        data = _load_document(document, source)
     if not isinstance(data, dict):
         raise SpecInvalid(source, [FieldError("", "must be a mapping (YAML/JSON object) at the top level")])
     try:
