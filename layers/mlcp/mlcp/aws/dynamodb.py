@@ -93,7 +93,9 @@ def nest_stages(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class DynamoRunStore:
+class _Table:
+    """One DynamoDB table; the client is created on first use unless one is given."""
+
     def __init__(self, table: str, dynamodb: Any | None = None) -> None:
         self.table = table
         self._ddb = dynamodb
@@ -104,6 +106,8 @@ class DynamoRunStore:
             self._ddb = client("dynamodb")
         return self._ddb
 
+
+class DynamoRunStore(_Table):
     def create(self, run_id: str, item: Mapping[str, Any]) -> bool:
         record = {k: v for k, v in item.items() if k != "stages" and v is not None}
         try:
@@ -183,17 +187,7 @@ class DynamoRunStore:
         return nest_stages(from_dynamo(item)) if item else None
 
 
-class DynamoPipelineStore:
-    def __init__(self, table: str, dynamodb: Any | None = None) -> None:
-        self.table = table
-        self._ddb = dynamodb
-
-    @property
-    def ddb(self) -> Any:
-        if self._ddb is None:
-            self._ddb = client("dynamodb")
-        return self._ddb
-
+class DynamoPipelineStore(_Table):
     def _get(self, name: str) -> dict[str, Any] | None:
         response = self.ddb.get_item(TableName=self.table, Key={"name": {"S": name}}, ConsistentRead=True)
         item = response.get("Item")
