@@ -105,9 +105,7 @@ def test_bucket_is_encrypted_tls_only_private_and_sends_events_to_eventbridge() 
     assert bucket["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"] is True
     assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
     statements = resources["ArtifactBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    assert any(
-        s["Effect"] == "Deny" and s["Condition"]["Bool"]["aws:SecureTransport"] == "false" for s in statements
-    )
+    assert any(s["Effect"] == "Deny" and s["Condition"]["Bool"]["aws:SecureTransport"] == "false" for s in statements)
 
 
 def test_wildcard_resources_are_explained() -> None:
