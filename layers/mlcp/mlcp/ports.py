@@ -72,3 +72,9 @@ class PipelineStore(Protocol):
     def set_latest_dataset(self, name: str, dataset: DatasetRef, order: str) -> None: ...
 
     def latest_dataset(self, name: str) -> DatasetRef | None: ...
+
+
+class Meter(Protocol):
+    """Where the core reports business metrics (Powertools EMF in Lambda)."""
+
+    def add(self, name: str, value: float, unit: str) -> None: ...

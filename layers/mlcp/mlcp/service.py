@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -43,14 +43,8 @@ from mlcp.models.run import (
 )
 from mlcp.models.settings import Settings
 from mlcp.models.spec import parse_spec
-from mlcp.ports import Executions, Notifier, ObjectStore, PipelineStore, RunStore, SageMaker
+from mlcp.ports import Executions, Meter, Notifier, ObjectStore, PipelineStore, RunStore, SageMaker
 from mlcp.preparation import parse_manifest, prepare_run, processing_request
-
-
-class Meter(Protocol):
-    """Where the core reports business metrics (Powertools EMF in Lambda)."""
-
-    def add(self, name: str, value: float, unit: str) -> None: ...
 
 
 @dataclass

@@ -8,7 +8,8 @@ from mlcp.aws.sagemaker import SageMakerAdapter
 from mlcp.aws.sfn import StepFunctionsExecutions
 from mlcp.aws.sns import SnsNotifier
 from mlcp.models.settings import Settings
-from mlcp.service import Deps, Meter
+from mlcp.ports import Meter
+from mlcp.service import Deps
 
 
 def aws_deps(settings: Settings, meter: Meter) -> Deps:
