@@ -10,7 +10,7 @@ dataset version. Out-of-order S3 events are resolved with the S3 ``sequencer`` (
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -93,6 +93,17 @@ def nest_stages(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _applied(update: Callable[..., Any], **request: Any) -> bool:
+    """Run a conditional write; False when its condition did not hold (nothing was written)."""
+    try:
+        update(**request)
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
 class _Table:
     """One DynamoDB table; the client is created on first use unless one is given."""
 
@@ -110,17 +121,12 @@ class _Table:
 class DynamoRunStore(_Table):
     def create(self, run_id: str, item: Mapping[str, Any]) -> bool:
         record = {k: v for k, v in item.items() if k != "stages" and v is not None}
-        try:
-            self.ddb.put_item(
-                TableName=self.table,
-                Item={k: to_dynamo(v) for k, v in {**record, "run_id": run_id}.items()},
-                ConditionExpression="attribute_not_exists(run_id)",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return _applied(
+            self.ddb.put_item,
+            TableName=self.table,
+            Item={k: to_dynamo(v) for k, v in {**record, "run_id": run_id}.items()},
+            ConditionExpression="attribute_not_exists(run_id)",
+        )
 
     def update(
         self, run_id: str, fields: Mapping[str, Any], stages: Mapping[str, Mapping[str, Any]]
@@ -151,35 +157,25 @@ class DynamoRunStore(_Table):
             expr.set(key, value)
         status_name = expr.name("status")
         terminal = ", ".join(expr.value(s) for s in _TERMINAL)
-        try:
-            self.ddb.update_item(
-                TableName=self.table,
-                Key={"run_id": {"S": run_id}},
-                UpdateExpression=expr.update,
-                ConditionExpression=f"attribute_not_exists({status_name}) OR NOT ({status_name} IN ({terminal}))",
-                ExpressionAttributeNames=expr.names,
-                ExpressionAttributeValues=expr.values,
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return _applied(
+            self.ddb.update_item,
+            TableName=self.table,
+            Key={"run_id": {"S": run_id}},
+            UpdateExpression=expr.update,
+            ConditionExpression=f"attribute_not_exists({status_name}) OR NOT ({status_name} IN ({terminal}))",
+            ExpressionAttributeNames=expr.names,
+            ExpressionAttributeValues=expr.values,
+        )
 
     def mark_started(self, run_id: str, execution_arn: str) -> bool:
-        try:
-            self.ddb.update_item(
-                TableName=self.table,
-                Key={"run_id": {"S": run_id}},
-                UpdateExpression="SET start_recorded_at = :at, execution_arn = :arn",
-                ConditionExpression="attribute_not_exists(start_recorded_at)",
-                ExpressionAttributeValues={":at": {"S": iso(datetime.now(UTC))}, ":arn": {"S": execution_arn}},
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return _applied(
+            self.ddb.update_item,
+            TableName=self.table,
+            Key={"run_id": {"S": run_id}},
+            UpdateExpression="SET start_recorded_at = :at, execution_arn = :arn",
+            ConditionExpression="attribute_not_exists(start_recorded_at)",
+            ExpressionAttributeValues={":at": {"S": iso(datetime.now(UTC))}, ":arn": {"S": execution_arn}},
+        )
 
     def get(self, run_id: str) -> dict[str, Any] | None:
         response = self.ddb.get_item(TableName=self.table, Key={"run_id": {"S": run_id}}, ConsistentRead=True)
@@ -202,20 +198,15 @@ class DynamoPipelineStore(_Table):
             expr.set(order_attribute, order_key(order))
             attr = expr.name(order_attribute)
             kwargs["ConditionExpression"] = f"attribute_not_exists({attr}) OR {attr} <= {expr.value(order_key(order))}"
-        try:
-            self.ddb.update_item(
-                TableName=self.table,
-                Key={"name": {"S": name}},
-                UpdateExpression=expr.update,
-                ExpressionAttributeNames=expr.names,
-                ExpressionAttributeValues=expr.values,
-                **kwargs,
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return _applied(
+            self.ddb.update_item,
+            TableName=self.table,
+            Key={"name": {"S": name}},
+            UpdateExpression=expr.update,
+            ExpressionAttributeNames=expr.names,
+            ExpressionAttributeValues=expr.values,
+            **kwargs,
+        )
 
     def get_spec(self, name: str) -> tuple[dict[str, Any], str] | None:
         item = self._get(name)

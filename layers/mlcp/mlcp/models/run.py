@@ -85,8 +85,6 @@ class TuningSummary(_Payload):
 
     name: str
     status: str
-    best_training_job: str
-    counters: dict[str, Any] = {}
 
 
 class BestModel(_Payload):
