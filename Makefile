@@ -10,7 +10,7 @@ export PYENV_VERSION ?= $(shell command -v pyenv >/dev/null 2>&1 && pyenv versio
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help bootstrap test test-unit test-functional test-static lint typecheck build demo bench schema clean
+.PHONY: help bootstrap test test-unit test-functional test-static test-local lint typecheck build demo bench schema clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ test-functional: bootstrap ## handlers in-process against moto
 test-static: bootstrap ## cfn-lint (+ serverless rules), sam validate --lint, asl-validator, schema drift
 	$(BIN)/pytest tests/static
 
+test-local: bootstrap ## whole state machines in the embedded local cloud
+	$(BIN)/pytest tests/local_cloud
+
 lint: bootstrap ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -52,12 +55,13 @@ build: bootstrap ## sam build (python3.13, arm64) into .aws-sam/
 schema: bootstrap ## regenerate docs/pipeline-spec.schema.json from the models
 	$(BIN)/mlcp spec schema > docs/pipeline-spec.schema.json
 
-bench: bootstrap ## benchmarks (not tests): cold start of every handler
+bench: bootstrap ## benchmarks (not tests): cold starts, state transitions, local-cloud throughput
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/transitions.py
+	$(BIN)/python bench/local_throughput.py
 
-demo: bootstrap ## run a whole pipeline on the embedded local cloud (for now: validate + plan, see README)
-	$(BIN)/mlcp spec validate examples/pipelines/churn/pipeline.yaml
-	$(BIN)/mlcp spec plan examples/pipelines/churn/pipeline.yaml
+demo: $(STAMP) ## run the example training pipeline end to end on the embedded local cloud, print a summary
+	$(BIN)/mlcp local demo
 
 clean:
 	rm -rf $(VENV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,67 @@
+"""200 training runs started at once through S3 uploads, in the local cloud (issue 3 benchmark).
+
+One pipeline spec is registered, then 200 dataset manifests (datasets/churn/v001..v200/manifest.json) are uploaded
+from 16 threads at once. Each upload goes S3 -> EventBridge -> rule -> start_run (asynchronous Lambda) ->
+StartExecution -> the training pipeline. "Lost" counts manifests that produced no execution and no dead letter.
+
+Last line: RESULT runs=200 succeeded=<int> lost=<int> seconds=<float>   (target succeeded=200, lost=0)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from mlcp_cli.local.cloud import EXAMPLES, LocalCloud
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+RUNS = 200
+
+
+def main() -> None:
+    with LocalCloud(speed=5000.0) as cloud:
+        cloud.upload_spec("churn", (EXAMPLES / "pipelines" / "churn" / "pipeline.yaml").read_bytes())
+        cloud.dispatcher.drain()
+        versions = [f"v{i:03d}" for i in range(1, RUNS + 1)]
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(lambda v: cloud.upload_dataset("churn", v, {"description": f"throughput {v}"}), versions))
+        uploaded = time.monotonic() - started
+        executions = cloud.settle(timeout=1800)
+        seconds = time.monotonic() - started
+        by_status: dict[str, int] = {}
+        for e in executions:
+            by_status[e["status"]] = by_status.get(e["status"], 0) + 1
+        runs = cloud.runs()
+        started_versions = {r.get("dataset_version") for r in runs}
+        dead = cloud.dead_letters()
+        lost = sum(1 for v in versions if v not in started_versions) - len(dead)
+        succeeded = by_status.get("SUCCEEDED", 0)
+        recorded = sum(1 for r in runs if r.get("status") == "SUCCEEDED")
+    print(f"{'manifests uploaded':<28}{RUNS:>8}  ({uploaded:.1f} s to upload)")
+    print(f"{'executions':<28}{len(executions):>8}  {by_status}")
+    print(f"{'runs table SUCCEEDED':<28}{recorded:>8}")
+    print(f"{'dead letters':<28}{len(dead):>8}")
+    print(f"{'wall seconds':<28}{seconds:>8.1f}  ({RUNS / seconds:.2f} runs/s)")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "local_throughput.json").write_text(
+        json.dumps(
+            {
+                "runs": RUNS,
+                "statuses": by_status,
+                "recorded_succeeded": recorded,
+                "dead_letters": len(dead),
+                "lost": lost,
+                "seconds": round(seconds, 2),
+            },
+            indent=2,
+        )
+    )
+    print(f"RESULT runs={RUNS} succeeded={succeeded} lost={max(lost, 0)} seconds={seconds:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""State transitions of a successful training run, at two simulated job durations (issue 3 benchmark).
+
+Step Functions bills Standard workflows per state transition, and the design says to wait for jobs with the
+optimised `.sync` integrations, not with polling loops. So the count must not grow when the jobs take longer. The
+example pipeline (augment -> Bayesian tuning -> int8 quantization -> gate -> register) runs in the local cloud
+with every job duration at 1x and at 10x; transitions are counted from the execution history as AWS counts them
+(every state entered, retries included).
+
+Last line: RESULT training_run_transitions=<int> grows_with_duration=<true|false>   (target <= 30 and false)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from mlcp_cli.local.cloud import LocalCloud
+from mlcp_cli.local.jobs import JobDurations
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+def run(scale: float) -> dict[str, Any]:
+    base = JobDurations()
+    durations = JobDurations(**{f.name: getattr(base, f.name) * scale for f in fields(JobDurations)})
+    with LocalCloud(speed=2000.0 * scale, durations=durations) as cloud:
+        cloud.upload_example("churn", "v1")
+        (execution,) = cloud.settle(timeout=600)
+        history = cloud.history(execution["executionArn"])
+        entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
+        run = cloud.run(execution["name"]) or {}
+        tune_job = run.get("stage_tune__job_name", "")
+        tuning = cloud.client("sagemaker").describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=tune_job)
+        simulated = (tuning["HyperParameterTuningEndTime"] - tuning["CreationTime"]).total_seconds()
+        return {
+            "scale": scale,
+            "status": execution["status"],
+            "transitions": len(entered),
+            "states": entered,
+            "history_events": len(history),
+            "tuning_seconds_simulated": simulated,
+        }
+
+
+def main() -> None:
+    rows = [run(1.0), run(10.0)]
+    print(f"{'job durations':>14} {'status':>10} {'tuning (sim s)':>15} {'transitions':>12} {'history events':>15}")
+    for r in rows:
+        print(
+            f"{str(r['scale']) + 'x':>14} {r['status']:>10} {r['tuning_seconds_simulated']:>15.0f} "
+            f"{r['transitions']:>12} {r['history_events']:>15}"
+        )
+    print("states entered:", " -> ".join(rows[0]["states"]))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "transitions.json").write_text(json.dumps(rows, indent=2))
+    ok = all(r["status"] == "SUCCEEDED" for r in rows)
+    grows = rows[1]["transitions"] > rows[0]["transitions"]
+    if not ok:
+        print("a run did not succeed:", [r["status"] for r in rows])
+    print(f"RESULT training_run_transitions={rows[0]['transitions']} grows_with_duration={str(grows).lower()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""`mlcp local ...`: the embedded local cloud from the command line.
+
+demo           deploy, upload the example pipeline and dataset, follow the run, print a summary (exit 0 = SUCCEEDED)
+status         every resource of template.yaml: created in moto, or emulated differently (and why)
+serve          the same cloud as a moto server on 127.0.0.1 (AWS_ENDPOINT_URL for the AWS CLI and boto3)
+fire-schedule  fire an EventBridge Scheduler schedule now (in-process, or against `serve` with --endpoint)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from mlcp_cli.local.faults import FAILABLE
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mlcp_cli.local.demo import run_demo, to_json  # noqa: PLC0415 - moto loads only for `mlcp local`
+
+    progress = sys.stderr if args.json else sys.stdout
+    result = run_demo(fail=args.fail, speed=args.speed, out=progress)
+    if args.json:
+        print(to_json(result))
+    if result.status != "SUCCEEDED":
+        print(f"\nmlcp local demo: run {result.run_id} {result.status}: {result.reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _status_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
+    if args.endpoint:
+        import boto3  # noqa: PLC0415
+
+        from mlcp_cli.local.deploy import EMULATED  # noqa: PLC0415
+
+        cfn = boto3.client("cloudformation", endpoint_url=args.endpoint, region_name="us-east-1")
+        body = cfn.get_template(StackName=args.stack)["TemplateBody"]
+        template = body if isinstance(body, dict) else json.loads(body)
+        created = {
+            r["LogicalResourceId"]: r.get("PhysicalResourceId")
+            for r in cfn.describe_stack_resources(StackName=args.stack)["StackResources"]
+            if r.get("LogicalResourceId")
+        }
+        rows = []
+        for logical_id, resource in sorted(template["Resources"].items()):
+            kind = resource["Type"]
+            status = "CREATE_COMPLETE" if created.get(logical_id) else "EMULATED"
+            rows.append((logical_id, kind, status, EMULATED.get(kind, "")))
+        return rows
+    from mlcp_cli.local.cloud import LocalCloud  # noqa: PLC0415
+
+    with LocalCloud() as cloud:
+        return cloud.stack.status_rows()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    rows = _status_rows(args)
+    if args.json:
+        print(json.dumps([dict(zip(("logical_id", "type", "status", "note"), r, strict=True)) for r in rows], indent=2))
+        return 0
+    width = max(len(r[0]) for r in rows)
+    type_width = max(len(r[1]) for r in rows)
+    for logical_id, kind, status, note in rows:
+        print(f"{logical_id:<{width}}  {kind:<{type_width}}  {status:<15}  {note}")
+    print(
+        f"\n{len(rows)} resources: {sum(r[2] == 'CREATE_COMPLETE' for r in rows)} created by CloudFormation in moto, "
+        f"{sum(r[2] == 'EMULATED' for r in rows)} emulated by the local cloud"
+    )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+    from mlcp_cli.local.cloud import LocalCloud  # noqa: PLC0415
+
+    with LocalCloud(speed=args.speed) as cloud:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+        server.start()
+        cloud.start_timer()
+        if args.example:
+            cloud.upload_example()
+        endpoint = f"http://127.0.0.1:{args.port}"
+        print(f"mlcp local cloud on {endpoint} (stack {cloud.stack_name}); Ctrl-C stops it.")
+        print(
+            f"  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+            "AWS_DEFAULT_REGION=us-east-1"
+        )
+        print(f"  aws s3 cp examples/pipelines/churn/pipeline.yaml s3://{cloud.bucket}/pipelines/churn/pipeline.yaml")
+        print(
+            f"  mlcp local fire-schedule {cloud.schedules()[0] if cloud.schedules() else 'NAME'} --endpoint {endpoint}"
+        )
+        sys.stdout.flush()
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("stopping")
+        finally:
+            server.stop()
+    return 0
+
+
+def cmd_fire_schedule(args: argparse.Namespace) -> int:
+    if args.endpoint:
+        return _fire_remote(args)
+    from mlcp_cli.local.cloud import LocalCloud  # noqa: PLC0415
+
+    with LocalCloud(speed=args.speed) as cloud:
+        if args.name not in cloud.schedules():
+            print(f"no schedule {args.name!r}; schedules: {', '.join(cloud.schedules()) or '(none)'}", file=sys.stderr)
+            return 1
+        cloud.upload_example()
+        cloud.settle()
+        payload = cloud.fire_schedule(args.name)
+        executions = cloud.settle()
+        print(json.dumps({"fired": payload, "executions": [(e["name"], e["status"]) for e in executions]}, indent=2))
+    return 0
+
+
+def _fire_remote(args: argparse.Namespace) -> int:
+    """Against `mlcp local serve`: read the schedule, invoke its target as Scheduler does (asynchronously)."""
+    import boto3  # noqa: PLC0415
+
+    scheduler = boto3.client("scheduler", endpoint_url=args.endpoint, region_name="us-east-1")
+    try:
+        schedule = scheduler.get_schedule(Name=args.name)
+    except scheduler.exceptions.ResourceNotFoundException:
+        print(f"no schedule {args.name!r} at {args.endpoint}", file=sys.stderr)
+        return 1
+    target = schedule["Target"]
+    scheduled_time = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    payload: Any = target.get("Input", "{}")
+    payload = payload.replace("<aws.scheduler.schedule-arn>", schedule["Arn"]).replace(
+        "<aws.scheduler.scheduled-time>", scheduled_time
+    )
+    boto3.client("lambda", endpoint_url=args.endpoint, region_name="us-east-1").invoke(
+        FunctionName=target["Arn"], InvocationType="Event", Payload=payload.encode()
+    )
+    print(f"fired {args.name} at {scheduled_time}: {payload.strip()}")
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    local = sub.add_parser(
+        "local",
+        help="the embedded local cloud (moto): demo, status, serve, fire-schedule",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    local_sub = local.add_subparsers(dest="local_command", required=True)
+    demo = local_sub.add_parser("demo", help="run the example pipeline end to end and print a summary")
+    demo.add_argument("--fail", choices=FAILABLE, help="inject a failure at this stage (the run must end FAILED)")
+    demo.add_argument("--speed", type=float, default=2000.0, help="simulated seconds per wall second (default 2000)")
+    demo.add_argument("--json", action="store_true", help="print the summary as JSON (progress goes to stderr)")
+    demo.set_defaults(func=cmd_demo)
+    status = local_sub.add_parser("status", help="what of template.yaml is created in moto and what is emulated")
+    status.add_argument("--endpoint", help="a running `mlcp local serve` (default: deploy in-process)")
+    status.add_argument("--stack", default="mlcp-local")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+    serve = local_sub.add_parser("serve", help="run the local cloud as a moto server on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--speed", type=float, default=100.0)
+    serve.add_argument("--example", action="store_true", help="upload the example pipeline and dataset on start")
+    serve.set_defaults(func=cmd_serve)
+    fire = local_sub.add_parser("fire-schedule", help="fire a schedule now (e.g. mlcp-local-TrainingSchedule)")
+    fire.add_argument("name")
+    fire.add_argument("--endpoint", help="a running `mlcp local serve` (default: a fresh in-process cloud)")
+    fire.add_argument("--speed", type=float, default=2000.0)
+    fire.set_defaults(func=cmd_fire_schedule)

@@ -1,0 +1,293 @@
+"""`mlcp local demo`: deploy, upload the example, follow the run, print a summary. Exit 0 on success.
+
+Everything the summary shows is read back through AWS APIs: the execution history (progress), the runs table
+(stages, best model, gate), SageMaker Describe* calls (simulated job times) and SNS (the notification).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from mlcp_cli.local.cloud import TERMINAL, LocalCloud
+from mlcp_cli.local.faults import FAILABLE, ApiFault, Degradation, Faults, JobFault
+
+STAGES = ("validate", "augment", "tune", "compress", "gate", "register")
+
+
+def faults_for(stage: str | None) -> Faults:
+    """The injected fault that makes a run fail at ``stage`` (for `mlcp local demo --fail STAGE`)."""
+    faults = Faults()
+    if stage == "augment":
+        faults.jobs.append(JobFault(job="*-augment", reason="ClientError: injected failure of the augment job"))
+    elif stage == "tune":
+        faults.jobs.append(JobFault(job="*-hpo", reason="injected failure of the tuning job"))
+    elif stage == "compress":
+        faults.jobs.append(JobFault(job="*-compress", reason="AlgorithmError: injected failure of the compression job"))
+        faults.jobs.append(JobFault(job="*-neo", reason="ClientError: injected failure of the compilation job"))
+    elif stage == "gate":
+        faults.degradations.append(Degradation(job="*-compress", metric_drop=0.25))
+    elif stage == "register":
+        faults.api.append(
+            ApiFault("sagemaker", "CreateModelPackage", code="ValidationException", message="injected", times=None)
+        )
+    elif stage is not None:
+        raise ValueError(f"--fail takes one of {', '.join(FAILABLE)}, not {stage!r}")
+    return faults
+
+
+@dataclass
+class DemoResult:
+    status: str
+    run_id: str
+    execution_arn: str
+    wall_seconds: float
+    summary: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+
+def _iso_seconds(start: str | None, end: str | None) -> float | None:
+    from datetime import datetime  # noqa: PLC0415
+
+    if not start or not end:
+        return None
+    return (
+        datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(start.replace("Z", "+00:00"))
+    ).total_seconds()
+
+
+def _job_seconds(cloud: LocalCloud, stage: str, job: str | None) -> float | None:
+    """A SageMaker job's own (simulated) duration, from its Describe* call."""
+    if not job:
+        return None
+    sagemaker = cloud.client("sagemaker")
+    try:
+        if stage == "augment":
+            d = sagemaker.describe_processing_job(ProcessingJobName=job)
+            start, end = d.get("ProcessingStartTime"), d.get("ProcessingEndTime")
+        elif stage == "tune":
+            d = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=job)
+            start, end = d.get("CreationTime"), d.get("HyperParameterTuningEndTime")
+        elif stage == "compress" and job.endswith("-neo"):
+            d = sagemaker.describe_compilation_job(CompilationJobName=job)
+            start, end = d.get("CompilationStartTime"), d.get("CompilationEndTime")
+        elif stage == "compress":
+            d = sagemaker.describe_training_job(TrainingJobName=job)
+            start, end = d.get("TrainingStartTime"), d.get("TrainingEndTime")
+        else:
+            return None
+    except Exception:
+        return None
+    return (end - start).total_seconds() if start and end else None
+
+
+def summarize(cloud: LocalCloud, run_id: str) -> dict[str, Any]:
+    run = cloud.run(run_id) or {}
+    stages = []
+    for stage in STAGES:
+        status = run.get(f"stage_{stage}__status")
+        if status is None:
+            continue
+        job = run.get(f"stage_{stage}__job_name")
+        stages.append(
+            {
+                "stage": stage,
+                "status": status,
+                "job": job,
+                "job_seconds": _job_seconds(cloud, stage, job),
+                "wall_seconds": _iso_seconds(
+                    run.get(f"stage_{stage}__started_at"), run.get(f"stage_{stage}__ended_at")
+                ),
+                "detail": run.get(f"stage_{stage}__detail"),
+            }
+        )
+    best = run.get("best") or {}
+    gate = run.get("gate") or {}
+    return {
+        "run_id": run_id,
+        "status": run.get("status"),
+        "stages": stages,
+        "best": {
+            "training_job": best.get("training_job_name"),
+            "hyperparameters": best.get("hyperparameters"),
+            "objective_metric": best.get("objective_metric"),
+            "objective_value": _num(best.get("objective_value")),
+        },
+        "trials": run.get("trials"),
+        "compression": {
+            "size_before": _num(gate.get("size_before")),
+            "size_after": _num(gate.get("size_after")),
+            "ratio": _ratio(gate.get("size_before"), gate.get("size_after")),
+            "metric_before": _num(gate.get("metric_before")),
+            "metric_after": _num(gate.get("metric_after")),
+            "metric_delta": _delta(gate.get("metric_before"), gate.get("metric_after")),
+        },
+        "gate": None
+        if not gate
+        else ("passed" if gate.get("passed") else "failed: " + "; ".join(gate.get("reasons", []))),
+        "model_package_arn": run.get("model_package_arn"),
+        "failure": run.get("failure"),
+    }
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _ratio(before: Any, after: Any) -> float | None:
+    return None if not before or after is None else float(before) / max(float(after), 1.0)
+
+
+def _delta(before: Any, after: Any) -> float | None:
+    return None if before is None or after is None else float(after) - float(before)
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def render(summary: dict[str, Any], wall_seconds: float) -> str:
+    lines = [f"Run {summary['run_id']}: {summary['status']}  ({wall_seconds:.1f} s wall)", ""]
+    header = f"  {'stage':<10} {'status':<10} {'job time (simulated)':>21} {'wall':>13}  job / detail"
+    lines += [header, "  " + "-" * (len(header) + 20)]
+    for s in summary["stages"]:
+        job_time = "-" if s["job_seconds"] is None else f"{s['job_seconds']:.0f} s"
+        wall = "-" if s["wall_seconds"] is None else f"{s['wall_seconds']:.2f} s"
+        tail = s["job"] or ""
+        if s["status"] == "FAILED" and s["detail"]:
+            tail = f"{tail}  {s['detail']}".strip()
+        lines.append(f"  {s['stage']:<10} {s['status']:<10} {job_time:>21} {wall:>13}  {tail}")
+    best, comp = summary["best"], summary["compression"]
+    lines.append("")
+    if best["training_job"]:
+        params = ", ".join(f"{k}={v}" for k, v in sorted((best["hyperparameters"] or {}).items()))
+        trials = summary.get("trials") or {}
+        lines.append(f"  best trial      {best['training_job']}  ({_fmt(trials.get('Completed'))} trials completed)")
+        lines.append(f"  hyperparameters {params}")
+        lines.append(f"  objective       {best['objective_metric']} = {_fmt(best['objective_value'])}")
+    if comp["size_before"] is not None:
+        lines.append(
+            f"  compression     {_fmt(comp['size_before'], 6)} -> {_fmt(comp['size_after'], 6)} bytes "
+            f"(ratio {_fmt(comp['ratio'], 3)}x), metric {_fmt(comp['metric_before'])} -> {_fmt(comp['metric_after'])} "
+            f"(delta {_fmt(comp['metric_delta'], 3)})"
+        )
+    if summary["gate"]:
+        lines.append(f"  gate            {summary['gate']}")
+    lines.append(f"  model package   {summary['model_package_arn'] or '-'}")
+    if summary.get("failure"):
+        failure = summary["failure"]
+        lines.append(f"  failure         {failure.get('stage')}: {failure.get('error')}: {failure.get('reason')}")
+    return "\n".join(lines)
+
+
+def follow(cloud: LocalCloud, execution_arn: str, out: Callable[[str], None], timeout: float = 300.0) -> dict[str, Any]:
+    """Print each state as the execution enters and leaves it; return DescribeExecution once it has ended."""
+    seen = 0
+    started = time.monotonic()
+    entered: dict[str, float] = {}
+    while True:
+        history = cloud.history(execution_arn)
+        for event in history[seen:]:
+            kind = event["type"]
+            if kind.endswith("StateEntered"):
+                name = event["stateEnteredEventDetails"]["name"]
+                entered[name] = time.monotonic()
+            elif kind.endswith("StateExited"):
+                name = event["stateExitedEventDetails"]["name"]
+                took = time.monotonic() - entered.get(name, time.monotonic())
+                out(f"  [{time.monotonic() - started:6.2f}s] {name:<28} done in {took:.2f}s")
+            elif kind in ("TaskFailed", "LambdaFunctionFailed"):
+                details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+                out(f"  [{time.monotonic() - started:6.2f}s]   ! {details.get('error')}")
+        seen = len(history)
+        description = cloud.describe(execution_arn)
+        if description["status"] in TERMINAL:
+            return description
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"{execution_arn} still {description['status']} after {timeout:.0f}s")
+        time.sleep(0.05)
+
+
+def run_demo(
+    *,
+    fail: str | None = None,
+    speed: float = 2000.0,
+    pipeline: str = "churn",
+    version: str = "v1",
+    out: TextIO | None = None,
+) -> DemoResult:
+    stream = out or sys.stdout
+
+    def say(text: str) -> None:
+        stream.write(text + "\n")
+        stream.flush()
+
+    wall0 = time.monotonic()
+    say(f"mlcp local demo: template.yaml -> embedded local cloud (moto, simulated time x{speed:g})")
+    with LocalCloud(speed=speed, faults=faults_for(fail)) as cloud:
+        rows = cloud.stack.status_rows()
+        emulated = sum(1 for r in rows if r[2] == "EMULATED")
+        say(
+            f"  deployed stack {cloud.stack.stack_name}: {len(rows)} resources "
+            f"({emulated} emulated, see `mlcp local status`)"
+        )
+        cloud.upload_spec(pipeline, (cloud_examples() / "pipelines" / pipeline / "pipeline.yaml").read_bytes())
+        cloud.dispatcher.drain()
+        say(f"  uploaded pipelines/{pipeline}/pipeline.yaml -> registered")
+        cloud.upload_dataset(pipeline, version)
+        say(f"  uploaded datasets/{pipeline}/{version}/manifest.json -> EventBridge -> start_run")
+        execution = _wait_for_execution(cloud)
+        say(f"  run {execution['name']} started; following {execution['executionArn'].split(':')[-2]}")
+        description = follow(cloud, execution["executionArn"], say)
+        cloud.settle()
+        summary = summarize(cloud, execution["name"])
+        notifications = cloud.notifications()
+        wall = time.monotonic() - wall0
+        say("")
+        say(render(summary, wall))
+        if notifications:
+            say(f"  notification    {notifications[-1]['subject']}")
+        reason = None
+        if description["status"] != "SUCCEEDED":
+            failure = summary.get("failure") or {}
+            reason = failure.get("reason") or description.get("cause") or description["status"]
+        return DemoResult(description["status"], execution["name"], execution["executionArn"], wall, summary, reason)
+
+
+def _wait_for_execution(cloud: LocalCloud, timeout: float = 30.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        executions = cloud.executions()
+        if executions:
+            return executions[0]
+        time.sleep(0.02)
+    raise TimeoutError(f"no run started within {timeout:.0f}s of the manifest upload")
+
+
+def cloud_examples() -> Any:
+    from mlcp_cli.local.cloud import EXAMPLES  # noqa: PLC0415
+
+    return EXAMPLES
+
+
+def to_json(result: DemoResult) -> str:
+    return json.dumps(
+        {
+            "status": result.status,
+            "run_id": result.run_id,
+            "execution_arn": result.execution_arn,
+            "wall_seconds": round(result.wall_seconds, 3),
+            "reason": result.reason,
+            "summary": result.summary,
+        },
+        indent=2,
+        default=str,
+    )

@@ -1,0 +1,928 @@
+"""Every fix the local cloud makes to moto, in one module (moto is pinned: see MOTO_VERSION).
+
+moto 5.2.5 runs ASL, but it lacks the pieces a real SAM application leans on. Each fix below is named after the AWS
+behaviour it restores and is guarded by a test in tests/local_cloud/test_motofix.py that fails when moto changes
+underneath (the test shows the gap on plain moto, then the behaviour with the fix):
+
+- ``task_parameter_names``: optimised and aws-sdk task parameters are PascalCase in ASL; boto3 wants the API's own
+  member names (``JobName`` -> ``jobName``), and responses come back PascalCase with datetimes as ISO-8601 strings.
+- ``sagemaker_sync``: ``arn:aws:states:::sagemaker:create*Job.sync`` (moto: unsupported) waits for the job, fails
+  the task with the Describe* output when the job fails, and stops the job when the execution is aborted.
+- ``sdk_error_names``: aws-sdk and Lambda task errors named as AWS names them (``SageMaker.ThrottlingException``,
+  ``Lambda.ServiceException``; moto: ``sagemaker.sagemakerException`` and ``Exception``).
+- ``simulated_waits``: Wait states and Retry intervals run on the local cloud's simulated clock.
+- ``cfn_state_machines``: CloudFormation state machines honour DefinitionSubstitutions and land in the executing
+  backend (moto: substitutions ignored, non-executing backend).
+- ``default_execution_names``: StartExecution without a name gets a UUID (moto: ``...:None``, which collides).
+- ``execution_status_events``: executions emit "Step Functions Execution Status Change" events (moto: none).
+- ``eventbridge_targets``: rules deliver to Lambda (asynchronous invoke) and Step Functions targets with Input,
+  InputPath or InputTransformer, RetryPolicy and DeadLetterConfig (moto: NotImplementedError for both).
+- ``s3_eventbridge_events``: "Object Created" events with a real, increasing sequencer, an ISO time and the rule's
+  input transformation (moto: a constant sequencer and no transformation).
+- ``alarm_state_events``: SetAlarmState emits "CloudWatch Alarm State Change" (moto: nothing).
+- ``lambda_invoke``: Invoke runs the real handler in-process (moto: Docker or an echo); ``Event`` invocations are
+  asynchronous with the function's retry attempts and on-failure destination.
+- ``api_faults``: any JSON API call can be answered with an injected error (throttling, ServiceException).
+
+The fixes are installed once per process and act only while a local cloud is active (``activate``); otherwise moto
+behaves exactly as released, so plain-moto tests in the same process are unaffected.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import moto
+from botocore.exceptions import ClientError
+from botocore.model import OperationModel, ServiceModel
+from botocore.session import get_session
+from jsonpath_ng.ext import parse as jsonpath_parse  # moto's own dependency
+from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.cloudwatch.models import CloudWatchBackend
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import BaseResponse
+from moto.events.models import Rule, events_backends
+from moto.events.utils import EventTemplateParser
+from moto.s3 import notifications as s3_notifications
+from moto.sqs.models import sqs_backends
+from moto.stepfunctions import models as sfn_models
+from moto.stepfunctions.parser import models as parser_models
+from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory, state_task_lambda
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service,
+    state_task_service_aws_sdk,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    StateTaskServiceCallback,
+)
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+from moto.stepfunctions.parser.backend import execution as parser_execution
+from moto.stepfunctions.parser.utils import camel_to_snake_case
+
+from mlcp_cli.local.clock import SimClock
+from mlcp_cli.local.dispatch import Dispatcher
+from mlcp_cli.local.faults import Faults
+from mlcp_cli.local.runtime import FunctionConfig, LambdaRuntime
+
+LOG = logging.getLogger(__name__)
+
+MOTO_VERSION = "5.2.5"
+
+# Lambda's asynchronous invocation: 2 retries by default, the first after about a minute, the second after two.
+_ASYNC_RETRY_DELAYS = (60.0, 120.0)
+# EventBridge target retries: exponential back-off with jitter; the local cloud uses its doubling core.
+_TARGET_RETRY_BASE_SECONDS = 1.0
+# How often a .sync task describes its job (wall seconds).
+_SYNC_POLL_SECONDS = 0.05
+
+FIXES = (
+    "task_parameter_names",
+    "sagemaker_sync",
+    "sdk_error_names",
+    "simulated_waits",
+    "cfn_state_machines",
+    "default_execution_names",
+    "execution_status_events",
+    "eventbridge_targets",
+    "s3_eventbridge_events",
+    "alarm_state_events",
+    "lambda_invoke",
+    "api_faults",
+)
+
+
+@dataclass
+class LocalContext:
+    """What the fixes need of the running local cloud."""
+
+    clock: SimClock
+    faults: Faults
+    runtime: LambdaRuntime
+    dispatcher: Dispatcher
+    log_group_writer: Callable[[FunctionConfig, str, str], None] | None = None
+    sequencer: int = 0
+    delivered: list[dict[str, Any]] = field(default_factory=list)  # every event a rule matched, for status/tests
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_sequencer(self) -> str:
+        """S3 sequencers are hex strings that grow with each event on a key; one counter grows for all keys."""
+        with self.lock:
+            self.sequencer += 1
+            return f"{0x617F08299329D189 + self.sequencer:016X}00"
+
+
+_ACTIVE: LocalContext | None = None
+_INSTALLED = False
+_INSTALL_LOCK = threading.Lock()
+
+
+def active() -> LocalContext | None:
+    return _ACTIVE
+
+
+def activate(context: LocalContext) -> None:
+    global _ACTIVE  # noqa: PLW0603 - the one switch of the fixes
+    install()
+    _ACTIVE = context
+
+
+def deactivate() -> None:
+    global _ACTIVE  # noqa: PLW0603
+    _ACTIVE = None
+
+
+def install() -> None:
+    """Patch moto once per process (idempotent). Refuses another moto version: the fixes are written against it."""
+    global _INSTALLED  # noqa: PLW0603
+    with _INSTALL_LOCK:
+        if _INSTALLED:
+            return
+        if moto.__version__ != MOTO_VERSION:
+            raise RuntimeError(
+                f"the local cloud's moto fixes are written for moto {MOTO_VERSION}, not {moto.__version__}"
+            )
+        _fix_task_parameter_names()
+        _fix_sagemaker_sync()
+        _fix_sdk_error_names()
+        _fix_simulated_waits()
+        _fix_cfn_state_machines()
+        _fix_default_execution_names()
+        _fix_execution_status_events()
+        _fix_eventbridge_targets()
+        _fix_s3_eventbridge_events()
+        _fix_alarm_state_events()
+        _fix_lambda_invoke()
+        _fix_api_faults()
+        _INSTALLED = True
+
+
+# --- helpers -----------------------------------------------------------------------------------------------------
+@cache
+def _service_model(service: str) -> ServiceModel:
+    return get_session().get_service_model(service)
+
+
+def _operation(service: str, snake_action: str) -> OperationModel | None:
+    model = _service_model(service)
+    for name in model.operation_names:
+        if camel_to_snake_case(name) == snake_action:
+            return model.operation_model(name)
+    return None
+
+
+def _iso(value: Any) -> Any:
+    """Datetimes as Step Functions renders them in task output: ISO-8601 in UTC with milliseconds."""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if isinstance(value, dict):
+        return {k: _iso(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_iso(v) for v in value]
+    return value
+
+
+def _epoch_iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- task_parameter_names ----------------------------------------------------------------------------------------
+def _fix_task_parameter_names() -> None:
+    cls = state_task_service.StateTaskService
+    original_params = cls._normalise_parameters
+    original_response = cls._normalise_response
+
+    def _normalise_parameters(
+        self: Any,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        if _ACTIVE is None:
+            original_params(self, parameters, boto_service_name, service_action_name)
+            return
+        service = self._get_boto_service_name(boto_service_name)
+        operation = _operation(service, self._get_boto_service_action(service_action_name))
+        if operation is not None and operation.input_shape is not None:
+            self._to_boto_request(parameters, operation.input_shape)
+
+    def _normalise_response(
+        self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
+        if _ACTIVE is None:
+            original_response(self, response, boto_service_name, service_action_name)
+            return
+        if not isinstance(response, dict):
+            return
+        service = self._get_boto_service_name(boto_service_name)
+        operation = _operation(service, self._get_boto_service_action(service_action_name))
+        if operation is not None and operation.output_shape is not None:
+            self._from_boto_response(response, operation.output_shape)
+        converted = _iso(response)
+        response.clear()
+        response.update(converted)
+
+    cls._normalise_parameters = _normalise_parameters
+    cls._normalise_response = _normalise_response
+
+
+# --- sagemaker_sync ----------------------------------------------------------------------------------------------
+# create* action -> (describe action, name parameter, status field, terminal statuses, stop action)
+_SAGEMAKER_JOBS: dict[str, tuple[str, str, str, str]] = {
+    "createtrainingjob": ("describe_training_job", "TrainingJobName", "TrainingJobStatus", "stop_training_job"),
+    "createhyperparametertuningjob": (
+        "describe_hyper_parameter_tuning_job",
+        "HyperParameterTuningJobName",
+        "HyperParameterTuningJobStatus",
+        "stop_hyper_parameter_tuning_job",
+    ),
+    "createprocessingjob": (
+        "describe_processing_job",
+        "ProcessingJobName",
+        "ProcessingJobStatus",
+        "stop_processing_job",
+    ),
+    "createtransformjob": ("describe_transform_job", "TransformJobName", "TransformJobStatus", "stop_transform_job"),
+}
+_SAGEMAKER_DONE = {"Completed"}
+_SAGEMAKER_FAILED = {"Failed", "Stopped"}
+
+
+class StateTaskServiceSageMaker(StateTaskServiceCallback):  # type: ignore[misc]
+    """The optimised SageMaker integration with ``.sync`` (request-response and waitForTaskToken too)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_integration_patterns={ResourceCondition.WaitForTaskToken, ResourceCondition.Sync},
+        )
+
+    def _get_supported_parameters(self) -> set[str] | None:
+        operation = _operation("sagemaker", camel_to_snake_case(self.resource.api_action))
+        if operation is None or operation.input_shape is None:
+            return None
+        return set(operation.input_shape.members)
+
+    def _from_error(self, env: Any, ex: Exception) -> FailureEvent:
+        if isinstance(ex, ClientError):
+            return _client_error_event(self, env, "SageMaker", ex)
+        result: FailureEvent = super()._from_error(env=env, ex=ex)
+        return result
+
+    def _eval_service_task(
+        self, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any], state_credentials: Any
+    ) -> None:
+        client = boto_client_for(
+            service="sagemaker", region=resource_runtime_part.region, state_credentials=state_credentials
+        )
+        response = getattr(client, self._get_boto_service_action())(**normalised_parameters) or {}
+        response.pop("ResponseMetadata", None)
+        env.stack.append(response)
+
+    def _build_sync_resolver(
+        self, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any], state_credentials: Any
+    ) -> Callable[[], Any]:
+        job = _SAGEMAKER_JOBS.get(self.resource.api_action.lower())
+        if job is None:
+            raise ValueError(f"{self.resource.resource_arn} has no .sync integration")
+        describe, name_key, status_key, stop = job
+        client = boto_client_for(
+            service="sagemaker", region=resource_runtime_part.region, state_credentials=state_credentials
+        )
+        env.stack.pop()  # the Create* response; .sync returns the Describe* output
+        name = normalised_parameters[name_key]
+        self._sync_stop = (client, stop, name_key, name)
+
+        def resolve() -> dict[str, Any] | None:
+            time_to_poll = _SYNC_POLL_SECONDS
+            described = getattr(client, describe)(**{name_key: name})
+            described.pop("ResponseMetadata", None)
+            status = described.get(status_key)
+            if status in _SAGEMAKER_DONE:
+                self._normalise_response(described, service_action_name=describe)
+                return dict(described)
+            if status in _SAGEMAKER_FAILED:
+                self._normalise_response(described, service_action_name=describe)
+                raise FailureEventException(
+                    FailureEvent(
+                        env=env,
+                        error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
+                        event_type=HistoryEventType.TaskFailed,
+                        event_details=EventDetails(
+                            taskFailedEventDetails=TaskFailedEventDetails(
+                                resource=self._get_sfn_resource(),
+                                resourceType=self._get_sfn_resource_type(),
+                                error=StatesErrorNameType.StatesTaskFailed.to_name(),
+                                cause=to_json_str(described),
+                            )
+                        ),
+                    )
+                )
+            env.program_state_event.wait(time_to_poll)
+            return None
+
+        return resolve
+
+    def _eval_sync(self, env: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super()._eval_sync(env, *args, **kwargs)
+        finally:
+            if not env.is_running():  # the execution was stopped: AWS stops the job with it
+                client, stop, name_key, name = self._sync_stop
+                try:
+                    getattr(client, stop)(**{name_key: name})
+                except ClientError:
+                    LOG.warning("could not stop %s after the execution stopped", name)
+
+
+def _client_error_event(task: Any, env: Any, service: str, ex: ClientError) -> FailureEvent:
+    """``<Service>.<ErrorCode>`` with the Exception suffix, as AWS documents for SDK integration errors."""
+    code = ex.response["Error"]["Code"]
+    error = f"{service}.{code if code.endswith('Exception') else code + 'Exception'}"
+    cause = f"{ex.response['Error'].get('Message', '')} (Service: {service}, Status Code: "
+    cause += f"{ex.response['ResponseMetadata'].get('HTTPStatusCode')}, Error Code: {code})"
+    return FailureEvent(
+        env=env,
+        error_name=CustomErrorName(error),
+        event_type=HistoryEventType.TaskFailed,
+        event_details=EventDetails(
+            taskFailedEventDetails=TaskFailedEventDetails(
+                error=error, cause=cause, resource=task._get_sfn_resource(), resourceType=task._get_sfn_resource_type()
+            )
+        ),
+    )
+
+
+def _fix_sagemaker_sync() -> None:
+    original = state_task_factory.state_task_service_for
+
+    def state_task_service_for(service_name: str) -> Any:
+        if _ACTIVE is not None and service_name == "sagemaker":
+            return StateTaskServiceSageMaker()
+        return original(service_name)
+
+    state_task_factory.state_task_service_for = state_task_service_for
+
+
+# --- sdk_error_names ---------------------------------------------------------------------------------------------
+_SDK_SERVICE_NAMES = {
+    "sagemaker": "SageMaker",
+    "eks": "EKS",
+    "batch": "Batch",
+    "s3": "S3",
+    "sns": "SNS",
+    "sqs": "SQS",
+    "dynamodb": "DynamoDb",
+    "sfn": "Sfn",
+    "lambda": "Lambda",
+    "cloudwatch": "CloudWatch",
+}
+
+
+def _fix_sdk_error_names() -> None:
+    sdk = state_task_service_aws_sdk.StateTaskServiceAwsSdk
+    original_sdk = sdk._from_error
+
+    def sdk_from_error(self: Any, env: Any, ex: Exception) -> FailureEvent:
+        if _ACTIVE is not None and isinstance(ex, ClientError):
+            service = _SDK_SERVICE_NAMES.get(self.resource.api_name.lower(), self.resource.api_name)
+            return _client_error_event(self, env, service, ex)
+        result: FailureEvent = original_sdk(self, env, ex)
+        return result
+
+    sdk._from_error = sdk_from_error
+
+    lam = state_task_lambda.StateTaskLambda
+    original_lambda = lam._from_error
+
+    def lambda_from_error(self: Any, env: Any, ex: Exception) -> FailureEvent:
+        if _ACTIVE is not None and isinstance(ex, ClientError):
+            code = ex.response["Error"]["Code"]
+            error = f"Lambda.{code if code.endswith('Exception') else 'AWSLambdaException'}"
+            return FailureEvent(
+                env=env,
+                error_name=CustomErrorName(error),
+                event_type=HistoryEventType.LambdaFunctionFailed,
+                event_details=EventDetails(
+                    lambdaFunctionFailedEventDetails={"error": error, "cause": ex.response["Error"].get("Message", "")}
+                ),
+            )
+        result: FailureEvent = original_lambda(self, env, ex)
+        return result
+
+    lam._from_error = lambda_from_error
+
+
+# --- simulated_waits ---------------------------------------------------------------------------------------------
+class _ClockTime:
+    """Stands in for the ``time`` module inside the retrier: sleeps run on the simulated clock."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def sleep(self, seconds: float) -> None:
+        if _ACTIVE is None:
+            self._real.sleep(seconds)
+        else:
+            _ACTIVE.clock.sleep(seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def _fix_simulated_waits() -> None:
+    retrier_decl.time = _ClockTime(retrier_decl.time)
+    original = WaitFunction._wait_interval
+
+    def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        if _ACTIVE is None:
+            original(self, env, wait_seconds)
+            return
+        if wait_seconds > 0:
+            env.program_state_event.wait(_ACTIVE.clock.wall(wait_seconds))
+
+    WaitFunction._wait_interval = _wait_interval
+
+
+# --- cfn_state_machines ------------------------------------------------------------------------------------------
+def _substitute(definition: str, substitutions: dict[str, Any]) -> str:
+    for key, value in substitutions.items():
+        definition = definition.replace("${" + key + "}", str(value))
+    return definition
+
+
+def _fix_cfn_state_machines() -> None:
+    cls = sfn_models.StateMachine
+    original = cls.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        klass: Any, /, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        if _ACTIVE is None:
+            return original(klass, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        properties = cloudformation_json["Properties"]
+        definition = properties.get("DefinitionString", "")
+        if not isinstance(definition, str):
+            definition = json.dumps(properties.get("Definition", definition))
+        definition = _substitute(definition, properties.get("DefinitionSubstitutions") or {})
+        backend = parser_models.stepfunctions_parser_backends[account_id][region_name]
+        return backend.create_state_machine(
+            properties.get("StateMachineName", resource_name),
+            definition,
+            properties.get("RoleArn", ""),
+            tags=[{"key": t["Key"], "value": t["Value"]} for t in properties.get("Tags", [])],
+        )
+
+    cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+# --- default_execution_names -------------------------------------------------------------------------------------
+def _fix_default_execution_names() -> None:
+    backend = parser_models.StepFunctionsParserBackend
+    original = backend.start_execution
+
+    def start_execution(
+        self: Any, state_machine_arn: str, name: str | None = None, execution_input: str | None = None, **kwargs: Any
+    ) -> Any:
+        if _ACTIVE is not None and not name:
+            name = str(uuid.uuid4())
+        return original(self, state_machine_arn, name, execution_input, **kwargs)
+
+    backend.start_execution = start_execution
+
+
+# --- execution_status_events -------------------------------------------------------------------------------------
+def _epoch_ms(value: Any) -> int | None:
+    return int(value.timestamp() * 1000) if isinstance(value, dt.datetime) else None
+
+
+def _status_event(execution: Any) -> None:
+    context = _ACTIVE
+    if context is None:
+        return
+    status = str(getattr(execution.exec_status, "value", execution.exec_status))
+    detail = {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine.arn,
+        "name": execution.name,
+        "status": status,
+        "startDate": _epoch_ms(execution.start_date),
+        "stopDate": _epoch_ms(execution.stop_date),
+        "input": execution.input_data if isinstance(execution.input_data, str) else json.dumps(execution.input_data),
+        "inputDetails": {"included": True},
+        "output": None if execution.output is None else json.dumps(execution.output),
+        "outputDetails": None if execution.output is None else {"included": True},
+        "error": execution.error,
+        "cause": execution.cause,
+        "redriveCount": 0,
+        "redriveStatus": "NOT_REDRIVABLE" if status == "SUCCEEDED" else "REDRIVABLE",
+    }
+    put_event(
+        "aws.states",
+        "Step Functions Execution Status Change",
+        detail,
+        [execution.exec_arn],
+        account=execution.account_id,
+        region=execution.region_name,
+    )
+
+
+def _fix_execution_status_events() -> None:
+    execution_cls = parser_execution.Execution
+    original_start = execution_cls.start
+
+    def start(self: Any) -> None:
+        original_start(self)
+        _status_event(self)
+
+    execution_cls.start = start
+
+    comm = parser_execution.BaseExecutionWorkerCommunication
+    original_terminated = comm.terminated
+
+    def terminated(self: Any) -> None:
+        original_terminated(self)
+        _status_event(self.execution)
+
+    comm.terminated = terminated
+
+
+# --- eventbridge_targets -----------------------------------------------------------------------------------------
+def put_event(
+    source: str,
+    detail_type: str,
+    detail: dict[str, Any],
+    resources: list[str],
+    *,
+    account: str,
+    region: str,
+    bus: str = "default",
+) -> dict[str, Any]:
+    """Emit an event as an AWS service does: every enabled rule of the bus whose pattern matches delivers it."""
+    event = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": account,
+        "time": _ACTIVE.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ") if _ACTIVE else _epoch_iso(0),
+        "region": region,
+        "resources": resources,
+        "detail": detail,
+    }
+    backend = events_backends[account][region]
+    event_bus = backend.event_buses.get(bus)
+    if event_bus is not None:
+        for rule in list(event_bus.rules.values()):
+            rule.send_to_targets(event)
+    return event
+
+
+def _target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
+    """What a target receives: Input (a constant), InputPath (part of the event), InputTransformer, or the event."""
+    if "Input" in target:
+        return json.loads(target["Input"])
+    if "InputPath" in target:
+        matches = jsonpath_parse(target["InputPath"]).find(event)
+        return matches[0].value if matches else None
+    if "InputTransformer" in target:
+        transformer = target["InputTransformer"]
+        rendered = EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event=event,
+        )
+        if isinstance(rendered, str):
+            try:
+                return json.loads(rendered)
+            except ValueError:
+                return rendered
+        return rendered
+    return event
+
+
+def deliver(
+    target_arn: str,
+    payload: Any,
+    *,
+    retry_policy: dict[str, Any] | None,
+    dead_letter_arn: str | None,
+    rule_arn: str,
+    account: str,
+    region: str,
+) -> None:
+    """Deliver one event to a Lambda function (asynchronous invoke) or a state machine, with retries and a DLQ."""
+    context = _ACTIVE
+    if context is None:
+        return
+    attempts = 1 + int((retry_policy or {}).get("MaximumRetryAttempts", 185))
+    last_error = ""
+    for attempt in range(attempts):
+        try:
+            _deliver_once(target_arn, payload, account=account, region=region)
+            return
+        except (ClientError, JsonRESTError) as exc:
+            last_error = str(exc)
+            LOG.warning("delivery to %s failed (attempt %d): %s", target_arn, attempt + 1, exc)
+            if attempt + 1 < attempts:
+                context.clock.sleep(_TARGET_RETRY_BASE_SECONDS * 2**attempt)
+    if dead_letter_arn:
+        _send_to_queue(
+            dead_letter_arn,
+            payload,
+            {"RULE_ARN": rule_arn, "TARGET_ARN": target_arn, "ERROR_MESSAGE": last_error[:256]},
+        )
+
+
+def _deliver_once(target_arn: str, payload: Any, *, account: str, region: str) -> None:
+    service = target_arn.split(":")[2]
+    if service == "lambda":
+        function = lambda_backends[account][region].get_function(target_arn)
+        _invoke_async(function, payload)
+    elif service == "states":
+        backend = parser_models.stepfunctions_parser_backends[account][region]
+        backend.start_execution(target_arn, None, json.dumps(payload))
+    else:
+        raise ValueError(f"the local cloud delivers to lambda and states targets here, not {target_arn}")
+
+
+def _send_to_queue(queue_arn: str, body: Any, attributes: dict[str, str]) -> None:
+    _, _, _, region, account, name = queue_arn.split(":", 5)
+    sqs_backends[account][region].send_message(
+        queue_name=name,
+        message_body=json.dumps(body),
+        message_attributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+    )
+
+
+def _fix_eventbridge_targets() -> None:
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        context = _ACTIVE
+        if context is None:
+            original(self, original_event, transform_input)
+            return
+        if self.state != "ENABLED" or not self.event_pattern.matches_event(original_event):
+            return
+        event = copy.deepcopy(original_event)
+        if isinstance(event.get("time"), int | float):
+            event["time"] = _epoch_iso(float(event["time"]))
+        event.pop("ingestion-time", None)
+        with context.lock:
+            context.delivered.append({"rule": self.name, "event": event})
+        for target in self.targets:
+            arn = target["Arn"]
+            if arn.split(":")[2] not in ("lambda", "states"):
+                continue  # moto's own targets (queues, logs, buses) are delivered by moto below
+            context.dispatcher.submit(
+                lambda t=target, a=arn: deliver(
+                    a,
+                    _target_input(t, event),
+                    retry_policy=t.get("RetryPolicy"),
+                    dead_letter_arn=(t.get("DeadLetterConfig") or {}).get("Arn"),
+                    rule_arn=self.arn,
+                    account=self.account_id,
+                    region=self.region_name,
+                )
+            )
+        others = [t for t in self.targets if t["Arn"].split(":")[2] not in ("lambda", "states")]
+        if others:
+            saved = self.targets
+            self.targets = others
+            try:
+                original(self, original_event, transform_input)
+            finally:
+                self.targets = saved
+
+    Rule.send_to_targets = send_to_targets
+
+
+# --- s3_eventbridge_events ---------------------------------------------------------------------------------------
+def _fix_s3_eventbridge_events() -> None:
+    original = s3_notifications._send_event_bridge_message
+
+    def _send_event_bridge_message(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+        context = _ACTIVE
+        if context is None:
+            original(account_id, bucket, event_name, key)
+            return
+        detail = {
+            "version": "0",
+            "bucket": {"name": bucket.name},
+            "object": {
+                "key": key.name,
+                "size": key.size,
+                "etag": key.etag.replace('"', ""),
+                "version-id": key.version_id,
+                "sequencer": context.next_sequencer(),
+            },
+            "request-id": uuid.uuid4().hex[:16].upper(),
+            "requester": account_id,
+            "source-ip-address": "127.0.0.1",
+            "reason": "PutObject" if "Put" in event_name else event_name.rsplit(":", maxsplit=1)[-1],
+        }
+        put_event(
+            "aws.s3",
+            s3_notifications._detail_type(event_name),
+            detail,
+            [bucket.arn],
+            account=account_id,
+            region=bucket.region_name,
+        )
+
+    s3_notifications._send_event_bridge_message = _send_event_bridge_message
+
+
+# --- alarm_state_events ------------------------------------------------------------------------------------------
+def _fix_alarm_state_events() -> None:
+    original = CloudWatchBackend.set_alarm_state
+
+    def set_alarm_state(self: Any, alarm_name: str, reason: str, reason_data: str, state_value: str) -> None:
+        alarm = self.alarms.get(alarm_name)
+        previous = (alarm.state_value, alarm.state_reason, alarm.state_updated_timestamp) if alarm else None
+        original(self, alarm_name, reason, reason_data, state_value)
+        if _ACTIVE is None or previous is None or previous[0] == state_value:
+            return  # AWS emits the event on a change of state only
+        alarm = self.alarms[alarm_name]
+        now = _ACTIVE.clock.now().strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+        detail = {
+            "alarmName": alarm.name,
+            "state": {"value": state_value, "reason": reason, "reasonData": reason_data or "{}", "timestamp": now},
+            "previousState": {"value": previous[0], "reason": previous[1] or "", "timestamp": now},
+            "configuration": {
+                "description": alarm.description or "",
+                "metrics": [
+                    {
+                        "id": "m1",
+                        "metricStat": {
+                            "metric": {
+                                "namespace": alarm.namespace,
+                                "name": alarm.metric_name,
+                                "dimensions": {d.name: d.value for d in alarm.dimensions},
+                            },
+                            "period": alarm.period,
+                            "stat": alarm.statistic,
+                        },
+                        "returnData": True,
+                    }
+                ]
+                if alarm.metric_name
+                else [],
+            },
+        }
+        put_event(
+            "aws.cloudwatch",
+            "CloudWatch Alarm State Change",
+            detail,
+            [alarm.alarm_arn],
+            account=self.account_id,
+            region=self.region_name,
+        )
+
+    CloudWatchBackend.set_alarm_state = set_alarm_state
+
+
+# --- lambda_invoke -----------------------------------------------------------------------------------------------
+def _function_config(function: Any) -> FunctionConfig:
+    logging_config = getattr(function, "logging_config", None) or {}
+    return FunctionConfig(
+        name=function.function_name,
+        arn=function.function_arn,
+        handler=function.handler,
+        environment={k: str(v) for k, v in (function.environment_vars or {}).items()},
+        timeout=int(function.timeout),
+        memory_size=int(function.memory_size),
+        log_group=logging_config.get("LogGroup") or f"/aws/lambda/{function.function_name}",
+    )
+
+
+def _invoke_async(function: Any, event: Any) -> None:
+    """Lambda's asynchronous invocation: queued, retried on function errors, then the on-failure destination."""
+    context = _ACTIVE
+    if context is None:
+        return
+    config = function.event_invoke_config[0].config if function.event_invoke_config else {}
+    retries = int(config.get("MaximumRetryAttempts", 2))
+    destination = ((config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+
+    def run() -> None:
+        fn = _function_config(function)
+        invocation = None
+        for attempt in range(retries + 1):
+            invocation = context.runtime.invoke(fn, event)
+            if invocation.function_error is None:
+                return
+            if attempt < retries:
+                context.clock.sleep(_ASYNC_RETRY_DELAYS[min(attempt, len(_ASYNC_RETRY_DELAYS) - 1)])
+        assert invocation is not None
+        LOG.warning("%s failed %d times; on-failure destination: %s", fn.name, retries + 1, destination)
+        if destination:
+            record = {
+                "version": "1.0",
+                "timestamp": context.clock.now().isoformat(),
+                "requestContext": {
+                    "requestId": invocation.request_id,
+                    "functionArn": f"{fn.arn}:$LATEST",
+                    "condition": "RetriesExhausted",
+                    "approximateInvokeCount": retries + 1,
+                },
+                "requestPayload": event,
+                "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+                "responsePayload": invocation.payload,
+            }
+            _send_to_queue(destination, record, {})
+
+    context.dispatcher.submit(run)
+
+
+def _fix_lambda_invoke() -> None:
+    original = LambdaFunction.invoke
+
+    def invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> str | bytes:
+        context = _ACTIVE
+        if context is None:
+            result: str | bytes = original(self, body, request_headers, response_headers)
+            return result
+        fault = context.faults.api_fault("lambda", "Invoke", self.function_name)
+        if fault is not None:
+            error = JsonRESTError(fault.code, fault.message)
+            error.code = fault.status
+            raise error
+        event = json.loads(body) if body else {}
+        invocation_type = request_headers.get("x-amz-invocation-type") or request_headers.get(
+            "X-Amz-Invocation-Type", "RequestResponse"
+        )
+        if invocation_type == "Event":
+            _invoke_async(self, event)
+            return b""
+        if invocation_type == "DryRun":
+            return b""
+        invocation = context.runtime.invoke(_function_config(self), event)
+        if invocation.function_error:
+            response_headers["x-amz-function-error"] = invocation.function_error
+        return json.dumps(invocation.payload).encode()
+
+    LambdaFunction.invoke = invoke
+
+
+# --- api_faults --------------------------------------------------------------------------------------------------
+_NAME_KEYS = (
+    "TrainingJobName",
+    "HyperParameterTuningJobName",
+    "ProcessingJobName",
+    "CompilationJobName",
+    "ModelPackageGroupName",
+    "TopicArn",
+    "stateMachineArn",
+    "jobName",
+    "nodegroupName",
+)
+
+
+def _fix_api_faults() -> None:
+    original = BaseResponse.call_action
+
+    def call_action(self: Any) -> Any:
+        context = _ACTIVE
+        if context is None or not context.faults.api or self.service_name == "lambda":
+            return original(self)  # Lambda's Invoke faults are injected in lambda_invoke, with the function name
+        action = self._get_action()
+        target = ""
+        try:
+            body = json.loads(self.body) if self.body else {}
+        except (TypeError, ValueError):
+            body = {}
+        if isinstance(body, dict):
+            target = next((str(body[k]) for k in _NAME_KEYS if k in body), "")
+        fault = context.faults.api_fault(self.service_name, action, target)
+        if fault is not None:
+            return (
+                fault.status,
+                {"content-type": "application/x-amz-json-1.1"},
+                json.dumps({"__type": fault.code, "message": fault.message}),
+            )
+        return original(self)
+
+    BaseResponse.call_action = call_action

@@ -1,0 +1,199 @@
+"""In-process Lambda runtime: a moto Lambda invocation runs the real handler from the function's code directory.
+
+What AWS gives a handler, the runtime gives it too: the function's environment variables (plus the reserved
+``AWS_LAMBDA_*`` ones), a context object, and its stdout collected as the invocation's log. An exception becomes a
+function error whose ``errorType`` is the exception class name, so ASL Retry/Catch see the same error names as on
+AWS. Handlers share one process, so an invocation holds a lock while ``os.environ`` is set to its function's.
+
+The layer is the ``mlcp`` package this process already imports (``layers/mlcp`` is installed in editable mode),
+which is the code SAM packages as the layer.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TextIO
+
+# Set by the runtime in every invocation, as the Lambda service does.
+_RESERVED_ENV = ("AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """What an invocation needs to know of a function (read from moto's Lambda backend)."""
+
+    name: str
+    arn: str
+    handler: str
+    environment: dict[str, str]
+    timeout: int
+    memory_size: int
+    log_group: str
+
+
+@dataclass
+class LambdaContext:
+    """The context object of the Python runtime (the attributes and method handlers use)."""
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline: float = field(repr=False)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class Invocation:
+    """One finished invocation: the response payload, the function error (None on success) and the log."""
+
+    request_id: str
+    payload: Any
+    function_error: str | None
+    log: str
+    duration_ms: float
+
+
+class _RoutingStream(io.TextIOBase):
+    """sys.stdout while the local cloud runs: an invoking thread writes to its invocation's log, others through."""
+
+    def __init__(self, target: TextIO, local: threading.local) -> None:
+        self._target = target
+        self._local = local
+
+    def write(self, s: str) -> int:
+        buffer: io.StringIO | None = getattr(self._local, "buffer", None)
+        if buffer is not None:
+            return buffer.write(s)
+        return self._target.write(s)
+
+    def flush(self) -> None:
+        if getattr(self._local, "buffer", None) is None:
+            self._target.flush()
+
+
+class LambdaRuntime:
+    def __init__(self) -> None:
+        self._code: dict[str, Path] = {}
+        self._modules: dict[str, ModuleType] = {}
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._original_stdout: TextIO | None = None
+        self.invocations: list[tuple[str, str, str | None]] = []  # (function, request id, error type)
+        self.log_sink: Callable[[FunctionConfig, Invocation], None] | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._original_stdout is None:
+            self._original_stdout = sys.stdout
+            sys.stdout = _RoutingStream(sys.stdout, self._local)
+
+    def stop(self) -> None:
+        if self._original_stdout is not None:
+            sys.stdout = self._original_stdout
+            self._original_stdout = None
+
+    def register(self, function_name: str, code_dir: Path) -> None:
+        """The directory holding this function's code (its CodeUri)."""
+        self._code[function_name] = code_dir
+
+    def code_dir(self, function_name: str) -> Path | None:
+        return self._code.get(function_name)
+
+    # --- invocation ----------------------------------------------------------------------------------------------
+    @contextmanager
+    def _environment(self, fn: FunctionConfig) -> Iterator[None]:
+        saved = dict(os.environ)
+        os.environ.update(fn.environment)
+        os.environ.update(
+            {
+                "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+                "AWS_LAMBDA_LOG_GROUP_NAME": fn.log_group,
+                # No X-Ray daemon here: the Tracer would only warn.
+                "POWERTOOLS_TRACE_DISABLED": "true",
+            }
+        )
+        try:
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    def _module(self, fn: FunctionConfig) -> ModuleType:
+        module = self._modules.get(fn.name)
+        if module is not None:
+            return module
+        code_dir = self._code.get(fn.name)
+        if code_dir is None:
+            raise LookupError(f"function {fn.name} has no local code (only functions of the deployed template run)")
+        module_name, _, _ = fn.handler.rpartition(".")
+        path = code_dir / (module_name.replace(".", "/") + ".py")
+        spec = importlib.util.spec_from_file_location(f"mlcp_local_{fn.name.replace('-', '_')}", path)
+        if spec is None or spec.loader is None:
+            raise LookupError(f"handler {fn.handler} not found in {code_dir}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)  # module-level code (Powertools init) sees the function's environment
+        self._modules[fn.name] = module
+        return module
+
+    def invoke(self, fn: FunctionConfig, event: Any) -> Invocation:
+        request_id = str(uuid.uuid4())
+        buffer = io.StringIO()
+        started = time.monotonic()
+        context = LambdaContext(
+            function_name=fn.name,
+            function_version="$LATEST",
+            invoked_function_arn=fn.arn,
+            memory_limit_in_mb=fn.memory_size,
+            aws_request_id=request_id,
+            log_group_name=fn.log_group,
+            log_stream_name=f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}",
+            deadline=started + fn.timeout,
+        )
+        function_error: str | None = None
+        with self._lock, self._environment(fn):
+            self._local.buffer = buffer
+            try:
+                handler = getattr(self._module(fn), fn.handler.rpartition(".")[2])
+                payload: Any = handler(event, context)
+                json.dumps(payload)  # the runtime serialises the response; an unserialisable one is an error
+            except Exception as exc:
+                function_error = "Unhandled"
+                payload = {
+                    "errorMessage": str(exc),
+                    "errorType": type(exc).__name__,
+                    "requestId": request_id,
+                    "stackTrace": traceback.format_tb(exc.__traceback__),
+                }
+                buffer.write(json.dumps({"level": "ERROR", "errorType": type(exc).__name__, "message": str(exc)}))
+                buffer.write("\n")
+            finally:
+                self._local.buffer = None
+        invocation = Invocation(
+            request_id, payload, function_error, buffer.getvalue(), (time.monotonic() - started) * 1e3
+        )
+        with self._lock:
+            self.invocations.append((fn.name, request_id, payload.get("errorType") if function_error else None))
+        if self.log_sink is not None:
+            self.log_sink(fn, invocation)
+        return invocation
