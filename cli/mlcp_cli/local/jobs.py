@@ -55,7 +55,7 @@ Artifacts
     model from their ``model`` channel (a compilation job from ``InputConfig.S3Uri``) like a container would, and
     write a payload of ``base * factor``: pruning ``1 - 0.9·sparsity`` (structured ``0.95``), quantization int8
     ``0.27``, fp16/bf16 ``0.52``, Neo ``0.45`` (``<S3OutputLocation>/<model>-<target>.tar.gz``). A compression job
-    reports the base model's objective minus a drop (plus for ``Minimize``): pruning ``0.002 + 0.06·s²`` (x1.5
+    reports the base model's objective minus a drop (plus for ``Minimize``): pruning ``0.002 + 0.04·s²`` (x1.5
     structured), int8 0.006 (0.004 with a calibration channel), fp16 0.0005, bf16 0.0015, plus
     ``faults.metric_drop(job)``. Processing jobs write ``part-00000.csv`` under each ``ProcessingOutput`` S3 URI. A
     missing output bucket makes the job fail when it uploads; a missing base model fails a compression job.
@@ -66,7 +66,9 @@ AWS Batch (second priority)
     ``durations.batch_child``) and goes SUBMITTED → PENDING → RUNNABLE → STARTING → RUNNING → SUCCEEDED (or FAILED
     when ``faults.job_failure("<job name>:<index>")`` says so); children run ``batch_parallelism`` at a time. The
     parent is PENDING until a child starts, RUNNING while any runs, SUCCEEDED when all succeeded and FAILED when any
-    failed. ``describe_jobs`` reports ``arrayProperties.statusSummary``, ``startedAt`` / ``stoppedAt`` in epoch ms.
+    failed. ``describe_jobs`` reports ``arrayProperties.statusSummary``, ``startedAt`` / ``stoppedAt`` in epoch ms;
+    ``terminate_job`` fails the children still running, ``cancel_job`` those not started. Jobs without
+    ``arrayProperties`` keep moto's own (Docker) behaviour.
 
 What moto 5.2.5 lacks and this module adds (backend and response level): ``StopTrainingJob``,
 ``StopHyperParameterTuningJob``, ``StopCompilationJob`` and ``ListTrainingJobsForHyperParameterTuningJob``. The
@@ -1162,7 +1164,7 @@ class JobBackend:
             sparsity = _clamp(float(hyper["mlcp_target_sparsity"]), 0.0, 0.99)
             structured = hyper.get("mlcp_structured", "false").lower() == "true"
             factor = 1 - sparsity * (_STRUCTURED_PRUNING_SLOPE if structured else _PRUNING_SLOPE)
-            drop = (0.002 + 0.06 * sparsity**2) * (1.5 if structured else 1.0)
+            drop = (0.002 + 0.04 * sparsity**2) * (1.5 if structured else 1.0)
         else:
             dtype = hyper.get("mlcp_dtype", "int8")
             factor, drop = _QUANTIZATION.get(dtype, (0.5, 0.003))
@@ -1735,14 +1737,14 @@ class JobBackend:
             return "FAILED" if child.failure is not None else "SUCCEEDED"
         if now >= child.started:
             return "RUNNING"
-        waited = (now - child.submitted) / max(child.started - child.submitted, 1e-9)
-        if waited < 0.1:
+        startup = self.durations.batch_startup
+        if now - child.submitted < 0.1 * startup:
             return "SUBMITTED"
-        if waited < 0.2:
+        if now - child.submitted < 0.2 * startup:
             return "PENDING"
-        if waited < 0.9 or child.started - now > self.durations.batch_startup:
-            return "RUNNABLE"
-        return "STARTING"
+        if child.started - now <= 0.3 * startup:
+            return "STARTING"
+        return "RUNNABLE"  # waiting for a free slot (batch_parallelism) or for capacity
 
     def _settle_array(self, array: _BatchArray, now: float) -> None:
         if array.backend._jobs.get(array.parent.job_id) is not array.parent:

@@ -10,6 +10,8 @@ underneath (the test shows the gap on plain moto, then the behaviour with the fi
   the task with the Describe* output when the job fails, and stops the job when the execution is aborted.
 - ``sdk_error_names``: aws-sdk and Lambda task errors named as AWS names them (``SageMaker.ThrottlingException``,
   ``Lambda.ServiceException``; moto: ``sagemaker.sagemakerException`` and ``Exception``).
+- ``fail_error_names``: a Fail state may re-raise a caught ``States.*`` error through ErrorPath, as AWS allows
+  (moto: "Custom Error Names MUST NOT begin with the prefix 'States.'" and the execution ends States.Runtime).
 - ``simulated_waits``: Wait states and Retry intervals run on the local cloud's simulated clock.
 - ``cfn_state_machines``: CloudFormation state machines honour DefinitionSubstitutions and land in the executing
   backend (moto: substitutions ignored, non-executing backend).
@@ -58,6 +60,7 @@ from moto.stepfunctions import models as sfn_models
 from moto.stepfunctions.parser import models as parser_models
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
     FailureEventException,
@@ -74,6 +77,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resou
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
     StateTaskServiceCallback,
 )
+from moto.stepfunctions.parser.asl.component.state.fail import state_fail
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
@@ -94,13 +98,14 @@ MOTO_VERSION = "5.2.5"
 _ASYNC_RETRY_DELAYS = (60.0, 120.0)
 # EventBridge target retries: exponential back-off with jitter; the local cloud uses its doubling core.
 _TARGET_RETRY_BASE_SECONDS = 1.0
-# How often a .sync task describes its job (wall seconds).
-_SYNC_POLL_SECONDS = 0.05
+# How often a .sync task describes its job (wall seconds): from the first to the longest interval, growing 1.5x.
+_SYNC_POLL_SECONDS = (0.05, 0.5)
 
 FIXES = (
     "task_parameter_names",
     "sagemaker_sync",
     "sdk_error_names",
+    "fail_error_names",
     "simulated_waits",
     "cfn_state_machines",
     "default_execution_names",
@@ -166,6 +171,7 @@ def install() -> None:
         _fix_task_parameter_names()
         _fix_sagemaker_sync()
         _fix_sdk_error_names()
+        _fix_fail_error_names()
         _fix_simulated_waits()
         _fix_cfn_state_machines()
         _fix_default_execution_names()
@@ -314,8 +320,9 @@ class StateTaskServiceSageMaker(StateTaskServiceCallback):  # type: ignore[misc]
         name = normalised_parameters[name_key]
         self._sync_stop = (client, stop, name_key, name)
 
+        interval = [_SYNC_POLL_SECONDS[0]]
+
         def resolve() -> dict[str, Any] | None:
-            time_to_poll = _SYNC_POLL_SECONDS
             described = getattr(client, describe)(**{name_key: name})
             described.pop("ResponseMetadata", None)
             status = described.get(status_key)
@@ -339,14 +346,25 @@ class StateTaskServiceSageMaker(StateTaskServiceCallback):  # type: ignore[misc]
                         ),
                     )
                 )
-            env.program_state_event.wait(time_to_poll)
+            env.program_state_event.wait(interval[0])
+            interval[0] = min(interval[0] * 1.5, _SYNC_POLL_SECONDS[1])
             return None
 
         return resolve
 
-    def _eval_sync(self, env: Any, *args: Any, **kwargs: Any) -> Any:
+    def _eval_sync(
+        self,
+        env: Any,
+        sync_resolver: Callable[[], Any],
+        **_: Any,  # timeout and callback endpoints: .sync alone is what the SageMaker integration offers here
+    ) -> Any:
+        """Poll until the job ends (the resolver backs off on its own; moto's loop adds a fixed 0.5 s per poll)."""
         try:
-            return super()._eval_sync(env, *args, **kwargs)
+            while env.is_running():
+                result = sync_resolver()
+                if result:
+                    return result
+            return None
         finally:
             if not env.is_running():  # the execution was stopped: AWS stops the job with it
                 client, stop, name_key, name = self._sync_stop
@@ -432,6 +450,18 @@ def _fix_sdk_error_names() -> None:
         return result
 
     lam._from_error = lambda_from_error
+
+
+# --- fail_error_names --------------------------------------------------------------------------------------------
+def _fix_fail_error_names() -> None:
+    strict = state_fail.CustomErrorName
+
+    def fail_error_name(error_name: str | None) -> Any:
+        if _ACTIVE is None:
+            return strict(error_name)
+        return ErrorName(error_name=error_name)
+
+    state_fail.CustomErrorName = fail_error_name
 
 
 # --- simulated_waits ---------------------------------------------------------------------------------------------

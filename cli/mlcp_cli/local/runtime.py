@@ -3,7 +3,7 @@
 What AWS gives a handler, the runtime gives it too: the function's environment variables (plus the reserved
 ``AWS_LAMBDA_*`` ones), a context object, and its stdout collected as the invocation's log. An exception becomes a
 function error whose ``errorType`` is the exception class name, so ASL Retry/Catch see the same error names as on
-AWS. Handlers share one process, so an invocation holds a lock while ``os.environ`` is set to its function's.
+AWS. Handlers share one process, so an invocation holds a lock while ``os.environ`` carries its function's variables.
 
 The layer is the ``mlcp`` package this process already imports (``layers/mlcp`` is installed in editable mode),
 which is the code SAM packages as the layer.
@@ -26,9 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
-
-# Set by the runtime in every invocation, as the Lambda service does.
-_RESERVED_ENV = ("AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
 
 
 @dataclass(frozen=True)
@@ -97,6 +94,7 @@ class LambdaRuntime:
         self._lock = threading.RLock()
         self._local = threading.local()
         self._original_stdout: TextIO | None = None
+        self._saved_env: dict[str, str | None] = {}
         self.invocations: list[tuple[str, str, str | None]] = []  # (function, request id, error type)
         self.log_sink: Callable[[FunctionConfig, Invocation], None] | None = None
 
@@ -110,6 +108,12 @@ class LambdaRuntime:
         if self._original_stdout is not None:
             sys.stdout = self._original_stdout
             self._original_stdout = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
 
     def register(self, function_name: str, code_dir: Path) -> None:
         """The directory holding this function's code (its CodeUri)."""
@@ -121,23 +125,26 @@ class LambdaRuntime:
     # --- invocation ----------------------------------------------------------------------------------------------
     @contextmanager
     def _environment(self, fn: FunctionConfig) -> Iterator[None]:
-        saved = dict(os.environ)
-        os.environ.update(fn.environment)
-        os.environ.update(
-            {
-                "AWS_LAMBDA_FUNCTION_NAME": fn.name,
-                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
-                "AWS_LAMBDA_LOG_GROUP_NAME": fn.log_group,
-                # No X-Ray daemon here: the Tracer would only warn.
-                "POWERTOOLS_TRACE_DISABLED": "true",
-            }
-        )
-        try:
-            yield
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        """Set the function's environment for this invocation.
+
+        Keys are overwritten, never deleted, while the cloud runs: other threads (the Step Functions interpreter,
+        botocore) may iterate os.environ at any time, and a key deleted under them raises KeyError. ``stop()``
+        restores the process environment.
+        """
+        values = {
+            **fn.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": fn.log_group,
+            # No X-Ray daemon here: the Tracer would only warn.
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+        for key, value in values.items():
+            if key not in self._saved_env:
+                self._saved_env[key] = os.environ.get(key)
+            os.environ[key] = value
+        yield
 
     def _module(self, fn: FunctionConfig) -> ModuleType:
         module = self._modules.get(fn.name)
