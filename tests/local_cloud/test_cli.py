@@ -1,0 +1,119 @@
+"""`mlcp local ...` from the command line, and the local cloud served over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from mlcp_cli.local.cloud import LocalCloud
+from mlcp_cli.main import main
+
+
+def test_demo_succeeds_and_prints_the_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["local", "demo", "--json", "--speed", "5000"])
+
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    result = json.loads(out.out)
+    summary = result["summary"]
+    assert result["status"] == "SUCCEEDED"
+    assert [s["stage"] for s in summary["stages"]] == ["validate", "augment", "tune", "compress", "gate", "register"]
+    assert {s["status"] for s in summary["stages"]} == {"SUCCEEDED"}
+    assert summary["best"]["objective_metric"] == "validation:auc"
+    assert set(summary["best"]["hyperparameters"]) == {"eta", "subsample", "max_depth", "booster"}
+    assert summary["compression"]["ratio"] > 2  # int8 quantization of a float32 model
+    assert summary["gate"] == "passed"
+    assert summary["model_package_arn"].startswith("arn:aws:sagemaker:us-east-1:")
+    assert "Tune Hyperparameters" in out.err  # progress goes to stderr with --json
+
+
+def test_demo_with_an_injected_failure_exits_1_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["local", "demo", "--fail", "compress", "--speed", "5000"])
+
+    out = capsys.readouterr()
+    assert code == 1
+    assert "FAILED" in out.err
+    assert "injected failure of the compression job" in out.err
+    assert "compress   FAILED" in out.out
+
+
+def test_status_lists_every_resource_created_or_emulated(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["local", "status", "--json"]) == 0
+
+    rows = json.loads(capsys.readouterr().out)
+    by_type: dict[str, set[str]] = {}
+    for row in rows:
+        by_type.setdefault(row["type"], set()).add(row["status"])
+        if row["status"] == "EMULATED":
+            assert row["note"], row  # every resource not created says how it is stood in for
+    assert by_type["AWS::Lambda::Function"] == {"CREATE_COMPLETE"}
+    assert by_type["AWS::StepFunctions::StateMachine"] == {"CREATE_COMPLETE"}
+    assert by_type["AWS::Scheduler::Schedule"] == {"CREATE_COMPLETE"}  # created by the post-deploy step
+    assert "EMULATED" in by_type["AWS::S3::BucketPolicy"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[LocalCloud, str]]:
+    with LocalCloud(speed=5000.0) as cloud:
+        port = _free_port()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        try:
+            yield cloud, f"http://127.0.0.1:{port}"
+        finally:
+            server.stop()
+
+
+def test_serve_exposes_the_same_cloud_over_http(served: tuple[LocalCloud, str]) -> None:
+    cloud, endpoint = served
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    sfn = boto3.client("stepfunctions", endpoint_url=endpoint, region_name="us-east-1")
+
+    # An upload over HTTP goes through the same EventBridge rules and handlers.
+    s3.put_object(
+        Bucket=cloud.bucket,
+        Key="pipelines/churn/pipeline.yaml",
+        Body=(cloud_examples() / "pipelines/churn/pipeline.yaml").read_bytes(),
+    )
+    cloud.settle()
+    s3.put_object(Bucket=cloud.bucket, Key="datasets/churn/http1/manifest.json", Body=b"{}")
+    cloud.settle()
+
+    executions = sfn.list_executions(stateMachineArn=cloud.state_machine_arn)["executions"]
+    assert [(e["name"].split("-")[1], e["status"]) for e in executions] == [("http1", "SUCCEEDED")]
+    assert main(["local", "status", "--endpoint", endpoint]) == 0
+
+
+def test_fire_schedule_against_a_served_cloud_starts_a_run(
+    served: tuple[LocalCloud, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cloud, endpoint = served
+    cloud.upload_example("churn", "http2")
+    cloud.settle()
+    before = {e["executionArn"] for e in cloud.executions()}
+
+    code = main(["local", "fire-schedule", "mlcp-local-TrainingSchedule", "--endpoint", endpoint])
+    executions = [e for e in cloud.settle() if e["executionArn"] not in before]
+
+    assert code == 0
+    assert "fired mlcp-local-TrainingSchedule" in capsys.readouterr().out
+    assert len(executions) == 1
+    assert executions[0]["status"] == "SUCCEEDED"
+    assert main(["local", "fire-schedule", "no-such-schedule", "--endpoint", endpoint]) == 1
+
+
+def cloud_examples() -> object:
+    from mlcp_cli.local.cloud import EXAMPLES
+
+    return EXAMPLES
