@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from mlcp_cli.local import deploy
+
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 FUNCTIONS = ROOT / "functions"
@@ -58,26 +60,6 @@ class FakeLambdaContext:
         return 30_000
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation YAML: short-form intrinsics (!Ref, !Sub, ...) become {"Fn::X": ...} dicts."""
-
-
-def _intrinsic(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
 def load_template() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)
-    return data
+    """template.yaml as data (intrinsics in long form), read the way the local cloud's deploy reads it."""
+    return deploy.load_template(ROOT / "template.yaml")

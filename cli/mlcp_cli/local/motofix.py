@@ -36,6 +36,7 @@ import copy
 import datetime as dt
 import json
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -53,7 +54,6 @@ from moto.cloudwatch.models import CloudWatchBackend
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse
 from moto.events.models import Rule, events_backends
-from moto.events.utils import EventTemplateParser
 from moto.s3 import notifications as s3_notifications
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions import models as sfn_models
@@ -98,6 +98,7 @@ MOTO_VERSION = "5.2.5"
 _ASYNC_RETRY_DELAYS = (60.0, 120.0)
 # EventBridge target retries: exponential back-off with jitter; the local cloud uses its doubling core.
 _TARGET_RETRY_BASE_SECONDS = 1.0
+_TARGET_RETRY_MAX_SECONDS = 300.0
 # How often a .sync task describes its job (wall seconds): from the first to the longest interval, growing 1.5x.
 _SYNC_POLL_SECONDS = (0.05, 0.5)
 
@@ -255,7 +256,7 @@ def _fix_task_parameter_names() -> None:
 
 
 # --- sagemaker_sync ----------------------------------------------------------------------------------------------
-# create* action -> (describe action, name parameter, status field, terminal statuses, stop action)
+# create* action -> (describe action, name parameter, status field, stop action)
 _SAGEMAKER_JOBS: dict[str, tuple[str, str, str, str]] = {
     "createtrainingjob": ("describe_training_job", "TrainingJobName", "TrainingJobStatus", "stop_training_job"),
     "createhyperparametertuningjob": (
@@ -547,24 +548,24 @@ def _epoch_ms(value: Any) -> int | None:
     return int(value.timestamp() * 1000) if isinstance(value, dt.datetime) else None
 
 
-def _status_event(execution: Any) -> None:
+def _status_event(execution: Any, running: bool = False) -> None:
     context = _ACTIVE
     if context is None:
         return
-    status = str(getattr(execution.exec_status, "value", execution.exec_status))
+    status = "RUNNING" if running else str(getattr(execution.exec_status, "value", execution.exec_status))
     detail = {
         "executionArn": execution.exec_arn,
         "stateMachineArn": execution.state_machine.arn,
         "name": execution.name,
         "status": status,
         "startDate": _epoch_ms(execution.start_date),
-        "stopDate": _epoch_ms(execution.stop_date),
+        "stopDate": None if running else _epoch_ms(execution.stop_date),
         "input": execution.input_data if isinstance(execution.input_data, str) else json.dumps(execution.input_data),
         "inputDetails": {"included": True},
-        "output": None if execution.output is None else json.dumps(execution.output),
-        "outputDetails": None if execution.output is None else {"included": True},
-        "error": execution.error,
-        "cause": execution.cause,
+        "output": None if running or execution.output is None else json.dumps(execution.output),
+        "outputDetails": None if running or execution.output is None else {"included": True},
+        "error": None if running else execution.error,
+        "cause": None if running else execution.cause,
         "redriveCount": 0,
         "redriveStatus": "NOT_REDRIVABLE" if status == "SUCCEEDED" else "REDRIVABLE",
     }
@@ -584,7 +585,7 @@ def _fix_execution_status_events() -> None:
 
     def start(self: Any) -> None:
         original_start(self)
-        _status_event(self)
+        _status_event(self, running=True)  # a fast execution may already have ended: the event says RUNNING
 
     execution_cls.start = start
 
@@ -637,19 +638,40 @@ def _target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
         matches = jsonpath_parse(target["InputPath"]).find(event)
         return matches[0].value if matches else None
     if "InputTransformer" in target:
-        transformer = target["InputTransformer"]
-        rendered = EventTemplateParser.parse(
-            input_template=transformer.get("InputTemplate"),
-            input_paths_map=transformer.get("InputPathsMap", {}),
-            event=event,
-        )
-        if isinstance(rendered, str):
-            try:
-                return json.loads(rendered)
-            except ValueError:
-                return rendered
-        return rendered
+        return _transform(target["InputTransformer"], event, target)
     return event
+
+
+_PLACEHOLDER = re.compile(r'("?)<([A-Za-z0-9_.\-]+)>("?)')
+
+
+def _transform(transformer: dict[str, Any], event: dict[str, Any], target: dict[str, Any]) -> Any:
+    """InputTransformer as EventBridge documents it: InputPathsMap values are JSONPaths into the event; in the
+    template a quoted "<var>" takes the value's text, a bare <var> its JSON; a template that is not JSON is text."""
+    values: dict[str, Any] = {}
+    for name, path in (transformer.get("InputPathsMap") or {}).items():
+        matches = jsonpath_parse(path).find(event)
+        values[name] = matches[0].value if matches else None
+    values.setdefault("aws.events.event", event)
+    values.setdefault("aws.events.event.json", event)
+    values.setdefault("aws.events.rule-arn", target.get("_rule_arn", ""))
+    values.setdefault("aws.events.event.ingestion-time", event.get("time"))
+
+    def render(match: re.Match[str]) -> str:
+        open_quote, name, close_quote = match.groups()
+        if name not in values:
+            return match.group(0)
+        value = values[name]
+        if open_quote and close_quote:
+            text = value if isinstance(value, str) else json.dumps(value)
+            return json.dumps(text)
+        return open_quote + json.dumps(value) + close_quote
+
+    rendered = _PLACEHOLDER.sub(render, transformer.get("InputTemplate", "<aws.events.event>"))
+    try:
+        return json.loads(rendered)
+    except ValueError:
+        return rendered
 
 
 def deliver(
@@ -666,7 +688,10 @@ def deliver(
     context = _ACTIVE
     if context is None:
         return
-    attempts = 1 + int((retry_policy or {}).get("MaximumRetryAttempts", 185))
+    policy = retry_policy or {}
+    attempts = 1 + int(policy.get("MaximumRetryAttempts", 185))
+    max_age = float(policy.get("MaximumEventAgeInSeconds", 86400))
+    first = context.clock.seconds()
     last_error = ""
     for attempt in range(attempts):
         try:
@@ -675,8 +700,10 @@ def deliver(
         except (ClientError, JsonRESTError) as exc:
             last_error = str(exc)
             LOG.warning("delivery to %s failed (attempt %d): %s", target_arn, attempt + 1, exc)
-            if attempt + 1 < attempts:
-                context.clock.sleep(_TARGET_RETRY_BASE_SECONDS * 2**attempt)
+            delay = min(_TARGET_RETRY_BASE_SECONDS * 2**attempt, _TARGET_RETRY_MAX_SECONDS)
+            if attempt + 1 >= attempts or context.clock.seconds() - first + delay > max_age:
+                break
+            context.clock.sleep(delay)
     if dead_letter_arn:
         _send_to_queue(
             dead_letter_arn,
@@ -689,6 +716,9 @@ def _deliver_once(target_arn: str, payload: Any, *, account: str, region: str) -
     service = target_arn.split(":")[2]
     if service == "lambda":
         function = lambda_backends[account][region].get_function(target_arn)
+        fault = _ACTIVE.faults.api_fault("lambda", "Invoke", function.function_name) if _ACTIVE else None
+        if fault is not None:
+            raise JsonRESTError(fault.code, fault.message)
         _invoke_async(function, payload)
     elif service == "states":
         backend = parser_models.stepfunctions_parser_backends[account][region]
@@ -701,7 +731,7 @@ def _send_to_queue(queue_arn: str, body: Any, attributes: dict[str, str]) -> Non
     _, _, _, region, account, name = queue_arn.split(":", 5)
     sqs_backends[account][region].send_message(
         queue_name=name,
-        message_body=json.dumps(body),
+        message_body=body if isinstance(body, str) else json.dumps(body),
         message_attributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
     )
 
@@ -722,14 +752,20 @@ def _fix_eventbridge_targets() -> None:
         event.pop("ingestion-time", None)
         with context.lock:
             context.delivered.append({"rule": self.name, "event": event})
+        others = []
         for target in self.targets:
             arn = target["Arn"]
-            if arn.split(":")[2] not in ("lambda", "states"):
-                continue  # moto's own targets (queues, logs, buses) are delivered by moto below
+            service = arn.split(":")[2]
+            if service == "sqs":
+                _send_to_queue(arn, _target_input({**target, "_rule_arn": self.arn}, event), {})
+                continue
+            if service not in ("lambda", "states"):
+                others.append(target)  # moto's own targets (logs, buses, archives) get moto's event shape below
+                continue
             context.dispatcher.submit(
                 lambda t=target, a=arn: deliver(
                     a,
-                    _target_input(t, event),
+                    _target_input({**t, "_rule_arn": self.arn}, event),
                     retry_policy=t.get("RetryPolicy"),
                     dead_letter_arn=(t.get("DeadLetterConfig") or {}).get("Arn"),
                     rule_arn=self.arn,
@@ -737,12 +773,16 @@ def _fix_eventbridge_targets() -> None:
                     region=self.region_name,
                 )
             )
-        others = [t for t in self.targets if t["Arn"].split(":")[2] not in ("lambda", "states")]
         if others:
+            moto_event = {**original_event, "time": original_event.get("time", 0), "ingestion-time": 0}
+            if not isinstance(moto_event["time"], int | float):
+                moto_event["time"] = dt.datetime.fromisoformat(
+                    str(moto_event["time"]).replace("Z", "+00:00")
+                ).timestamp()
             saved = self.targets
             self.targets = others
             try:
-                original(self, original_event, transform_input)
+                original(self, moto_event, transform_input)
             finally:
                 self.targets = saved
 
@@ -758,6 +798,8 @@ def _fix_s3_eventbridge_events() -> None:
         if context is None:
             original(account_id, bucket, event_name, key)
             return
+        if "Tagging" in event_name and not getattr(key, "tags", None):
+            return  # moto tags every PutObject (with no tags); S3 emits "Object Tags Added" only for real tags
         detail = {
             "version": "0",
             "bucket": {"name": bucket.name},
@@ -800,7 +842,11 @@ def _fix_alarm_state_events() -> None:
         detail = {
             "alarmName": alarm.name,
             "state": {"value": state_value, "reason": reason, "reasonData": reason_data or "{}", "timestamp": now},
-            "previousState": {"value": previous[0], "reason": previous[1] or "", "timestamp": now},
+            "previousState": {
+                "value": previous[0],
+                "reason": previous[1] or "",
+                "timestamp": _iso(previous[2]) if isinstance(previous[2], dt.datetime) else str(previous[2] or now),
+            },
             "configuration": {
                 "description": alarm.description or "",
                 "metrics": [
@@ -853,7 +899,7 @@ def _invoke_async(function: Any, event: Any) -> None:
     context = _ACTIVE
     if context is None:
         return
-    config = function.event_invoke_config[0].config if function.event_invoke_config else {}
+    config = function.event_invoke_config[-1].config if function.event_invoke_config else {}
     retries = int(config.get("MaximumRetryAttempts", 2))
     destination = ((config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
 
