@@ -52,7 +52,9 @@ def start_run(cloud: LocalCloud, version: str | None = None) -> dict[str, Any]:
 
 def states_entered(cloud: LocalCloud, execution_arn: str) -> list[str]:
     return [
-        e["stateEnteredEventDetails"]["name"] for e in cloud.history(execution_arn) if e["type"].endswith("StateEntered")
+        e["stateEnteredEventDetails"]["name"]
+        for e in cloud.history(execution_arn)
+        if e["type"].endswith("StateEntered")
     ]
 
 

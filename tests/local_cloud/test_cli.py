@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from mlcp_cli.local.cloud import LocalCloud
+from mlcp_cli.local.cloud import EXAMPLES, LocalCloud
 from mlcp_cli.main import main
 
 
@@ -84,7 +84,7 @@ def test_serve_exposes_the_same_cloud_over_http(served: tuple[LocalCloud, str]) 
     s3.put_object(
         Bucket=cloud.bucket,
         Key="pipelines/churn/pipeline.yaml",
-        Body=(cloud_examples() / "pipelines/churn/pipeline.yaml").read_bytes(),
+        Body=(EXAMPLES / "pipelines/churn/pipeline.yaml").read_bytes(),
     )
     cloud.settle()
     s3.put_object(Bucket=cloud.bucket, Key="datasets/churn/http1/manifest.json", Body=b"{}")
@@ -111,9 +111,3 @@ def test_fire_schedule_against_a_served_cloud_starts_a_run(
     assert len(executions) == 1
     assert executions[0]["status"] == "SUCCEEDED"
     assert main(["local", "fire-schedule", "no-such-schedule", "--endpoint", endpoint]) == 1
-
-
-def cloud_examples() -> object:
-    from mlcp_cli.local.cloud import EXAMPLES
-
-    return EXAMPLES

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from mlcp_cli.local.cloud import LocalCloud
+from mlcp_cli.local.cloud import EXAMPLES, LocalCloud
 from mlcp_cli.local.faults import ApiFault, Degradation, JobFault
 from tests.local_cloud.conftest import failures, new_version, start_run, states_entered
 from tests.support import load_event
@@ -154,7 +154,11 @@ def test_the_same_manifest_event_delivered_five_times_starts_one_run(cloud: Loca
 
 def test_an_invalid_spec_upload_starts_nothing_and_is_reported(cloud: LocalCloud) -> None:
     before = len(cloud.executions())
-    spec = (cloud_examples_spec()).replace("max_parallel_jobs: 3", "max_parallel_jobs: 0")
+    spec = (
+        (EXAMPLES / "pipelines" / "churn" / "pipeline.yaml")
+        .read_text()
+        .replace("max_parallel_jobs: 3", "max_parallel_jobs: 0")
+    )
 
     cloud.upload_spec("churn", spec)
     cloud.settle()
@@ -197,9 +201,3 @@ def test_a_fired_schedule_runs_the_latest_dataset(cloud: LocalCloud) -> None:
     run = cloud.run(executions[0]["name"])
     assert run is not None
     assert run["trigger"]["type"] == "schedule"
-
-
-def cloud_examples_spec() -> str:
-    from mlcp_cli.local.cloud import EXAMPLES
-
-    return (EXAMPLES / "pipelines" / "churn" / "pipeline.yaml").read_text()
