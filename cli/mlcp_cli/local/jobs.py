@@ -65,15 +65,17 @@ AWS Batch (second priority)
     starting moto's Docker threads; each child takes ``batch_child_duration(job_name, index)`` seconds (default
     ``durations.batch_child``) and goes SUBMITTED → PENDING → RUNNABLE → STARTING → RUNNING → SUCCEEDED (or FAILED
     when ``faults.job_failure("<job name>:<index>")`` says so); children run ``batch_parallelism`` at a time. The
-    parent is PENDING until a child starts, RUNNING while any runs, SUCCEEDED when all succeeded and FAILED when any
-    failed. ``describe_jobs`` reports ``arrayProperties.statusSummary``, ``startedAt`` / ``stoppedAt`` in epoch ms;
-    ``terminate_job`` fails the children still running, ``cancel_job`` those not started. Jobs without
-    ``arrayProperties`` keep moto's own (Docker) behaviour.
+    parent is PENDING, RUNNABLE while its children wait, RUNNING once one started, SUCCEEDED when all succeeded and
+    FAILED when all ended and any failed. ``describe_jobs`` reports ``arrayProperties.statusSummary``, ``startedAt``
+    and ``stoppedAt`` in epoch ms; ``terminate_job`` fails the children still running, ``cancel_job`` those not
+    started. Jobs without ``arrayProperties`` keep moto's own (Docker) behaviour.
 
 What moto 5.2.5 lacks and this module adds (backend and response level): ``StopTrainingJob``,
 ``StopHyperParameterTuningJob``, ``StopCompilationJob`` and ``ListTrainingJobsForHyperParameterTuningJob``. The
 patches are installed on the classes once and route through the active :class:`JobBackend`; with none active, moto
-behaves exactly as before (the added operations raise moto's ``NotImplementedError``).
+behaves exactly as before (the added operations raise moto's ``NotImplementedError``). While active, two more moto
+differences are fixed: CreateTrainingJob / CreateProcessingJob reject a name that exists (moto overwrote the job), and
+DescribeTrainingJob returns the request's ``MetricDefinitions`` (moto replaced them with a placeholder).
 
 Every public call takes one lock: the Step Functions interpreter polls describe* from many threads at once.
 """

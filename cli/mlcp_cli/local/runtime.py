@@ -69,12 +69,17 @@ class Invocation:
     duration_ms: float
 
 
+# Which invocation (if any) the current thread runs, shared by every runtime of the process: Powertools keeps the
+# stream it first saw, so a stream from an earlier local cloud must still route this cloud's invocations.
+_CURRENT = threading.local()
+
+
 class _RoutingStream(io.TextIOBase):
     """sys.stdout while the local cloud runs: an invoking thread writes to its invocation's log, others through."""
 
-    def __init__(self, target: TextIO, local: threading.local) -> None:
+    def __init__(self, target: TextIO) -> None:
         self._target = target
-        self._local = local
+        self._local = _CURRENT
 
     def write(self, s: str) -> int:
         buffer: io.StringIO | None = getattr(self._local, "buffer", None)
@@ -92,7 +97,7 @@ class LambdaRuntime:
         self._code: dict[str, Path] = {}
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.RLock()
-        self._local = threading.local()
+        self._local = _CURRENT
         self._original_stdout: TextIO | None = None
         self._saved_env: dict[str, str | None] = {}
         self.invocations: list[tuple[str, str, str | None]] = []  # (function, request id, error type)
@@ -102,7 +107,7 @@ class LambdaRuntime:
     def start(self) -> None:
         if self._original_stdout is None:
             self._original_stdout = sys.stdout
-            sys.stdout = _RoutingStream(sys.stdout, self._local)
+            sys.stdout = _RoutingStream(sys.stdout)
 
     def stop(self) -> None:
         if self._original_stdout is not None:
