@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -58,7 +58,11 @@ def states_entered(cloud: LocalCloud, execution_arn: str) -> list[str]:
     ]
 
 
-def failures(cloud: LocalCloud, execution_arn: str) -> list[str]:
+class HasHistory(Protocol):
+    def history(self, execution_arn: str) -> list[dict[str, Any]]: ...
+
+
+def failures(cloud: HasHistory, execution_arn: str) -> list[str]:
     """Error names of every failed task attempt in the history (Lambda and service tasks)."""
     names = []
     for event in cloud.history(execution_arn):

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -63,7 +68,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one local cloud at a time per process: each test gets its own
 def served() -> Iterator[tuple[LocalCloud, str]]:
     with LocalCloud(speed=5000.0) as cloud:
         port = _free_port()
@@ -111,3 +116,73 @@ def test_fire_schedule_against_a_served_cloud_starts_a_run(
     assert len(executions) == 1
     assert executions[0]["status"] == "SUCCEEDED"
     assert main(["local", "fire-schedule", "no-such-schedule", "--endpoint", endpoint]) == 1
+
+
+def test_status_of_a_served_cloud_is_the_deployed_status(
+    served: tuple[LocalCloud, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cloud, endpoint = served
+
+    assert main(["local", "status", "--json", "--endpoint", endpoint]) == 0
+
+    rows = json.loads(capsys.readouterr().out)
+    assert [tuple(r.values()) for r in rows] == cloud.stack.status_rows()
+
+
+def test_fire_schedule_in_process_runs_the_example(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["local", "fire-schedule", "mlcp-local-TrainingSchedule", "--speed", "5000"]) == 0
+
+    result = json.loads(capsys.readouterr().out)
+    assert result["fired"]["source"] == "mlcp.schedule"
+    # The example's manifest upload starts one run, the schedule a second one on the latest dataset version.
+    assert [status for _, status in result["executions"]] == ["SUCCEEDED", "SUCCEEDED"]
+
+
+def test_the_local_timer_fires_rate_schedules() -> None:
+    # rate(5 minutes) at 300 simulated seconds per wall second: about one firing per wall second.
+    with LocalCloud(speed=300.0, parameters={"ScheduleExpression": "rate(5 minutes)"}) as cloud:
+        cloud.upload_example("churn", "timer1")
+        (manifest_run,) = _wait_for_executions(cloud, 1)
+
+        cloud.start_timer()
+        scheduled = [e for e in _wait_for_executions(cloud, 2) if e["executionArn"] != manifest_run["executionArn"]]
+
+        run_input = json.loads(cloud.describe(scheduled[0]["executionArn"])["input"])
+        assert run_input["trigger"]["type"] == "schedule"
+        assert run_input["dataset"]["version"] == "timer1"
+
+
+def _wait_for_executions(cloud: LocalCloud, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        executions = cloud.executions()
+        if len(executions) >= count:
+            return executions
+        time.sleep(0.1)
+    raise AssertionError(f"fewer than {count} executions after {timeout:.0f}s: {cloud.executions()}")
+
+
+def test_serve_command_runs_until_interrupted() -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlcp_cli.main", "local", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()  # blocks until the cloud is deployed and served
+        assert banner.startswith(f"mlcp local cloud on http://127.0.0.1:{port}"), banner
+        endpoint = f"http://127.0.0.1:{port}"
+        buckets = [
+            b["Name"]
+            for b in boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").list_buckets()["Buckets"]
+        ]
+        schedules = boto3.client("scheduler", endpoint_url=endpoint, region_name="us-east-1").list_schedules()
+        assert any(b.startswith("mlcp-local-artifactbucket-") for b in buckets), buckets
+        assert [s["Name"] for s in schedules["Schedules"]] == ["mlcp-local-TrainingSchedule"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=60)
+    assert code == 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,10 +28,12 @@ from botocore.parsers import ResponseParserError
 from moto.awslambda.models import LambdaFunction
 from moto.core.responses import BaseResponse
 from moto.events.models import Rule
+from moto.stepfunctions.parser.backend import execution_worker
 
 from mlcp_cli.local import motofix
 from mlcp_cli.local.faults import ApiFault, JobFault
 from mlcp_cli.local.jobs import JobBackend, JobDurations
+from tests.local_cloud.conftest import failures
 from tests.local_cloud.motofix_support import (
     ACCOUNT,
     ISO_MS,
@@ -68,17 +71,6 @@ def training_job(name: str) -> dict[str, Any]:
         "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
         "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
     }
-
-
-def failures(box: Sandbox, execution_arn: str) -> list[str]:
-    """Error names of every failed task attempt in the history."""
-    names = []
-    for event in box.history(execution_arn):
-        if event["type"] == "TaskFailed":
-            names.append(event["taskFailedEventDetails"]["error"])
-        elif event["type"] == "LambdaFunctionFailed":
-            names.append(event["lambdaFunctionFailedEventDetails"]["error"])
-    return names
 
 
 def epoch_ms(value: datetime) -> int:
@@ -404,6 +396,42 @@ def test_cfn_state_machines_delete_stack(box: Sandbox) -> None:
             "non-executing backend and the machine stays in the executing one"
         )
     assert left == []
+
+
+# --- stop_starting_executions ------------------------------------------------------------------------------------
+def _slow_start(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Hold every execution in its 'parsing the definition' phase until the returned event is set."""
+    release = threading.Event()
+    original = execution_worker.ExecutionWorker._get_evaluation_entrypoint
+
+    def entrypoint(self: Any) -> Any:
+        release.wait(TIMEOUT)
+        return original(self)
+
+    monkeypatch.setattr(execution_worker.ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
+    return release
+
+
+def test_stop_starting_executions_waits_for_the_interpreter(box: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    arn = box.state_machine(WAIT_AN_HOUR)
+    release = _slow_start(monkeypatch)
+    sfn = box.client("stepfunctions")
+
+    starting = box.start(arn)
+    with pytest.raises(AttributeError, match="set_stop"):  # moto: the worker has no environment yet
+        sfn.stop_execution(executionArn=starting)
+    release.set()
+    deadline = time.monotonic() + TIMEOUT
+    while not box.history(starting) and time.monotonic() < deadline:  # ExecutionStarted: the worker is up
+        time.sleep(0.01)
+    sfn.stop_execution(executionArn=starting)
+
+    release.clear()
+    box.activate()
+    fixed = box.start(arn)
+    threading.Timer(0.2, release.set).start()
+    sfn.stop_execution(executionArn=fixed)  # waits for the interpreter, then stops it
+    assert box.wait(fixed)["status"] == "ABORTED"
 
 
 # --- default_execution_names -------------------------------------------------------------------------------------

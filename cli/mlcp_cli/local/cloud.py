@@ -16,9 +16,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -31,7 +29,7 @@ from mlcp_cli.local.deploy import ROOT, Deployment, deploy
 from mlcp_cli.local.dispatch import Dispatcher
 from mlcp_cli.local.faults import Faults
 from mlcp_cli.local.jobs import JobBackend, JobDurations
-from mlcp_cli.local.runtime import FunctionConfig, Invocation, LambdaRuntime
+from mlcp_cli.local.runtime import FunctionConfig, Invocation, LambdaRuntime, restore_environ
 
 REGION = "us-east-1"
 STACK_NAME = "mlcp-local"
@@ -119,11 +117,7 @@ class LocalCloud:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        restore_environ(self._saved_env)
 
     def __enter__(self) -> LocalCloud:
         return self.start()
@@ -191,16 +185,9 @@ class LocalCloud:
         """Fire a schedule now, as EventBridge Scheduler would at ``at`` (default: the simulated now)."""
         schedule = self.client("scheduler").get_schedule(Name=name)
         target = schedule["Target"]
-        scheduled_time = at or self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
-        text = target.get("Input", "{}")
-        for placeholder, value in {
-            "<aws.scheduler.schedule-arn>": schedule["Arn"],
-            "<aws.scheduler.scheduled-time>": scheduled_time,
-            "<aws.scheduler.execution-id>": f"{name}-{scheduled_time}",
-            "<aws.scheduler.attempt-number>": "1",
-        }.items():
-            text = text.replace(placeholder, value)
-        payload: dict[str, Any] = json.loads(text)
+        payload: dict[str, Any] = json.loads(
+            scheduler_input(schedule, at or self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
+        )
         self.dispatcher.submit(
             lambda: motofix.deliver(
                 target["Arn"],
@@ -342,15 +329,18 @@ class LocalCloud:
         except Exception:
             return
 
-    def log_lines(self, function_logical_id: str) -> Iterator[str]:
-        """Log lines of one function (from its log group), for `mlcp local logs` and debugging."""
-        logs = self.client("logs")
-        group = self.stack.outputs.get("FunctionsLogGroup") or f"/aws/lambda/{self.stack_name}-functions"
-        name = self.stack.physical[function_logical_id]
-        for stream in logs.describe_log_streams(logGroupName=group).get("logStreams", []):
-            if stream["logStreamName"].endswith(name):
-                for event in logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])["events"]:
-                    yield event["message"]
+
+def scheduler_input(schedule: dict[str, Any], scheduled_time: str) -> str:
+    """A schedule target's Input with the context attributes EventBridge Scheduler fills in."""
+    text = str(schedule["Target"].get("Input", "{}"))
+    for placeholder, value in {
+        "<aws.scheduler.schedule-arn>": schedule["Arn"],
+        "<aws.scheduler.scheduled-time>": scheduled_time,
+        "<aws.scheduler.execution-id>": f"{schedule['Name']}-{scheduled_time}",
+        "<aws.scheduler.attempt-number>": "1",
+    }.items():
+        text = text.replace(placeholder, value)
+    return text
 
 
 def _account() -> str:
@@ -372,7 +362,3 @@ def _json_or_text(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
-
-
-def example_root() -> Path:
-    return EXAMPLES

@@ -34,22 +34,11 @@ def _status_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
     if args.endpoint:
         import boto3  # noqa: PLC0415
 
-        from mlcp_cli.local.deploy import EMULATED  # noqa: PLC0415
+        from mlcp_cli.local.deploy import DEPLOY_BUCKET  # noqa: PLC0415
 
-        cfn = boto3.client("cloudformation", endpoint_url=args.endpoint, region_name="us-east-1")
-        body = cfn.get_template(StackName=args.stack)["TemplateBody"]
-        template = body if isinstance(body, dict) else json.loads(body)
-        created = {
-            r["LogicalResourceId"]: r.get("PhysicalResourceId")
-            for r in cfn.describe_stack_resources(StackName=args.stack)["StackResources"]
-            if r.get("LogicalResourceId")
-        }
-        rows = []
-        for logical_id, resource in sorted(template["Resources"].items()):
-            kind = resource["Type"]
-            status = "CREATE_COMPLETE" if created.get(logical_id) else "EMULATED"
-            rows.append((logical_id, kind, status, EMULATED.get(kind, "")))
-        return rows
+        s3 = boto3.client("s3", endpoint_url=args.endpoint, region_name="us-east-1")
+        body = s3.get_object(Bucket=DEPLOY_BUCKET, Key=f"{args.stack}/status.json")["Body"].read()
+        return [(str(a), str(b), str(c), str(d)) for a, b, c, d in json.loads(body)]
     from mlcp_cli.local.cloud import LocalCloud  # noqa: PLC0415
 
     with LocalCloud() as cloud:
@@ -131,12 +120,11 @@ def _fire_remote(args: argparse.Namespace) -> int:
     except scheduler.exceptions.ResourceNotFoundException:
         print(f"no schedule {args.name!r} at {args.endpoint}", file=sys.stderr)
         return 1
+    from mlcp_cli.local.cloud import scheduler_input  # noqa: PLC0415
+
     target = schedule["Target"]
     scheduled_time = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    payload: Any = target.get("Input", "{}")
-    payload = payload.replace("<aws.scheduler.schedule-arn>", schedule["Arn"]).replace(
-        "<aws.scheduler.scheduled-time>", scheduled_time
-    )
+    payload = scheduler_input(schedule, scheduled_time)
     boto3.client("lambda", endpoint_url=args.endpoint, region_name="us-east-1").invoke(
         FunctionName=target["Arn"], InvocationType="Event", Payload=payload.encode()
     )

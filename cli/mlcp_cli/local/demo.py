@@ -11,9 +11,10 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TextIO
 
-from mlcp_cli.local.cloud import TERMINAL, LocalCloud
+from mlcp_cli.local.cloud import EXAMPLES, TERMINAL, LocalCloud
 from mlcp_cli.local.faults import FAILABLE, ApiFault, Degradation, Faults, JobFault
 
 STAGES = ("validate", "augment", "tune", "compress", "gate", "register")
@@ -51,8 +52,6 @@ class DemoResult:
 
 
 def _iso_seconds(start: str | None, end: str | None) -> float | None:
-    from datetime import datetime  # noqa: PLC0415
-
     if not start or not end:
         return None
     return (
@@ -239,7 +238,7 @@ def run_demo(
             f"  deployed stack {cloud.stack.stack_name}: {len(rows)} resources "
             f"({emulated} emulated, see `mlcp local status`)"
         )
-        cloud.upload_spec(pipeline, (cloud_examples() / "pipelines" / pipeline / "pipeline.yaml").read_bytes())
+        cloud.upload_spec(pipeline, (EXAMPLES / "pipelines" / pipeline / "pipeline.yaml").read_bytes())
         cloud.dispatcher.drain()
         say(f"  uploaded pipelines/{pipeline}/pipeline.yaml -> registered")
         cloud.upload_dataset(pipeline, version)
@@ -270,12 +269,6 @@ def _wait_for_execution(cloud: LocalCloud, timeout: float = 30.0) -> dict[str, A
             return executions[0]
         time.sleep(0.02)
     raise TimeoutError(f"no run started within {timeout:.0f}s of the manifest upload")
-
-
-def cloud_examples() -> Any:
-    from mlcp_cli.local.cloud import EXAMPLES  # noqa: PLC0415
-
-    return EXAMPLES
 
 
 def to_json(result: DemoResult) -> str:

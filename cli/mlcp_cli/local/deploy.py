@@ -178,6 +178,10 @@ def deploy(
         if logical_id in physical and deployment.types.get(logical_id) == "AWS::Lambda::Function":
             runtime.register(physical[logical_id], directory)
     _post_deploy(deployment, clients)
+    # What `mlcp local status --endpoint` reads back from a served cloud.
+    clients("s3").put_object(
+        Bucket=DEPLOY_BUCKET, Key=f"{stack_name}/status.json", Body=json.dumps(deployment.status_rows()).encode()
+    )
     return deployment
 
 

@@ -15,6 +15,8 @@ underneath (the test shows the gap on plain moto, then the behaviour with the fi
 - ``simulated_waits``: Wait states and Retry intervals run on the local cloud's simulated clock.
 - ``cfn_state_machines``: CloudFormation state machines honour DefinitionSubstitutions and land in the executing
   backend (moto: substitutions ignored, non-executing backend).
+- ``stop_starting_executions``: StopExecution works while an execution is still starting (moto: AttributeError
+  until its worker thread has parsed the definition).
 - ``default_execution_names``: StartExecution without a name gets a UUID (moto: ``...:None``, which collides).
 - ``execution_status_events``: executions emit "Step Functions Execution Status Change" events (moto: none).
 - ``eventbridge_targets``: rules deliver to Lambda (asynchronous invoke) and Step Functions targets with Input,
@@ -38,6 +40,7 @@ import json
 import logging
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,6 +86,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.backend import execution as parser_execution
+from moto.stepfunctions.parser.backend import execution_worker
 from moto.stepfunctions.parser.utils import camel_to_snake_case
 
 from mlcp_cli.local.clock import SimClock
@@ -109,6 +113,7 @@ FIXES = (
     "fail_error_names",
     "simulated_waits",
     "cfn_state_machines",
+    "stop_starting_executions",
     "default_execution_names",
     "execution_status_events",
     "eventbridge_targets",
@@ -127,9 +132,8 @@ class LocalContext:
     faults: Faults
     runtime: LambdaRuntime
     dispatcher: Dispatcher
-    log_group_writer: Callable[[FunctionConfig, str, str], None] | None = None
     sequencer: int = 0
-    delivered: list[dict[str, Any]] = field(default_factory=list)  # every event a rule matched, for status/tests
+    delivered: list[dict[str, Any]] = field(default_factory=list)  # (rule, event) of every match, for tests
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_sequencer(self) -> str:
@@ -175,6 +179,7 @@ def install() -> None:
         _fix_fail_error_names()
         _fix_simulated_waits()
         _fix_cfn_state_machines()
+        _fix_stop_starting_executions()
         _fix_default_execution_names()
         _fix_execution_status_events()
         _fix_eventbridge_targets()
@@ -526,6 +531,25 @@ def _fix_cfn_state_machines() -> None:
         )
 
     cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+# --- stop_starting_executions ------------------------------------------------------------------------------------
+# How long StopExecution waits for a starting execution's interpreter (wall seconds): parsing takes milliseconds.
+_STARTING_EXECUTION_WAIT = 30.0
+
+
+def _fix_stop_starting_executions() -> None:
+    worker = execution_worker.ExecutionWorker
+    original = worker.stop
+
+    def stop(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+        if _ACTIVE is not None:
+            deadline = time.monotonic() + _STARTING_EXECUTION_WAIT
+            while self.env is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+        original(self, stop_date, error, cause)
+
+    worker.stop = stop
 
 
 # --- default_execution_names -------------------------------------------------------------------------------------

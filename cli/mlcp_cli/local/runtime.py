@@ -74,6 +74,15 @@ class Invocation:
 _CURRENT = threading.local()
 
 
+def restore_environ(saved: dict[str, str | None]) -> None:
+    """Put back variables saved before they were set (None: the variable was not set)."""
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 class _RoutingStream(io.TextIOBase):
     """sys.stdout while the local cloud runs: an invoking thread writes to its invocation's log, others through."""
 
@@ -113,19 +122,12 @@ class LambdaRuntime:
         if self._original_stdout is not None:
             sys.stdout = self._original_stdout
             self._original_stdout = None
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        restore_environ(self._saved_env)
         self._saved_env.clear()
 
     def register(self, function_name: str, code_dir: Path) -> None:
         """The directory holding this function's code (its CodeUri)."""
         self._code[function_name] = code_dir
-
-    def code_dir(self, function_name: str) -> Path | None:
-        return self._code.get(function_name)
 
     # --- invocation ----------------------------------------------------------------------------------------------
     @contextmanager
