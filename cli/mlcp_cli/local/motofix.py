@@ -26,6 +26,11 @@ underneath (the test shows the gap on plain moto, then the behaviour with the fi
 - ``alarm_state_events``: SetAlarmState emits "CloudWatch Alarm State Change" (moto: nothing).
 - ``lambda_invoke``: Invoke runs the real handler in-process (moto: Docker or an echo); ``Event`` invocations are
   asynchronous with the function's retry attempts and on-failure destination.
+- ``eks_updates``: UpdateNodegroupConfig validates the scaling config as EKS does (InvalidParameterException) and
+  refuses a second update while one is in progress (ResourceInUseException); the update is ``InProgress`` on the
+  simulated clock, the node group ``UPDATING``, then ``Successful`` and ``ACTIVE`` with the new sizes (or ``Failed``
+  for an injected JobFault on ``<cluster>/<nodegroup>``); DescribeUpdate and ListUpdates exist (moto: the update is
+  applied at once, unvalidated, and there is no DescribeUpdate).
 - ``api_faults``: any JSON API call can be answered with an injected error (throttling, ServiceException).
 
 The fixes are installed once per process and act only while a local cloud is active (``activate``); otherwise moto
@@ -55,7 +60,11 @@ from jsonpath_ng.ext import parse as jsonpath_parse  # moto's own dependency
 from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.cloudwatch.models import CloudWatchBackend
 from moto.core.exceptions import JsonRESTError
-from moto.core.responses import BaseResponse
+from moto.core.responses import ActionResult, BaseResponse
+from moto.eks import exceptions as eks_exceptions
+from moto.eks import models as eks_models
+from moto.eks import responses as eks_responses
+from moto.eks import urls as eks_urls
 from moto.events.models import Rule, events_backends
 from moto.s3 import notifications as s3_notifications
 from moto.sqs.models import sqs_backends
@@ -121,6 +130,7 @@ FIXES = (
     "alarm_state_events",
     "lambda_invoke",
     "api_faults",
+    "eks_updates",
 )
 
 
@@ -187,6 +197,7 @@ def install() -> None:
         _fix_alarm_state_events()
         _fix_lambda_invoke()
         _fix_api_faults()
+        _fix_eks_updates()
         _INSTALLED = True
 
 
@@ -1026,3 +1037,181 @@ def _fix_api_faults() -> None:
         return original(self)
 
     BaseResponse.call_action = call_action
+
+
+# --- eks_updates -------------------------------------------------------------------------------------------------
+# Simulated seconds a managed node group takes to apply a scaling change (EKS: typically a few minutes).
+EKS_UPDATE_SECONDS = 180.0
+
+
+@dataclass
+class _NodegroupUpdate:
+    id: str
+    cluster: str
+    nodegroup: str
+    scaling: dict[str, int]
+    params: list[dict[str, str]]
+    created: dt.datetime
+    due: float  # simulated seconds
+    failure: str | None
+    status: str = "InProgress"
+
+    def response(self) -> dict[str, Any]:
+        errors = (
+            []
+            if self.failure is None or self.status != "Failed"
+            else [{"errorCode": "Unknown", "errorMessage": self.failure, "resourceIds": [self.nodegroup]}]
+        )
+        return {
+            "id": self.id,
+            "status": self.status,
+            "type": "ConfigUpdate",
+            "params": self.params,
+            "createdAt": self.created,
+            "errors": errors,
+        }
+
+
+def _eks_updates(backend: Any) -> dict[str, _NodegroupUpdate]:
+    updates: dict[str, _NodegroupUpdate] = backend.__dict__.setdefault("_mlcp_nodegroup_updates", {})
+    return updates
+
+
+def _eks_refresh(backend: Any, context: LocalContext) -> None:
+    """Bring every node-group update up to the simulated clock (apply the sizes when it succeeds)."""
+    now = context.clock.seconds()
+    for update in _eks_updates(backend).values():
+        if update.status != "InProgress" or now < update.due:
+            continue
+        nodegroup = backend.clusters[update.cluster].nodegroups[update.nodegroup]
+        if update.failure is None:
+            nodegroup.scaling_config.update(update.scaling)
+            update.status = "Successful"
+        else:
+            update.status = "Failed"
+        nodegroup.status = "ACTIVE"
+        nodegroup.modified_at = context.clock.now()
+
+
+def _eks_invalid(cluster: str, nodegroup: str, message: str) -> Exception:
+    error: Exception = eks_exceptions.InvalidParameterException(
+        clusterName=cluster, nodegroupName=nodegroup, fargateProfileName=None, addonName=None, message=message
+    )
+    return error
+
+
+def _validate_scaling(cluster: str, nodegroup: str, current: dict[str, int], requested: dict[str, int]) -> None:
+    """EKS's checks of a scaling config: sizes in range, min <= desired <= max, max >= 1."""
+    merged = {**current, **requested}
+    low, desired, high = merged.get("minSize", 0), merged.get("desiredSize", 0), merged.get("maxSize", 1)
+    for key, value in requested.items():
+        if value < 0:
+            raise _eks_invalid(cluster, nodegroup, f"{key} must be greater than or equal to 0")
+    if high < 1:
+        raise _eks_invalid(cluster, nodegroup, "Maximum capacity must be greater than or equal to 1")
+    if low > high:
+        raise _eks_invalid(cluster, nodegroup, f"Minimum capacity {low} can't be greater than max size {high}")
+    if desired > high:
+        raise _eks_invalid(cluster, nodegroup, f"Desired capacity {desired} can't be greater than max size {high}")
+    if low > desired:
+        raise _eks_invalid(cluster, nodegroup, f"Minimum capacity {low} can't be greater than desired size {desired}")
+
+
+# Whether moto itself has DescribeUpdate (the guard test fails once it does).
+MOTO_HAS_EKS_DESCRIBE_UPDATE = hasattr(eks_models.EKSBackend, "describe_update")
+
+
+def _fix_eks_updates() -> None:
+    backend_cls = eks_models.EKSBackend
+    original_update = backend_cls.update_nodegroup_config
+    original_describe = backend_cls.describe_nodegroup
+
+    def update_nodegroup_config(self: Any, cluster_name: str, nodegroup_name: str, **kwargs: Any) -> Any:
+        context = _ACTIVE
+        scaling = kwargs.get("scaling_config")
+        if context is None or not scaling:
+            return original_update(self, cluster_name, nodegroup_name, **kwargs)
+        _eks_refresh(self, context)
+        nodegroup = self.describe_nodegroup(cluster_name, nodegroup_name)  # ResourceNotFoundException as moto
+        if any(
+            u.status == "InProgress" and (u.cluster, u.nodegroup) == (cluster_name, nodegroup_name)
+            for u in _eks_updates(self).values()
+        ):
+            raise eks_exceptions.ResourceInUseException(
+                clusterName=cluster_name,
+                nodegroupName=nodegroup_name,
+                fargateProfileName=None,
+                addonName=None,
+                message=f"Nodegroup {nodegroup_name} already has an update in progress",
+            )
+        _validate_scaling(cluster_name, nodegroup_name, dict(nodegroup.scaling_config), dict(scaling))
+        others = {k: v for k, v in kwargs.items() if k != "scaling_config"}
+        if any(v for k, v in others.items() if k != "client_request_token"):
+            original_update(self, cluster_name, nodegroup_name, **others)  # labels, taints ...: moto applies them
+        update = _NodegroupUpdate(
+            id=str(uuid.uuid4()),
+            cluster=cluster_name,
+            nodegroup=nodegroup_name,
+            scaling=dict(scaling),
+            params=[
+                {"type": k, "value": str(v)}
+                for k, v in (
+                    ("MinSize", scaling.get("minSize")),
+                    ("MaxSize", scaling.get("maxSize")),
+                    ("DesiredSize", scaling.get("desiredSize")),
+                )
+                if v is not None
+            ],
+            created=context.clock.now(),
+            due=context.clock.seconds() + EKS_UPDATE_SECONDS,
+            failure=context.faults.job_failure(f"{cluster_name}/{nodegroup_name}"),
+        )
+        _eks_updates(self)[update.id] = update
+        nodegroup.status = "UPDATING"
+        return update.response()
+
+    def describe_nodegroup(self: Any, cluster_name: str, nodegroup_name: str) -> Any:
+        if _ACTIVE is not None:
+            _eks_refresh(self, _ACTIVE)
+        return original_describe(self, cluster_name, nodegroup_name)
+
+    def describe_update(self: Any, name: str, update_id: str, nodegroup_name: str | None = None) -> dict[str, Any]:
+        if _ACTIVE is not None:
+            _eks_refresh(self, _ACTIVE)
+        update = _eks_updates(self).get(update_id)
+        if update is None or update.cluster != name or (nodegroup_name and update.nodegroup != nodegroup_name):
+            raise eks_exceptions.ResourceNotFoundException(
+                clusterName=name,
+                nodegroupName=nodegroup_name,
+                fargateProfileName=None,
+                addonName=None,
+                message=f"No update found for ID: {update_id}",
+            )
+        return update.response()
+
+    def list_updates(self: Any, name: str, nodegroup_name: str | None = None) -> list[str]:
+        return [
+            u.id
+            for u in _eks_updates(self).values()
+            if u.cluster == name and (nodegroup_name is None or u.nodegroup == nodegroup_name)
+        ]
+
+    backend_cls.update_nodegroup_config = update_nodegroup_config
+    backend_cls.describe_nodegroup = describe_nodegroup
+    backend_cls.describe_update = describe_update
+    backend_cls.list_updates = list_updates
+
+    def describe_update_response(self: Any) -> Any:
+        update = self.eks_backend.describe_update(
+            self._get_param("name"), self._get_param("updateId"), self._get_param("nodegroupName")
+        )
+        return ActionResult({"update": update})
+
+    def list_updates_response(self: Any) -> Any:
+        ids = self.eks_backend.list_updates(self._get_param("name"), self._get_param("nodegroupName"))
+        return ActionResult({"updateIds": ids})
+
+    eks_responses.EKSResponse.describe_update = describe_update_response
+    eks_responses.EKSResponse.list_updates = list_updates_response
+    eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/updates$"] = eks_urls.response.dispatch
+    eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)$"] = eks_urls.response.dispatch
