@@ -17,6 +17,9 @@ underneath (the test shows the gap on plain moto, then the behaviour with the fi
   backend (moto: substitutions ignored, non-executing backend).
 - ``stop_starting_executions``: StopExecution works while an execution is still starting (moto: AttributeError
   until its worker thread has parsed the definition).
+- ``asl_parse_cache``: an execution reuses the ANTLR parse tree of its definition (moto: every execution lexes and
+  parses the whole ASL again, about 0.3 s of CPU for the training pipeline); the evaluation components are still
+  built fresh for each execution, so executions share nothing mutable.
 - ``default_execution_names``: StartExecution without a name gets a UUID (moto: ``...:None``, which collides).
 - ``execution_status_events``: executions emit "Step Functions Execution Status Change" events (moto: none).
 - ``eventbridge_targets``: rules deliver to Lambda (asynchronous invoke) and Step Functions targets with Input,
@@ -47,6 +50,7 @@ import re
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -92,6 +96,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.fail import state_fail
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.parse import asl_parser
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.backend import execution as parser_execution
@@ -123,6 +128,7 @@ FIXES = (
     "simulated_waits",
     "cfn_state_machines",
     "stop_starting_executions",
+    "asl_parse_cache",
     "default_execution_names",
     "execution_status_events",
     "eventbridge_targets",
@@ -190,6 +196,7 @@ def install() -> None:
         _fix_simulated_waits()
         _fix_cfn_state_machines()
         _fix_stop_starting_executions()
+        _fix_asl_parse_cache()
         _fix_default_execution_names()
         _fix_execution_status_events()
         _fix_eventbridge_targets()
@@ -561,6 +568,36 @@ def _fix_stop_starting_executions() -> None:
         original(self, stop_date, error, cause)
 
     worker.stop = stop
+
+
+# --- asl_parse_cache ---------------------------------------------------------------------------------------------
+_PARSE_CACHE_SIZE = 64  # definitions (a deployed stack has a handful; tests create more)
+_PARSE_TREES: OrderedDict[str, Any] = OrderedDict()
+_PARSE_LOCK = threading.Lock()
+
+
+def _fix_asl_parse_cache() -> None:
+    parser_cls = asl_parser.AmazonStateLanguageParser
+    original = parser_cls.parse
+
+    def parse(definition: str) -> tuple[Any, Any]:
+        if _ACTIVE is None:
+            return original(definition)  # type: ignore[no-any-return]
+        with _PARSE_LOCK:
+            tree = _PARSE_TREES.get(definition)
+            if tree is not None:
+                _PARSE_TREES.move_to_end(definition)
+        if tree is None:
+            program, tree = original(definition)  # syntax errors raise here and are never cached
+            with _PARSE_LOCK:
+                _PARSE_TREES[definition] = tree
+                while len(_PARSE_TREES) > _PARSE_CACHE_SIZE:
+                    _PARSE_TREES.popitem(last=False)
+            return program, tree
+        # The parse tree is read-only; the evaluation components carry per-execution state, so build them anew.
+        return asl_parser.Preprocessor().visit(tree), tree
+
+    parser_cls.parse = staticmethod(parse)
 
 
 # --- default_execution_names -------------------------------------------------------------------------------------
