@@ -32,6 +32,7 @@ from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
 from moto.stepfunctions.parser.backend import execution_worker
 
 from mlcp_cli.local import motofix
+from mlcp_cli.local.clock import SimClock
 from mlcp_cli.local.faults import ApiFault, JobFault
 from mlcp_cli.local.jobs import JobBackend, JobDurations
 from tests.local_cloud.conftest import failures
@@ -950,6 +951,9 @@ def test_eks_updates_plain_moto_applies_at_once_unvalidated(box: Sandbox) -> Non
 
 def test_eks_updates_validate_progress_and_describe(box: Sandbox) -> None:
     eks = _nodegroup(box)
+    # A slower clock than the sandbox's: the InProgress checks below must run inside the update's 180 simulated
+    # seconds (18 ms of wall time at the default speed, which a loaded machine can miss).
+    box.context.clock = SimClock(speed=200.0)
     box.activate()
 
     with pytest.raises(ClientError) as invalid:
