@@ -74,14 +74,17 @@ def split(total: int, weights: list[int]) -> list[int]:
 def _remember(
     state: ControllerState, trigger: AlarmTrigger | ScheduleTrigger, policy: ScalingPolicy
 ) -> ControllerState:
-    if not isinstance(trigger, AlarmTrigger):
-        return state
+    """Record the alarm's state; note when scale-out pressure was last seen (an out alarm in ALARM, or leaving it)."""
+    outs = {r.alarm for r in policy.scale_out}
     alarms = dict(state.alarms)
-    known = alarms.get(trigger.alarm)
-    if known is None or known.state != trigger.state:
-        alarms[trigger.alarm] = AlarmMemory(state=trigger.state, since=trigger.at)
+    pressure = any(alarms[name].state == "ALARM" for name in outs if name in alarms)
+    if isinstance(trigger, AlarmTrigger):
+        known = alarms.get(trigger.alarm)
+        if known is None or known.state != trigger.state:
+            alarms[trigger.alarm] = AlarmMemory(state=trigger.state, since=trigger.at)
+        pressure = pressure or (trigger.alarm in outs and trigger.state == "ALARM")
     update: dict[str, object] = {"alarms": alarms}
-    if trigger.state == "ALARM" and trigger.alarm in {r.alarm for r in policy.scale_out}:
+    if pressure:
         update["last_scale_out_signal_at"] = trigger.at
     return state.model_copy(update=update)
 
