@@ -16,7 +16,16 @@ import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from mlcp.cron import CronError, parse_cron
 from mlcp.errors import FieldError, PolicyInvalid
@@ -308,8 +317,16 @@ class ScalingConfig(_Strict):
 
 
 class NodegroupUpdate(_Strict):
+    model_config = ConfigDict(extra="ignore", frozen=True)  # its JSON carries the computed sdk_scaling_config
+
     nodegroup: str
     scaling_config: ScalingConfig
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def sdk_scaling_config(self) -> dict[str, int]:
+        """The ScalingConfig parameter as the aws-sdk Step Functions integration takes it (PascalCase)."""
+        return {key[0].upper() + key[1:]: value for key, value in self.scaling_config.request().items()}
 
 
 class Decision(_Strict):
@@ -332,3 +349,53 @@ class Decision(_Strict):
     @property
     def applied(self) -> bool:
         return self.action == "update"
+
+
+# --- state machine payloads ------------------------------------------------------------------------------------
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class DecideInput(_Payload):
+    """What "Decide Scaling" sends: the triggering event (alarm state change or schedule input) and the execution."""
+
+    event: dict[str, Any]
+    execution_arn: str
+
+
+class WaitSettings(_Payload):
+    first_wait_seconds: int
+    poll_seconds: int
+    max_polls: int
+
+
+class DecideResult(_Payload):
+    decision: Decision
+    decision_key: str
+    duplicate: bool = False
+    settings: WaitSettings
+
+
+class UpdateOutcome(_Payload):
+    """One Map iteration's final state: the update's id, its last DescribeUpdate, or the error that ended it."""
+
+    nodegroup: str = "(all)"  # the Map itself was interrupted
+    update: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    counter: dict[str, Any] | None = None
+
+
+class RecordInput(_Payload):
+    decision: Decision
+    decision_key: str
+    results: list[UpdateOutcome] = []
+    error: dict[str, Any] | None = None
+    execution_arn: str
+
+
+class RecordResult(_Payload):
+    failed: bool
+    outcome: str
+    subject: str
+    message: str
