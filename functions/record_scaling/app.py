@@ -28,5 +28,5 @@ def deps() -> scaling_service.ScalingDeps:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = scaling_service.record_scaling(parse_event(RecordInput, event, "record_scaling input"), deps())
-    logger.info("scaling recorded", extra=result.model_dump(mode="json"))
+    logger.info("scaling recorded", extra={"failed": result.failed, "outcome": result.outcome})
     return result.model_dump(mode="json")

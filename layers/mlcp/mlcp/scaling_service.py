@@ -143,8 +143,13 @@ def _decision_id(trigger: AlarmTrigger | ScheduleTrigger) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{subject}-{trigger.at:%Y%m%dT%H%M%SZ}")
 
 
+def _key(trigger: AlarmTrigger | ScheduleTrigger, decision_id: str) -> str:
+    return f"{trigger.at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%S.%fZ}#{decision_id}"
+
+
 def decision_key(decision: Decision) -> str:
-    return f"{decision.at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%S.%fZ}#{decision.decision_id}"
+    """The decision's sort key in the decisions table: the trigger's time, then the decision id."""
+    return _key(decision.trigger, decision.decision_id)
 
 
 def _policy(trigger: AlarmTrigger | ScheduleTrigger, deps: ScalingDeps) -> ScalingPolicy:
@@ -166,6 +171,16 @@ def decide_scaling(inp: DecideInput, deps: ScalingDeps) -> DecideResult:
     trigger = parse_trigger(inp.event)
     policy = _policy(trigger, deps)
     decision_id = _decision_id(trigger)
+    key = _key(trigger, decision_id)
+    settings = WaitSettings(
+        first_wait_seconds=deps.settings.scaling_first_wait_seconds,
+        poll_seconds=deps.settings.scaling_poll_seconds,
+        max_polls=deps.settings.scaling_max_polls,
+    )
+    # Claim the trigger first: a redelivered event must neither decide again nor leave a lease behind.
+    if not deps.decisions.add(policy.key, key, {"status": "DECIDING", "execution_arn": inp.execution_arn}):
+        return DecideResult(decision=_duplicate(policy, trigger, decision_id, key, deps), decision_key=key,
+                            duplicate=True, settings=settings)  # fmt: skip
     for _ in range(STATE_WRITE_ATTEMPTS):
         described = [deps.nodegroups.describe_nodegroup(policy.cluster, m.name) for m in policy.nodegroups]
         nodegroups = [NodegroupConfig.from_describe(dict(d)) for d in described if d is not None]
@@ -185,22 +200,30 @@ def decide_scaling(inp: DecideInput, deps: ScalingDeps) -> DecideResult:
         decision = outcome.decision.model_copy(
             update={"action": "noop", "direction": None, "updates": [], "reason": "controller state kept changing"}
         )
-    key = decision_key(decision)
-    settings = WaitSettings(
-        first_wait_seconds=deps.settings.scaling_first_wait_seconds,
-        poll_seconds=deps.settings.scaling_poll_seconds,
-        max_polls=deps.settings.scaling_max_polls,
+    deps.decisions.complete(
+        policy.key, key, decision.model_dump(mode="json") | {"status": "IN_PROGRESS" if decision.applied else "NOOP"}
     )
-    logged = decision.model_dump(mode="json") | {"status": "IN_PROGRESS" if decision.applied else "NOOP"}
-    if not deps.decisions.add(policy.key, key, logged | {"execution_arn": inp.execution_arn}):
-        # A redelivered event: the first execution owns this decision (and its lease, if any).
-        duplicate = decision.model_copy(
-            update={"action": "noop", "direction": None, "updates": [], "reason": f"duplicate trigger of {key}"}
-        )
-        return DecideResult(decision=duplicate, decision_key=key, duplicate=True, settings=settings)
     deps.meter.add("ScalingDecisions", 1, "Count")
     deps.meter.add("ScalingUpdatesRequested", 1 if decision.applied else 0, "Count")
     return DecideResult(decision=decision, decision_key=key, settings=settings)
+
+
+def _duplicate(
+    policy: ScalingPolicy, trigger: AlarmTrigger | ScheduleTrigger, decision_id: str, key: str, deps: ScalingDeps
+) -> Decision:
+    return Decision(
+        decision_id=decision_id,
+        policy=policy.key,
+        cluster=policy.cluster,
+        at=deps.clock(),
+        action="noop",
+        reason=f"duplicate trigger: decision {key} exists",
+        capacity=0,
+        target=0,
+        trigger=trigger,
+        nodegroups=[],
+        state_version=0,
+    )
 
 
 # --- record ------------------------------------------------------------------------------------------------------

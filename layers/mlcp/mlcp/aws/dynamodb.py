@@ -340,7 +340,8 @@ class DynamoDecisionLog(_Table):
     def complete(self, policy: str, decision_key: str, fields: Mapping[str, Any]) -> None:
         expr = _Expression()
         for attribute, value in fields.items():
-            expr.set(attribute, value)
+            if attribute not in ("policy", "decision"):  # the item's key
+                expr.set(attribute, value)
         self.ddb.update_item(
             TableName=self.table,
             Key={"policy": {"S": policy}, "decision": {"S": decision_key}},
