@@ -268,13 +268,13 @@ def test_schedule_ceiling_at_night_and_nothing_to_do_inside_bounds() -> None:
 
 def test_complete_releases_only_its_own_lease_and_starts_the_cooldown() -> None:
     mine = ControllerState(policy="p", lease=Lease(holder="d-1", expires_at=NOW, direction="out"))
-    done = complete(mine, "d-1", "out", succeeded=True, now=NOW)
+    done = complete(mine, "d-1", "out", succeeded=True, requested_at=NOW)
     assert done.lease is None
     assert done.last_scale_out_at == NOW
-    failed = complete(mine, "d-1", "in", succeeded=False, now=NOW)
+    failed = complete(mine, "d-1", "in", succeeded=False, requested_at=NOW)
     assert failed.lease is None
     assert failed.last_scale_in_at is None
-    theirs = complete(mine, "d-2", "in", succeeded=True, now=NOW)
+    theirs = complete(mine, "d-2", "in", succeeded=True, requested_at=NOW)
     assert theirs.lease == mine.lease
     assert theirs.last_scale_in_at == NOW
 

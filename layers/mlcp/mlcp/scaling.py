@@ -215,14 +215,15 @@ def _updates(
 
 
 def complete(
-    state: ControllerState, decision_id: str, direction: str, succeeded: bool, now: dt.datetime
+    state: ControllerState, decision_id: str, direction: str, succeeded: bool, requested_at: dt.datetime
 ) -> ControllerState:
-    """After the update: release the lease (if this decision holds it); a success starts the cooldown."""
+    """After the update: release the lease (if this decision holds it). A success starts the cooldown as of the
+    decision's time (when the update was requested), so cooldowns do not depend on how long EKS took."""
     update: dict[str, object] = {}
     if state.lease is not None and state.lease.holder == decision_id:
         update["lease"] = None
     if succeeded and direction == "out":
-        update["last_scale_out_at"] = now
+        update["last_scale_out_at"] = requested_at
     elif succeeded and direction == "in":
-        update["last_scale_in_at"] = now
+        update["last_scale_in_at"] = requested_at
     return state.model_copy(update=update)

@@ -167,7 +167,11 @@ def _state(deps: ScalingDeps, policy: str) -> ControllerState:
 
 
 def decide_scaling(inp: DecideInput, deps: ScalingDeps) -> DecideResult:
-    """Decide, take the lease with a conditional write (re-deciding if another decision wrote first), log it."""
+    """Decide, take the lease with a conditional write (re-deciding if another decision wrote first), log it.
+
+    The decision is made as of the trigger's time (the alarm's state change, the schedule's scheduled time), so the
+    decisions table can replay it exactly.
+    """
     trigger = parse_trigger(inp.event)
     policy = _policy(trigger, deps)
     decision_id = _decision_id(trigger)
@@ -191,7 +195,7 @@ def decide_scaling(inp: DecideInput, deps: ScalingDeps) -> DecideResult:
             nodegroups=nodegroups,
             policy=policy,
             state=state,
-            now=deps.clock(),
+            now=trigger.at,
         )
         if deps.state.put_state(policy.key, outcome.state.model_dump(mode="json"), expected_version=state.version):
             decision = outcome.decision
@@ -259,7 +263,7 @@ def record_scaling(inp: RecordInput, deps: ScalingDeps) -> RecordResult:
     now = deps.clock()
     for _ in range(STATE_WRITE_ATTEMPTS):
         state = _state(deps, decision.policy)
-        done = complete(state, decision.decision_id, decision.direction or "", succeeded, now)
+        done = complete(state, decision.decision_id, decision.direction or "", succeeded, decision.at)
         if deps.state.put_state(decision.policy, done.model_dump(mode="json"), expected_version=state.version):
             break
     deps.decisions.complete(

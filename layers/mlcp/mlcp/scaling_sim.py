@@ -173,7 +173,8 @@ class _Replay:
         self.launched: list[int] = [0] * start  # the minute each node is Ready
         self.state = ControllerState(policy=policy.key)
         self.alarms = [_Alarm(a) for a in policy.alarms]
-        self.pending: tuple[int, str, str, dict[str, dict[str, int]]] | None = None  # due, id, direction, configs
+        # (due minute, decision id, direction, decided at, configs) of the update in flight
+        self.pending: tuple[int, str, str, dt.datetime, dict[str, dict[str, int]]] | None = None
         self.actions: list[Action] = []
         self.noops = 0
         self.unneeded_since: int | None = None
@@ -220,26 +221,26 @@ class _Replay:
             return
         configs = {u.nodegroup: u.scaling_config.request() for u in decision.updates}
         due = minute + math.ceil(self.cfg.update_seconds / 60)
-        self.pending = (due, decision.decision_id, decision.direction, configs)
+        self.pending = (due, decision.decision_id, decision.direction, decision.at, configs)
         self.actions.append(Action(minute, decision.direction, decision.capacity, decision.target, decision.reason))
         if self.policy.mode == "desired":
             for name, request in configs.items():
                 self.desired[name] = request["desiredSize"]
             self._resize(minute)
 
-    def _complete(self, minute: int, now: dt.datetime) -> None:
+    def _complete(self, minute: int) -> None:
         if self.pending is None or minute < self.pending[0]:
             return
-        _, decision_id, direction, configs = self.pending
+        _, decision_id, direction, decided_at, configs = self.pending
         for name, request in configs.items():
             self.low[name], self.high[name] = request["minSize"], request["maxSize"]
             self.desired[name] = request.get("desiredSize", self.desired[name])
-        self.state = complete(self.state, decision_id, direction, succeeded=True, now=now)
+        self.state = complete(self.state, decision_id, direction, succeeded=True, requested_at=decided_at)
         self.pending = None
 
     def minute(self, minute: int, value: float | None) -> None:
         now = self.cfg.start + dt.timedelta(minutes=minute)
-        self._complete(minute, now)
+        self._complete(minute)
         if self.policy.mode == "bounds":
             self._autoscale(value, minute)
             self._resize(minute)
