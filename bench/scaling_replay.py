@@ -9,8 +9,10 @@ delay) with three strategies:
 - no cooldown (the baseline): the same alarms and steps with cooldowns and the scale-in stabilisation window set
   to 0 and every alarm reduced to 1 of 1 data points (a plain threshold policy).
 
-A flap is a reversal of direction within 15 minutes of the previous action. Writes bench/results/scaling_replay.json
-and one PNG per trace. Last line:
+A flap is a reversal of direction within 15 minutes of the previous action. Then the real template runs in the
+embedded local cloud: an alarm set to ALARM resizes a policy's node groups (one, then two balanced by weight) and
+the state transitions of that execution are counted from its history (Standard workflows bill per transition),
+with a no-op decision's for comparison. Writes bench/results/scaling_replay.json and one PNG per trace. Last line:
 RESULT flaps=<int> node_hours_saved_pct=<float> under_capacity_min=<float> baseline_flaps=<int>
 (target flaps=0 and node_hours_saved_pct >= 25; totals over the three traces, savings against static peak).
 """
@@ -18,11 +20,16 @@ RESULT flaps=<int> node_hours_saved_pct=<float> under_capacity_min=<float> basel
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from mlcp.models.scaling import ScalingPolicy, parse_policy
 from mlcp.scaling_sim import SimConfig, parse_trace, simulate, static_node_hours
+from mlcp_cli.local.cloud import LocalCloud
+from mlcp_cli.local.motofix import EKS_UPDATE_SECONDS
 from mlcp_cli.scaling_commands import plot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +46,32 @@ def no_cooldown(policy: ScalingPolicy) -> ScalingPolicy:
             "alarms": [a.model_copy(update={"evaluation_periods": 1, "datapoints_to_alarm": 1}) for a in policy.alarms],
         }
     )
+
+
+def transitions(members: int) -> dict[str, Any]:
+    """State transitions of an applied and of a no-op decision, for a policy over ``members`` node groups."""
+    policy = yaml.safe_load((EXAMPLES / "policy.yaml").read_text())
+    policy.pop("schedules")
+    policy["nodegroups"] = policy["nodegroups"][:members]
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LocalCloud(speed=5000.0, parameters={"ScalingFirstWaitSeconds": str(int(EKS_UPDATE_SECONDS))}) as cloud,
+    ):
+        path = Path(tmp) / "policy.yaml"
+        path.write_text(yaml.safe_dump(policy))
+        cloud.create_example_nodegroups(path, desired=2)
+        counts: dict[str, Any] = {"nodegroups": members}
+        # ALARM: a scale-out; back to OK: nothing else in ALARM and the capacity within bounds, a no-op.
+        for kind, state in (("applied", "ALARM"), ("noop", "OK")):
+            before = {e["executionArn"] for e in cloud.settle_scaling()}
+            cloud.client("cloudwatch").set_alarm_state(
+                AlarmName="mlcp-scaling-gpu-high", StateValue=state, StateReason="bench"
+            )
+            (execution,) = [e for e in cloud.settle_scaling() if e["executionArn"] not in before]
+            history = cloud.history(execution["executionArn"])
+            counts[kind] = sum(1 for e in history if e["type"].endswith("StateEntered"))
+            counts[f"{kind}_status"] = execution["status"]
+        return counts
 
 
 def main() -> None:
@@ -92,7 +125,16 @@ def main() -> None:
         ),
         "baseline_under_capacity_min": total("no cooldown", "under_capacity_minutes"),
     }
-    (RESULTS / "scaling_replay.json").write_text(json.dumps({"rows": rows, "summary": summary}, indent=2))
+    machine = [transitions(1), transitions(2)]
+    print()
+    print(f"{'node groups':>11} {'applied decision':>17} {'no-op decision':>15}   (state transitions, local cloud)")
+    for m in machine:
+        print(f"{m['nodegroups']:>11} {m['applied']:>17} {m['noop']:>15}   {m['applied_status']}/{m['noop_status']}")
+    summary["transitions_per_applied_decision"] = machine[0]["applied"]
+    summary["transitions_per_applied_decision_2_nodegroups"] = machine[1]["applied"]
+    (RESULTS / "scaling_replay.json").write_text(
+        json.dumps({"rows": rows, "summary": summary, "transitions": machine}, indent=2)
+    )
     print(f"plots: {', '.join(f'bench/results/scaling_replay_{n}.png' for n in TRACES)}")
     print(
         f"RESULT flaps={summary['flaps']} node_hours_saved_pct={summary['node_hours_saved_pct']} "
