@@ -1,4 +1,5 @@
-"""`mlcp scaling ...`: node-group scaling policies offline (`simulate`: a what-if replay of a demand trace).
+"""`mlcp scaling ...`: node-group scaling policies offline: `validate`, `schema`, and `simulate` (a what-if replay of
+a demand trace).
 
 The API work adds `scaling get|set` here later; keep each subcommand in its own function.
 """
@@ -10,13 +11,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mlcp.models.scaling import parse_policy
+from mlcp.models.scaling import parse_policy, policy_json_schema
 from mlcp.scaling_sim import SimConfig, SimResult, parse_trace, simulate, static_node_hours
 
 
 def add_scaling_commands(subparsers: Any) -> None:
-    scaling = subparsers.add_parser("scaling", help="EKS node-group scaling policies: what-if simulation")
+    scaling = subparsers.add_parser("scaling", help="EKS node-group scaling policies: validate, schema, simulate")
     sub = scaling.add_subparsers(dest="scaling_command", required=True)
+    validate = sub.add_parser("validate", help="validate a scaling policy (YAML/JSON); exit 1 with field-level errors")
+    validate.add_argument("file")
+    validate.set_defaults(func=cmd_validate)
+    schema = sub.add_parser("schema", help="print the JSON Schema of the scaling policy")
+    schema.set_defaults(func=cmd_schema)
     sim = sub.add_parser(
         "simulate",
         help="replay a demand trace (CSV, one 'demand' row per minute) through the alarms and the policy",
@@ -35,6 +41,18 @@ def add_scaling_commands(subparsers: Any) -> None:
     sim.add_argument("--update-seconds", type=int, default=180, help="EKS update duration (default 180)")
     sim.add_argument("--tick-seconds", type=int, default=60, help="re-evaluation schedule period (default 60)")
     sim.set_defaults(func=cmd_simulate)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    policy = parse_policy(Path(args.file).read_bytes(), source=args.file)
+    groups = ", ".join(f"{m.name} (weight {m.weight})" for m in policy.nodegroups)
+    print(f"{args.file}: valid scaling policy {policy.key!r} ({policy.mode} mode) for {groups}")
+    return 0
+
+
+def cmd_schema(_: argparse.Namespace) -> int:
+    print(json.dumps(policy_json_schema(), indent=2, sort_keys=True))
+    return 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

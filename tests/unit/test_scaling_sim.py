@@ -183,3 +183,11 @@ def test_cli_simulate_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["scaling", "simulate", "--policy", str(EXAMPLE_POLICY), "--trace", "x.csv", "--node-capacity", "0"]
     assert main(args) == 2
     assert "--node-capacity > 0" in capsys.readouterr().out
+
+
+def test_cli_validate_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scaling", "validate", str(EXAMPLE_POLICY)]) == 0
+    assert "valid scaling policy 'ml-inference/gpu' (desired mode) for gpu-a (weight 1)" in capsys.readouterr().out
+    assert main(["scaling", "schema"]) == 0
+    committed = json.loads((ROOT / "docs" / "scaling-policy.schema.json").read_text())
+    assert json.loads(capsys.readouterr().out) == committed
