@@ -209,8 +209,13 @@ def test_stale_state_write_is_refused(scaling: Scaling) -> None:
 def test_schedule_evaluation_and_unknown_policies(scaling: Scaling) -> None:
     with pytest.raises(PolicyNotFound, match="no scaling policy is registered for the alarm mlcp-scaling-gpu-high"):
         scaling.decide(alarm_event("e-1"))
+    early = scaling.decide(load_event("scheduler/scaling_evaluation"))  # the schedule before its policy
+    assert early["decision"]["action"] == "noop"
+    assert "no scaling policy is registered for the schedule of ml-inference/gpu" in early["decision"]["reason"]
+    assert scaling.decisions()[0]["status"] == "NOOP"
     scaling.upload_policy()
-    evaluated = scaling.decide(load_event("scheduler/scaling_evaluation"))
+    later = {**load_event("scheduler/scaling_evaluation"), "scheduled_time": "2026-11-25T07:05:00Z"}
+    evaluated = scaling.decide(later)
     assert evaluated["decision"]["action"] == "noop"
     assert "schedule business-hours" in evaluated["decision"]["reason"]
     with pytest.raises(EventInvalid, match="detail-type"):

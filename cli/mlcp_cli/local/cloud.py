@@ -41,6 +41,9 @@ DEFAULT_PARAMETERS = {
     "ScheduledPipeline": "churn",
     "ScheduleExpression": "rate(1 day)",
     "NeoPollSeconds": "30",
+    # The example scaling policy's re-evaluation schedule (a recorded no-op until the policy is registered).
+    "ScalingPolicyKey": "ml-inference/gpu",
+    "ScalingEvaluationExpression": "rate(1 hour)",
 }
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -173,7 +173,6 @@ def decide_scaling(inp: DecideInput, deps: ScalingDeps) -> DecideResult:
     decisions table can replay it exactly.
     """
     trigger = parse_trigger(inp.event)
-    policy = _policy(trigger, deps)
     decision_id = _decision_id(trigger)
     key = _key(trigger, decision_id)
     settings = WaitSettings(
@@ -181,10 +180,19 @@ def decide_scaling(inp: DecideInput, deps: ScalingDeps) -> DecideResult:
         poll_seconds=deps.settings.scaling_poll_seconds,
         max_polls=deps.settings.scaling_max_polls,
     )
+    try:
+        policy = _policy(trigger, deps)
+    except PolicyNotFound as exc:
+        if isinstance(trigger, AlarmTrigger):
+            raise  # an mlcp-scaling-* alarm without a policy is a configuration error worth a notification
+        # A re-evaluation schedule may exist before its policy is uploaded: a recorded no-op, not a page.
+        unregistered = _noop(trigger.policy, trigger, decision_id, exc.reason, deps)
+        deps.decisions.add(trigger.policy, key, unregistered.model_dump(mode="json") | {"status": "NOOP"})
+        return DecideResult(decision=unregistered, decision_key=key, settings=settings)
     # Claim the trigger first: a redelivered event must neither decide again nor leave a lease behind.
     if not deps.decisions.add(policy.key, key, {"status": "DECIDING", "execution_arn": inp.execution_arn}):
-        return DecideResult(decision=_duplicate(policy, trigger, decision_id, key, deps), decision_key=key,
-                            duplicate=True, settings=settings)  # fmt: skip
+        duplicate = _noop(policy.key, trigger, decision_id, f"duplicate trigger: decision {key} exists", deps)
+        return DecideResult(decision=duplicate, decision_key=key, duplicate=True, settings=settings)
     for _ in range(STATE_WRITE_ATTEMPTS):
         described = [deps.nodegroups.describe_nodegroup(policy.cluster, m.name) for m in policy.nodegroups]
         nodegroups = [NodegroupConfig.from_describe(dict(d)) for d in described if d is not None]
@@ -212,16 +220,16 @@ def decide_scaling(inp: DecideInput, deps: ScalingDeps) -> DecideResult:
     return DecideResult(decision=decision, decision_key=key, settings=settings)
 
 
-def _duplicate(
-    policy: ScalingPolicy, trigger: AlarmTrigger | ScheduleTrigger, decision_id: str, key: str, deps: ScalingDeps
+def _noop(
+    policy: str, trigger: AlarmTrigger | ScheduleTrigger, decision_id: str, reason: str, deps: ScalingDeps
 ) -> Decision:
     return Decision(
         decision_id=decision_id,
-        policy=policy.key,
-        cluster=policy.cluster,
+        policy=policy,
+        cluster=policy.partition("/")[0],
         at=deps.clock(),
         action="noop",
-        reason=f"duplicate trigger: decision {key} exists",
+        reason=reason,
         capacity=0,
         target=0,
         trigger=trigger,
