@@ -10,8 +10,10 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from mlcp.aws.dynamodb import DynamoScalingStateStore, from_dynamo
+from mlcp.aws.eks import EksAdapter
 from mlcp.errors import EventInvalid, PolicyNotFound
 from mlcp.models.scaling import DecideInput, RecordInput
 from tests.functional.conftest import ACCOUNT, REGION, Cloud, _create_table
@@ -274,3 +276,21 @@ def test_handlers_refuse_a_missing_table_setting(scaling: Scaling, monkeypatch: 
     load_handler("decide_scaling").deps.cache_clear()
     with pytest.raises(Exception, match="SCALING_STATE_TABLE: must be set"):
         scaling.decide(alarm_event("e-1"))
+
+
+def test_a_missing_node_group_is_a_recorded_noop(scaling: Scaling) -> None:
+    scaling.upload_policy(POLICY_TEXT.replace("{name: gpu-b, weight: 1}", "{name: gpu-c, weight: 1}"))
+
+    decided = scaling.decide(alarm_event("e-1"))
+
+    assert decided["decision"]["action"] == "noop"
+    assert decided["decision"]["reason"] == "node group(s) gpu-c not found in cluster ml-inference"
+
+
+def test_eks_errors_other_than_not_found_propagate() -> None:
+    class Refusing:
+        def describe_nodegroup(self, **_: Any) -> Any:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribeNodegroup")
+
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        EksAdapter(Refusing()).describe_nodegroup("c", "n")
