@@ -80,9 +80,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "AWS_DEFAULT_REGION=us-east-1"
         )
         print(f"  aws s3 cp examples/pipelines/churn/pipeline.yaml s3://{cloud.bucket}/pipelines/churn/pipeline.yaml")
-        print(
-            f"  mlcp local fire-schedule {cloud.schedules()[0] if cloud.schedules() else 'NAME'} --endpoint {endpoint}"
-        )
+        training = [s for s in cloud.schedules() if "TrainingSchedule" in s]
+        print(f"  mlcp local fire-schedule {training[0] if training else 'NAME'} --endpoint {endpoint}")
         sys.stdout.flush()
         try:
             while True:
