@@ -130,9 +130,9 @@ def decide(
     missing = [m.name for m in policy.nodegroups if m.name not in by_name]
     if missing:
         return outcome(f"node group(s) {', '.join(missing)} not found in cluster {policy.cluster}")
-    busy = [n.name for n in members if n.status != "ACTIVE"]
+    busy = [f"{n.name} ({n.status})" for n in members if n.status != "ACTIVE"]
     if busy:
-        return outcome(f"node group(s) {', '.join(busy)} not ACTIVE ({members[0].status}): an update is running")
+        return outcome(f"node group(s) {', '.join(busy)} not ACTIVE: an update is running")
     if state.lease is not None and state.lease.expires_at > now:
         return outcome(f"an update is in flight ({state.lease.holder}, lease until {state.lease.expires_at:%H:%M:%S})")
 
