@@ -11,6 +11,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help bootstrap test test-unit test-functional test-static test-local lint typecheck build demo bench schema clean
+.PHONY: scaling-schema
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -55,10 +56,14 @@ build: bootstrap ## sam build (python3.13, arm64) into .aws-sam/
 schema: bootstrap ## regenerate docs/pipeline-spec.schema.json from the models
 	$(BIN)/mlcp spec schema > docs/pipeline-spec.schema.json
 
+scaling-schema: bootstrap ## regenerate docs/scaling-policy.schema.json from the models
+	$(BIN)/mlcp scaling schema > docs/scaling-policy.schema.json
+
 bench: bootstrap ## benchmarks (not tests): cold starts, state transitions, local-cloud throughput
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/transitions.py
 	$(BIN)/python bench/local_throughput.py
+	$(BIN)/python bench/scaling_replay.py
 
 demo: $(STAMP) ## run the example training pipeline end to end on the embedded local cloud, print a summary
 	$(BIN)/mlcp local demo

@@ -17,6 +17,7 @@ from mlcp.naming import execution_name
 from mlcp.preparation import prepare_run, processing_request
 from mlcp.tuning import tuning_request
 from mlcp_cli.local import commands as local_commands
+from mlcp_cli.scaling_commands import add_scaling_commands
 
 EXAMPLE_ROLE = "arn:aws:iam::123456789012:role/mlcp-sagemaker"
 
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print the full SageMaker requests as JSON")
     plan.set_defaults(func=cmd_plan)
     local_commands.add_parser(sub)
+    add_scaling_commands(sub)
     return parser
 
 

@@ -181,7 +181,8 @@ def test_serve_command_runs_until_interrupted() -> None:
         ]
         schedules = boto3.client("scheduler", endpoint_url=endpoint, region_name="us-east-1").list_schedules()
         assert any(b.startswith("mlcp-local-artifactbucket-") for b in buckets), buckets
-        assert [s["Name"] for s in schedules["Schedules"]] == ["mlcp-local-TrainingSchedule"]
+        names = sorted(s["Name"] for s in schedules["Schedules"])
+        assert names == ["mlcp-local-ScalingEvaluationSchedule", "mlcp-local-TrainingSchedule"]
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=60)

@@ -1085,3 +1085,21 @@ def test_api_faults_query_protocol_service(box: Sandbox) -> None:
     with pytest.raises(ClientError) as raised:
         publish()
     assert raised.value.response["Error"]["Code"] == "Throttling"
+
+
+def test_sdk_error_names_eks_is_pascal_case(box: Sandbox) -> None:
+    """Step Functions names aws-sdk errors <ServiceName>.<Error> with the service in PascalCase: Eks., not EKS."""
+    _nodegroup(box)
+    update = task(
+        "arn:aws:states:::aws-sdk:eks:updateNodegroupConfig",
+        {"ClusterName": "c1", "NodegroupName": "gpu", "ScalingConfig": {"DesiredSize": 3}},
+    )
+    box.activate()
+    box.faults.api.append(
+        ApiFault(service="eks", operation="UpdateNodegroupConfig", code="ResourceInUseException", status=409)
+    )
+
+    result = box.execute(update)
+
+    assert result["status"] == "FAILED"
+    assert result["error"] == "Eks.ResourceInUseException"

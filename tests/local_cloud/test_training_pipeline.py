@@ -188,7 +188,7 @@ def test_fifty_concurrent_manifests_make_fifty_successful_runs(cloud: LocalCloud
 
 def test_a_fired_schedule_runs_the_latest_dataset(cloud: LocalCloud) -> None:
     start_run(cloud)  # a dataset version exists
-    (schedule,) = cloud.schedules()
+    (schedule,) = [s for s in cloud.schedules() if "TrainingSchedule" in s]
     before = {e["executionArn"] for e in cloud.executions()}
 
     payload = cloud.fire_schedule(schedule, at="2026-11-28T06:00:00Z")

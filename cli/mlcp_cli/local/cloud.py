@@ -17,6 +17,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -40,6 +41,9 @@ DEFAULT_PARAMETERS = {
     "ScheduledPipeline": "churn",
     "ScheduleExpression": "rate(1 day)",
     "NeoPollSeconds": "30",
+    # The example scaling policy's re-evaluation schedule (a recorded no-op until the policy is registered).
+    "ScalingPolicyKey": "ml-inference/gpu",
+    "ScalingEvaluationExpression": "rate(1 hour)",
 }
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -309,6 +313,68 @@ class LocalCloud:
             for message in messages:
                 found.append(json.loads(message["Body"]))
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    # --- node-group scaling ----------------------------------------------------------------------------------------
+    def create_example_nodegroups(
+        self, policy_file: Path = EXAMPLES / "scaling" / "policy.yaml", desired: int = 2, register: bool = True
+    ) -> dict[str, Any]:
+        """The EKS cluster and node groups a scaling policy names (moto EKS), its CloudWatch alarms, and the policy
+        uploaded to scaling/<cluster>/<name>/policy.yaml (registered through EventBridge). Returns the policy."""
+        import yaml  # noqa: PLC0415
+
+        policy: dict[str, Any] = yaml.safe_load(policy_file.read_text())
+        eks, cloudwatch = self.client("eks"), self.client("cloudwatch")
+        account = _account()
+        if policy["cluster"] not in eks.list_clusters()["clusters"]:
+            eks.create_cluster(
+                name=policy["cluster"], roleArn=f"arn:aws:iam::{account}:role/eks-cluster", resourcesVpcConfig={}
+            )
+        existing = eks.list_nodegroups(clusterName=policy["cluster"])["nodegroups"]
+        for member in policy["nodegroups"]:
+            if member["name"] not in existing:
+                eks.create_nodegroup(
+                    clusterName=policy["cluster"],
+                    nodegroupName=member["name"],
+                    nodeRole=f"arn:aws:iam::{account}:role/eks-nodes",
+                    subnets=["subnet-0example"],
+                    scalingConfig={"minSize": 1, "maxSize": policy["max_size"], "desiredSize": desired},
+                )
+        for alarm in policy.get("alarms", []):
+            cloudwatch.put_metric_alarm(
+                AlarmName=alarm["name"],
+                Namespace=alarm.get("namespace", "ContainerInsights"),
+                MetricName=alarm.get("metric", "node_cpu_utilization"),
+                Dimensions=[{"Name": "ClusterName", "Value": policy["cluster"]}],
+                Statistic=alarm.get("statistic", "Average"),
+                Period=alarm.get("period_seconds", 60),
+                EvaluationPeriods=alarm.get("evaluation_periods", 3),
+                DatapointsToAlarm=alarm.get("datapoints_to_alarm", 3),
+                Threshold=float(alarm["threshold"]),
+                ComparisonOperator=alarm["comparison"],
+                TreatMissingData=alarm.get("treat_missing_data", "missing"),
+            )
+        if register:
+            self.upload(f"scaling/{policy['cluster']}/{policy['name']}/policy.yaml", policy_file.read_bytes())
+            self.dispatcher.drain()
+        return policy
+
+    def scaling_executions(self) -> list[dict[str, Any]]:
+        paginator = self.client("stepfunctions").get_paginator("list_executions")
+        found: list[dict[str, Any]] = []
+        for page in paginator.paginate(stateMachineArn=self.output("NodegroupScalingArn")):
+            found.extend(page["executions"])
+        return found
+
+    def settle_scaling(self, timeout: float = 120.0) -> list[dict[str, Any]]:
+        """Wait until every delivery is made and every node-group scaling execution has ended."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.dispatcher.drain(timeout=max(0.0, deadline - time.monotonic()))
+            executions = self.scaling_executions()
+            if all(e["status"] in TERMINAL for e in executions) and self.dispatcher.pending == 0:
+                return executions
+            time.sleep(0.05)
+        raise TimeoutError(f"node-group scaling did not settle in {timeout}s")
 
     def _write_log(self, fn: FunctionConfig, invocation: Invocation) -> None:
         """Each invocation's output goes to the function's log group, as the Lambda service does."""

@@ -72,6 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         cloud.start_timer()
         if args.example:
             cloud.upload_example()
+            cloud.create_example_nodegroups()  # EKS node groups, alarms and the scaling policy of examples/scaling
         endpoint = f"http://127.0.0.1:{args.port}"
         print(f"mlcp local cloud on {endpoint} (stack {cloud.stack_name}); Ctrl-C stops it.")
         print(
@@ -79,9 +80,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "AWS_DEFAULT_REGION=us-east-1"
         )
         print(f"  aws s3 cp examples/pipelines/churn/pipeline.yaml s3://{cloud.bucket}/pipelines/churn/pipeline.yaml")
-        print(
-            f"  mlcp local fire-schedule {cloud.schedules()[0] if cloud.schedules() else 'NAME'} --endpoint {endpoint}"
-        )
+        training = [s for s in cloud.schedules() if "TrainingSchedule" in s]
+        print(f"  mlcp local fire-schedule {training[0] if training else 'NAME'} --endpoint {endpoint}")
         sys.stdout.flush()
         try:
             while True:
@@ -153,7 +153,11 @@ def add_parser(sub: Any) -> None:
     serve = local_sub.add_parser("serve", help="run the local cloud as a moto server on 127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
     serve.add_argument("--speed", type=float, default=100.0)
-    serve.add_argument("--example", action="store_true", help="upload the example pipeline and dataset on start")
+    serve.add_argument(
+        "--example",
+        action="store_true",
+        help="upload the example pipeline and dataset, and the example scaling policy with its node groups, on start",
+    )
     serve.set_defaults(func=cmd_serve)
     fire = local_sub.add_parser("fire-schedule", help="fire a schedule now (e.g. mlcp-local-TrainingSchedule)")
     fire.add_argument("name")

@@ -430,7 +430,7 @@ def _fix_sagemaker_sync() -> None:
 # --- sdk_error_names ---------------------------------------------------------------------------------------------
 _SDK_SERVICE_NAMES = {
     "sagemaker": "SageMaker",
-    "eks": "EKS",
+    "eks": "Eks",  # Step Functions: the service name in PascalCase (acmpca -> AcmPca), not the acronym
     "batch": "Batch",
     "s3": "S3",
     "sns": "SNS",

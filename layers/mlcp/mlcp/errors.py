@@ -76,3 +76,11 @@ class GateFailed(MlcpError):
 
 class ArtifactMissing(MlcpError):
     """An S3 artifact a stage depends on does not exist."""
+
+
+class PolicyInvalid(InputInvalid):
+    """A node-group scaling policy is invalid (field-level errors)."""
+
+
+class PolicyNotFound(MlcpError):
+    """No scaling policy is registered for the alarm or schedule that triggered the controller."""

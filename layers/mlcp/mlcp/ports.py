@@ -78,3 +78,36 @@ class Meter(Protocol):
     """Where the core reports business metrics (Powertools EMF in Lambda)."""
 
     def add(self, name: str, value: float, unit: str) -> None: ...
+
+
+# --- node-group scaling controller ------------------------------------------------------------------------------
+class Nodegroups(Protocol):
+    def describe_nodegroup(self, cluster: str, nodegroup: str) -> Mapping[str, Any] | None:
+        """DescribeNodegroup's ``nodegroup``; None when the node group does not exist."""
+        ...
+
+
+class ScalingPolicyStore(Protocol):
+    def get_policy(self, key: str) -> dict[str, Any] | None: ...
+
+    def policy_for_alarm(self, alarm: str) -> str | None: ...
+
+    def put_policy(self, key: str, policy: Mapping[str, Any], alarms: list[str], version: str, source: str) -> None: ...
+
+    def record_rejection(self, key: str, source: str, errors: list[dict[str, str]], at: datetime) -> None: ...
+
+
+class ScalingStateStore(Protocol):
+    def get_state(self, policy: str) -> dict[str, Any] | None: ...
+
+    def put_state(self, policy: str, state: Mapping[str, Any], expected_version: int) -> bool:
+        """Write the state as version ``expected_version + 1`` if the stored one is still ``expected_version``."""
+        ...
+
+
+class DecisionLog(Protocol):
+    def add(self, policy: str, decision_key: str, item: Mapping[str, Any]) -> bool:
+        """Add a decision; False when one with this key exists (a duplicate trigger)."""
+        ...
+
+    def complete(self, policy: str, decision_key: str, fields: Mapping[str, Any]) -> None: ...

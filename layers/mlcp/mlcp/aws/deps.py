@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from mlcp.aws.dynamodb import DynamoPipelineStore, DynamoRunStore
+from mlcp.aws.dynamodb import (
+    DynamoDecisionLog,
+    DynamoPipelineStore,
+    DynamoRunStore,
+    DynamoScalingPolicyStore,
+    DynamoScalingStateStore,
+)
+from mlcp.aws.eks import EksAdapter
 from mlcp.aws.s3 import S3ObjectStore
 from mlcp.aws.sagemaker import SageMakerAdapter
 from mlcp.aws.sfn import StepFunctionsExecutions
 from mlcp.aws.sns import SnsNotifier
+from mlcp.errors import FieldError, InputInvalid
 from mlcp.models.settings import Settings
 from mlcp.ports import Meter
+from mlcp.scaling_service import ScalingDeps
 from mlcp.service import Deps
 
 
@@ -21,5 +30,30 @@ def aws_deps(settings: Settings, meter: Meter) -> Deps:
         notifier=SnsNotifier(settings.notification_topic_arn),
         runs=DynamoRunStore(settings.runs_table),
         pipelines=DynamoPipelineStore(settings.pipelines_table),
+        meter=meter,
+    )
+
+
+def scaling_deps(settings: Settings, meter: Meter) -> ScalingDeps:
+    """The scaling controller's ports (its tables are set on its functions only)."""
+    missing = [
+        FieldError(name, "must be set on the scaling functions")
+        for name, value in (
+            ("SCALING_POLICIES_TABLE", settings.scaling_policies_table),
+            ("SCALING_STATE_TABLE", settings.scaling_state_table),
+            ("SCALING_DECISIONS_TABLE", settings.scaling_decisions_table),
+        )
+        if not value
+    ]
+    if missing:
+        raise InputInvalid("function environment", missing)
+    return ScalingDeps(
+        settings=settings,
+        objects=S3ObjectStore(),
+        nodegroups=EksAdapter(),
+        policies=DynamoScalingPolicyStore(settings.scaling_policies_table or ""),
+        state=DynamoScalingStateStore(settings.scaling_state_table or ""),
+        decisions=DynamoDecisionLog(settings.scaling_decisions_table or ""),
+        notifier=SnsNotifier(settings.notification_topic_arn),
         meter=meter,
     )

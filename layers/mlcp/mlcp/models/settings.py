@@ -25,6 +25,13 @@ class Settings(BaseModel):
     training_state_machine_arn: Annotated[str, Field(alias="TRAINING_STATE_MACHINE_ARN", min_length=20)]
     neo_poll_seconds: Annotated[int, Field(alias="NEO_POLL_SECONDS", ge=1, le=3600)] = 30
     neo_max_polls: Annotated[int, Field(alias="NEO_MAX_POLLS", ge=1, le=1000)] = 120
+    # Node-group scaling controller (set on its functions only).
+    scaling_policies_table: Annotated[str | None, Field(alias="SCALING_POLICIES_TABLE")] = None
+    scaling_state_table: Annotated[str | None, Field(alias="SCALING_STATE_TABLE")] = None
+    scaling_decisions_table: Annotated[str | None, Field(alias="SCALING_DECISIONS_TABLE")] = None
+    scaling_first_wait_seconds: Annotated[int, Field(alias="SCALING_FIRST_WAIT_SECONDS", ge=1, le=3600)] = 180
+    scaling_poll_seconds: Annotated[int, Field(alias="SCALING_POLL_SECONDS", ge=1, le=3600)] = 30
+    scaling_max_polls: Annotated[int, Field(alias="SCALING_MAX_POLLS", ge=1, le=1000)] = 40
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:

@@ -1,0 +1,296 @@
+"""Scaling controller handlers against moto: register_scaling_policy, decide_scaling, record_scaling."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from mlcp.aws.dynamodb import DynamoScalingStateStore, from_dynamo
+from mlcp.aws.eks import EksAdapter
+from mlcp.errors import EventInvalid, PolicyNotFound
+from mlcp.models.scaling import DecideInput, RecordInput
+from tests.functional.conftest import ACCOUNT, REGION, Cloud, _create_table
+from tests.support import EVENTS, EXAMPLES, FakeLambdaContext, load_event, load_handler
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
+
+POLICY_KEY = "scaling/ml-inference/gpu/policy.yaml"
+POLICY_TEXT = (EXAMPLES / "scaling" / "policy.yaml").read_text()
+EXECUTION = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:mlcp-nodegroup-scaling:e1"
+TABLES = {
+    "ScalingPoliciesTable": "mlcp-scaling-policies",
+    "ScalingStateTable": "mlcp-scaling-state",
+    "ScalingDecisionsTable": "mlcp-scaling-decisions",
+}
+
+
+@dataclass
+class Scaling:
+    cloud: Cloud
+    eks: Any
+
+    def upload_policy(self, text: str = POLICY_TEXT, key: str = POLICY_KEY) -> dict[str, Any]:
+        version = self.cloud.put(key, text)
+        event = copy.deepcopy(load_event("s3/scaling_policy_uploaded"))
+        event["detail"]["object"].update({"key": key, "version-id": version})
+        result: dict[str, Any] = load_handler("register_scaling_policy").lambda_handler(event, FakeLambdaContext())
+        return result
+
+    def decide(self, event: dict[str, Any], execution: str = EXECUTION) -> dict[str, Any]:
+        payload = {"event": event, "execution_arn": execution}
+        result: dict[str, Any] = load_handler("decide_scaling").lambda_handler(payload, FakeLambdaContext())
+        return result
+
+    def record(self, decided: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:
+        payload = {
+            "decision": decided["decision"],
+            "decision_key": decided["decision_key"],
+            "results": results,
+            "execution_arn": EXECUTION,
+        }
+        result: dict[str, Any] = load_handler("record_scaling").lambda_handler(payload, FakeLambdaContext())
+        return result
+
+    def state(self) -> dict[str, Any]:
+        return (
+            DynamoScalingStateStore(TABLES["ScalingStateTable"], self.cloud.dynamodb).get_state("ml-inference/gpu")
+            or {}
+        )
+
+    def decisions(self) -> list[dict[str, Any]]:
+        items = self.cloud.dynamodb.scan(TableName=TABLES["ScalingDecisionsTable"])["Items"]
+        return sorted((from_dynamo(i) for i in items), key=lambda d: d["decision"])
+
+
+@pytest.fixture
+def scaling(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scaling]:
+    for logical_id, name in TABLES.items():
+        _create_table(cloud.dynamodb, logical_id, name)
+    monkeypatch.setenv("SCALING_POLICIES_TABLE", TABLES["ScalingPoliciesTable"])
+    monkeypatch.setenv("SCALING_STATE_TABLE", TABLES["ScalingStateTable"])
+    monkeypatch.setenv("SCALING_DECISIONS_TABLE", TABLES["ScalingDecisionsTable"])
+    eks = boto3.client("eks", region_name=REGION)
+    eks.create_cluster(name="ml-inference", roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks", resourcesVpcConfig={})
+    for name in ("gpu-a", "gpu-b"):
+        eks.create_nodegroup(
+            clusterName="ml-inference",
+            nodegroupName=name,
+            nodeRole=f"arn:aws:iam::{ACCOUNT}:role/nodes",
+            subnets=["subnet-1"],
+            scalingConfig={"minSize": 1, "maxSize": 20, "desiredSize": 4},
+        )
+    for function in ("register_scaling_policy", "decide_scaling", "record_scaling"):
+        load_handler(function).deps.cache_clear()
+    yield Scaling(cloud=cloud, eks=eks)
+    for function in ("register_scaling_policy", "decide_scaling", "record_scaling"):
+        load_handler(function).deps.cache_clear()
+
+
+def alarm_event(event_id: str, state: str = "ALARM", alarm: str = "mlcp-scaling-gpu-high") -> dict[str, Any]:
+    event = copy.deepcopy(load_event("cloudwatch/alarm_state_change"))
+    event["id"] = event_id
+    event["detail"]["alarmName"] = alarm
+    event["detail"]["state"]["value"] = state
+    return event
+
+
+# --- samples -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("sample", "model"),
+    [("nodegroup_scaling/decide_scaling", DecideInput), ("nodegroup_scaling/record_scaling", RecordInput)],
+)
+def test_samples_parse_with_the_handler_models(sample: str, model: Any) -> None:
+    assert (EVENTS / f"{sample}.json").is_file()
+    parsed = model.model_validate(load_event(sample))
+    assert parsed.execution_arn.startswith("arn:aws:states:")
+
+
+# --- registration ------------------------------------------------------------------------------------------------
+def test_register_a_policy_and_its_alarm_index(scaling: Scaling) -> None:
+    result = scaling.upload_policy()
+
+    assert result["status"] == "registered"
+    table = TABLES["ScalingPoliciesTable"]
+    alarm = scaling.cloud.dynamodb.get_item(TableName=table, Key={"key": {"S": "alarm#mlcp-scaling-gpu-low"}})["Item"]
+    assert alarm["policy"]["S"] == "ml-inference/gpu"
+
+
+def test_invalid_policy_is_rejected_with_field_errors_and_the_old_one_kept(scaling: Scaling) -> None:
+    scaling.upload_policy()
+    bad = POLICY_TEXT.replace("max_size: 40", "max_size: 1")
+
+    result = scaling.upload_policy(bad)
+
+    assert result["status"] == "rejected"
+    assert {"field": "min_size", "message": "must be <= max_size (1)"} in result["errors"]
+    (note,) = scaling.cloud.notifications()
+    assert "scaling policy ml-inference/gpu rejected" in note["Subject"]
+    assert "min_size: must be <= max_size (1)" in note["Message"]
+    item = scaling.cloud.dynamodb.get_item(
+        TableName=TABLES["ScalingPoliciesTable"], Key={"key": {"S": "policy#ml-inference/gpu"}}
+    )["Item"]
+    assert json.loads(item["policy_json"]["S"])["max_size"] == 40
+
+
+def test_policy_under_the_wrong_key_is_rejected(scaling: Scaling) -> None:
+    result = scaling.upload_policy(key="scaling/ml-inference/cpu/policy.yaml")
+    assert result["status"] == "rejected"
+    assert result["errors"][0]["field"] == "cluster"
+
+
+# --- decide ------------------------------------------------------------------------------------------------------
+def test_alarm_decides_an_update_takes_the_lease_and_logs_inputs(scaling: Scaling) -> None:
+    scaling.upload_policy()
+
+    decided = scaling.decide(alarm_event("e-1"))
+
+    decision = decided["decision"]
+    assert decision["action"] == "update"
+    assert decision["reason"].endswith("scale out 8 -> 10")
+    assert [u["sdk_scaling_config"]["DesiredSize"] for u in decision["updates"]] == [5, 5]
+    assert decided["settings"] == {"first_wait_seconds": 180, "poll_seconds": 30, "max_polls": 40}
+    assert scaling.state()["lease"]["holder"] == "e-1"
+    (logged,) = scaling.decisions()
+    assert logged["status"] == "IN_PROGRESS"
+    assert logged["execution_arn"] == EXECUTION
+    assert [n["desired_size"] for n in logged["nodegroups"]] == [4, 4]  # its inputs
+    assert logged["trigger"]["alarm"] == "mlcp-scaling-gpu-high"
+
+
+def test_alarm_storm_one_update_then_recorded_noops_and_duplicates(scaling: Scaling) -> None:
+    scaling.upload_policy()
+    first = scaling.decide(alarm_event("e-1"))
+
+    second = scaling.decide(alarm_event("e-2", alarm="mlcp-scaling-gpu-critical"))
+    again = scaling.decide(alarm_event("e-1"))
+
+    assert first["decision"]["action"] == "update"
+    assert second["decision"]["action"] == "noop"
+    assert "an update is in flight (e-1" in second["decision"]["reason"]
+    assert again["duplicate"] is True
+    assert again["decision"]["action"] == "noop"
+    assert [d["status"] for d in scaling.decisions()] == ["IN_PROGRESS", "NOOP"]
+
+
+def test_racing_decisions_only_one_takes_the_lease(scaling: Scaling, monkeypatch: pytest.MonkeyPatch) -> None:
+    scaling.upload_policy()
+    store = DynamoScalingStateStore
+    original = store.get_state
+    raced = {"done": False}
+
+    def get_state_then_race(self: Any, policy: str) -> dict[str, Any] | None:
+        seen = original(self, policy)
+        if not raced["done"]:  # another decision writes between this read and our conditional write
+            raced["done"] = True
+            monkeypatch.setattr(store, "get_state", original)
+            scaling.decide(alarm_event("e-other"))
+        return seen
+
+    monkeypatch.setattr(store, "get_state", get_state_then_race)
+    ours = scaling.decide(alarm_event("e-ours"))
+
+    assert ours["decision"]["action"] == "noop"
+    assert "in flight (e-other" in ours["decision"]["reason"]
+    assert scaling.state()["lease"]["holder"] == "e-other"
+
+
+def test_stale_state_write_is_refused(scaling: Scaling) -> None:
+    store = DynamoScalingStateStore(TABLES["ScalingStateTable"], scaling.cloud.dynamodb)
+    assert store.put_state("p", {"policy": "p"}, expected_version=0)
+    assert not store.put_state("p", {"policy": "p"}, expected_version=0)
+    assert store.put_state("p", {"policy": "p"}, expected_version=1)
+
+
+def test_schedule_evaluation_and_unknown_policies(scaling: Scaling) -> None:
+    with pytest.raises(PolicyNotFound, match="no scaling policy is registered for the alarm mlcp-scaling-gpu-high"):
+        scaling.decide(alarm_event("e-1"))
+    early = scaling.decide(load_event("scheduler/scaling_evaluation"))  # the schedule before its policy
+    assert early["decision"]["action"] == "noop"
+    assert "no scaling policy is registered for the schedule of ml-inference/gpu" in early["decision"]["reason"]
+    assert scaling.decisions()[0]["status"] == "NOOP"
+    scaling.upload_policy()
+    later = {**load_event("scheduler/scaling_evaluation"), "scheduled_time": "2026-11-25T07:05:00Z"}
+    evaluated = scaling.decide(later)
+    assert evaluated["decision"]["action"] == "noop"
+    assert "schedule business-hours" in evaluated["decision"]["reason"]
+    with pytest.raises(EventInvalid, match="detail-type"):
+        scaling.decide({"source": "somewhere"})
+
+
+# --- record ------------------------------------------------------------------------------------------------------
+def test_record_success_releases_the_lease_and_starts_the_cooldown(scaling: Scaling) -> None:
+    scaling.upload_policy()
+    decided = scaling.decide(alarm_event("e-1"))
+    results = [
+        {"nodegroup": u["nodegroup"], "update": {"update_id": "u"}, "result": {"Status": "Successful", "Errors": []}}
+        for u in decided["decision"]["updates"]
+    ]
+
+    recorded = scaling.record(decided, results)
+
+    assert recorded["failed"] is False
+    assert "scaling ml-inference/gpu 8 -> 10 done" in recorded["subject"]
+    state = scaling.state()
+    assert state["lease"] is None
+    assert state["last_scale_out_at"] is not None
+    (logged,) = scaling.decisions()
+    assert logged["status"] == "SUCCEEDED"
+    assert logged["results"]["gpu-a"]["outcome"] == "Successful"
+    cooled = scaling.decide(alarm_event("e-2"))
+    assert "scale-out cooldown" in cooled["decision"]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("result", "outcome"),
+    [
+        ({"error": {"Error": "Eks.InvalidParameterException", "Cause": "Desired capacity 41 ..."}}, "Rejected"),
+        ({"error": {"Error": "Eks.ResourceInUseException", "Cause": "update in progress"}}, "ResourceInUse"),
+        ({"result": {"Status": "Failed", "Errors": [{"ErrorCode": "Unknown", "ErrorMessage": "boom"}]}}, "Failed"),
+        ({"result": {"Status": "InProgress", "Errors": []}, "counter": {"polls": 40}}, "TimedOut"),
+    ],
+)
+def test_record_failures_release_the_lease_without_cooldown(
+    scaling: Scaling, result: dict[str, Any], outcome: str
+) -> None:
+    scaling.upload_policy()
+    decided = scaling.decide(alarm_event("e-1"))
+
+    recorded = scaling.record(decided, [{"nodegroup": "gpu-a", **result}])
+
+    assert recorded["failed"] is True
+    assert recorded["outcome"] == outcome
+    assert scaling.state()["lease"] is None
+    assert scaling.state()["last_scale_out_at"] is None
+    assert scaling.decisions()[0]["status"] == "FAILED"
+
+
+def test_handlers_refuse_a_missing_table_setting(scaling: Scaling, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SCALING_STATE_TABLE")
+    load_handler("decide_scaling").deps.cache_clear()
+    with pytest.raises(Exception, match="SCALING_STATE_TABLE: must be set"):
+        scaling.decide(alarm_event("e-1"))
+
+
+def test_a_missing_node_group_is_a_recorded_noop(scaling: Scaling) -> None:
+    scaling.upload_policy(POLICY_TEXT.replace("{name: gpu-b, weight: 1}", "{name: gpu-c, weight: 1}"))
+
+    decided = scaling.decide(alarm_event("e-1"))
+
+    assert decided["decision"]["action"] == "noop"
+    assert decided["decision"]["reason"] == "node group(s) gpu-c not found in cluster ml-inference"
+
+
+def test_eks_errors_other_than_not_found_propagate() -> None:
+    class Refusing:
+        def describe_nodegroup(self, **_: Any) -> Any:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribeNodegroup")
+
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        EksAdapter(Refusing()).describe_nodegroup("c", "n")
