@@ -78,3 +78,35 @@ class Meter(Protocol):
     """Where the core reports business metrics (Powertools EMF in Lambda)."""
 
     def add(self, name: str, value: float, unit: str) -> None: ...
+
+
+# --- what the REST API needs beyond the pipeline's ports ----------------------------------------------------------
+Page = tuple[list[dict[str, Any]], dict[str, Any] | None]  # items, the key to continue from (None: the end)
+
+
+class ExecutionControl(Protocol):
+    def describe(self, execution_arn: str) -> Mapping[str, Any] | None:
+        """DescribeExecution, or None if the execution does not exist."""
+        ...
+
+    def stop(self, execution_arn: str, error: str, cause: str) -> None: ...
+
+    def redrive(self, execution_arn: str, client_token: str) -> None:
+        """RedriveExecution; raises Conflict when Step Functions says the execution is not redrivable."""
+        ...
+
+
+class RunIndex(Protocol):
+    def page(self, pipeline: str | None, status: str | None, limit: int, start: dict[str, Any] | None) -> Page:
+        """Runs, newest first for one pipeline (the by_pipeline index), else in table order; filtered by status."""
+        ...
+
+    def reopen(self, run_id: str, at: datetime, redrive_count: int) -> bool:
+        """A redriven run is RUNNING again: clear its end and failure, count the redrive (unless counted)."""
+        ...
+
+
+class PipelineCatalog(Protocol):
+    def item(self, name: str) -> dict[str, Any] | None: ...
+
+    def page(self, limit: int, start: dict[str, Any] | None) -> Page: ...

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from mlcp.api import ApiDeps
 from mlcp.aws.dynamodb import DynamoPipelineStore, DynamoRunStore
 from mlcp.aws.s3 import S3ObjectStore
 from mlcp.aws.sagemaker import SageMakerAdapter
@@ -22,4 +25,16 @@ def aws_deps(settings: Settings, meter: Meter) -> Deps:
         runs=DynamoRunStore(settings.runs_table),
         pipelines=DynamoPipelineStore(settings.pipelines_table),
         meter=meter,
+    )
+
+
+def aws_api_deps(settings: Settings, meter: Meter) -> ApiDeps:
+    """The REST API's ports: the pipeline's plus execution control, run listing and the pipeline catalogue."""
+    core = aws_deps(settings, meter)
+    executions = StepFunctionsExecutions()
+    return ApiDeps(
+        core=replace(core, executions=executions),
+        control=executions,
+        run_index=DynamoRunStore(settings.runs_table),
+        catalog=DynamoPipelineStore(settings.pipelines_table),
     )

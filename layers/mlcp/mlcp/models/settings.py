@@ -25,6 +25,9 @@ class Settings(BaseModel):
     training_state_machine_arn: Annotated[str, Field(alias="TRAINING_STATE_MACHINE_ARN", min_length=20)]
     neo_poll_seconds: Annotated[int, Field(alias="NEO_POLL_SECONDS", ge=1, le=3600)] = 30
     neo_max_polls: Annotated[int, Field(alias="NEO_MAX_POLLS", ge=1, le=1000)] = 120
+    # The REST API only (ApiFunction): Powertools idempotency records of POST /runs (Idempotency-Key).
+    idempotency_table: Annotated[str | None, Field(alias="IDEMPOTENCY_TABLE", min_length=3)] = None
+    idempotency_ttl_seconds: Annotated[int, Field(alias="IDEMPOTENCY_TTL_SECONDS", ge=60, le=30 * 86400)] = 86400
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
