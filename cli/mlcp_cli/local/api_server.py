@@ -26,6 +26,7 @@ STAGE = "local"
 ACCOUNT = "123456789012"
 LOCAL_CALLER = f"arn:aws:iam::{ACCOUNT}:user/local"
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
+Invoke = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, str | None]]  # (payload, function error)
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,33 @@ class Route:
         return cls(method.upper(), resource, re.compile(f"^{regex}$"))
 
 
-def routes_of(template: dict[str, Any], function_logical_id: str) -> list[Route]:
-    """The Api events of a function in the SAM template (``Type: Api``, ``Path``, ``Method``)."""
-    events = template["Resources"][function_logical_id]["Properties"].get("Events", {})
-    return [
-        Route.of(str(e["Properties"]["Method"]), str(e["Properties"]["Path"]))
-        for e in events.values()
-        if e.get("Type") == "Api"
-    ]
+def deployed_routes(apigateway: Any, rest_api_id: str) -> list[Route]:
+    """Every (method, resource) of the deployed REST API (GetResources), as API Gateway routes them."""
+    routes = []
+    for page in apigateway.get_paginator("get_resources").paginate(restApiId=rest_api_id):
+        for resource in page["items"]:
+            routes.extend(Route.of(method, resource["path"]) for method in resource.get("resourceMethods") or {})
+    return routes
+
+
+def lambda_invoker(lambda_client: Any, function_name: str) -> Invoke:
+    """Invoke the function synchronously (as API Gateway's AWS_PROXY integration does)."""
+
+    def invoke(event: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        response = lambda_client.invoke(
+            FunctionName=function_name, InvocationType="RequestResponse", Payload=json.dumps(event).encode()
+        )
+        payload = json.loads(response["Payload"].read() or b"null")
+        return (payload if isinstance(payload, dict) else None), response.get("FunctionError")
+
+    return invoke
+
+
+def serve_api(cloud: Any, port: int = 0, function: str = "ApiFunction", api: str = "MlcpApi") -> LocalApi:
+    """Start the local API of a started LocalCloud; ``stop()`` it before the cloud stops."""
+    routes = deployed_routes(cloud.client("apigateway"), cloud.stack.physical[api])
+    invoke = lambda_invoker(cloud.client("lambda"), cloud.stack.physical[function])
+    return LocalApi(routes, invoke, port=port).start()
 
 
 def proxy_event(
@@ -117,9 +137,6 @@ def caller_of(headers: dict[str, str]) -> str:
     authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
     match = _CREDENTIAL.search(authorization)
     return f"arn:aws:iam::{ACCOUNT}:user/{match.group(1)}" if match else LOCAL_CALLER
-
-
-Invoke = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, str | None]]  # (payload, function error)
 
 
 class LocalApi:
