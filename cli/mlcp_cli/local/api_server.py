@@ -43,7 +43,7 @@ class Route:
 
 def deployed_routes(apigateway: Any, rest_api_id: str) -> list[Route]:
     """Every (method, resource) of the deployed REST API (GetResources), as API Gateway routes them."""
-    routes = []
+    routes: list[Route] = []
     for page in apigateway.get_paginator("get_resources").paginate(restApiId=rest_api_id):
         for resource in page["items"]:
             routes.extend(Route.of(method, resource["path"]) for method in resource.get("resourceMethods") or {})

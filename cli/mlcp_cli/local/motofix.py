@@ -1232,7 +1232,7 @@ def _fix_eks_updates() -> None:
 _NOT_REDRIVABLE = {"RUNNING", "SUCCEEDED", "PENDING_REDRIVE"}
 
 
-class ExecutionNotRedrivable(JsonRESTError):
+class ExecutionNotRedrivable(JsonRESTError):  # type: ignore[misc]
     def __init__(self, message: str) -> None:
         super().__init__("ExecutionNotRedrivable", message)
 
@@ -1329,8 +1329,8 @@ def _fix_redrive_execution() -> None:
             return output
         offset = len(previous)
         current = []
-        for event in output["events"]:
-            event = dict(event)
+        for original_event in output["events"]:
+            event = dict(original_event)
             event["id"] = int(event["id"]) + offset
             if event.get("previousEventId"):
                 event["previousEventId"] = int(event["previousEventId"]) + offset
@@ -1377,7 +1377,13 @@ def _fix_cfn_rest_api_body() -> None:
     original = RestAPI.create_from_cloudformation_json.__func__
 
     def create_from_cloudformation_json(
-        cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+        cls: Any,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
     ) -> Any:
         api = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         body = cloudformation_json.get("Properties", {}).get("Body")
