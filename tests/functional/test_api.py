@@ -173,6 +173,18 @@ def test_malformed_json_and_a_bad_key_are_400(api: ModuleType) -> None:
     assert body["errors"][0]["location"] == "header"
 
 
+def test_a_body_that_is_not_utf8_is_400(api: ModuleType) -> None:
+    event = proxy_event("POST", "/runs", headers={"Content-Type": "application/json"}, body=b"\x00\x9a\xff")
+    assert event["isBase64Encoded"] is True
+
+    response = api.lambda_handler(event, FakeLambdaContext())
+
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["errors"] == [
+        {"field": "body", "message": "is not UTF-8 encoded JSON", "location": "body"}
+    ]
+
+
 def test_an_unregistered_pipeline_or_missing_dataset_is_a_404(api: ModuleType, cloud: Cloud) -> None:
     status, body = start(api)
     assert status == 404

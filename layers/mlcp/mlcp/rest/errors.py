@@ -105,6 +105,11 @@ def register(app: APIGatewayRestResolver) -> None:
         listed = "; ".join(f"{p.location} {p.field}: {p.message}" for p in problems)
         return error_response(HTTPStatus.BAD_REQUEST, "InputInvalid", f"the request is invalid: {listed}", problems)
 
+    @_on(app, UnicodeDecodeError)  # a binary (base64-encoded) body that is not UTF-8: not JSON either
+    def _not_text(_: UnicodeDecodeError) -> Response[Any]:
+        problem = FieldProblem(field="body", message="is not UTF-8 encoded JSON", location="body")
+        return error_response(HTTPStatus.BAD_REQUEST, "InputInvalid", "the request body is not UTF-8 JSON", [problem])
+
     @_on(app, InputInvalid)
     def _invalid_input(exc: InputInvalid) -> Response[Any]:
         problems = [
