@@ -307,7 +307,7 @@ def test_fuzz_the_local_api_from_its_openapi_document(registered: tuple[LocalClo
         fuzzer(result.ok())()
     cloud.settle(timeout=TIMEOUT)
 
-    sent = api.requests[before:]
+    sent = list(api.requests)[before:]
     by_operation: dict[str, dict[int, int]] = {}
     for method, path, status in sent:
         parts = path.strip("/").split("/")

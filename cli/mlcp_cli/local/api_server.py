@@ -16,6 +16,7 @@ import re
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -145,7 +146,8 @@ class LocalApi:
     def __init__(self, routes: list[Route], invoke: Invoke, port: int = 0, host: str = "127.0.0.1") -> None:
         self.routes = routes
         self.invoke = invoke
-        self.requests: list[tuple[str, str, int]] = []  # (method, path, status) of every request served
+        # (method, path, status) of the requests served, newest last (bounded: `mlcp local serve` runs for days)
+        self.requests: deque[tuple[str, str, int]] = deque(maxlen=100_000)
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -163,7 +165,8 @@ class LocalApi:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 

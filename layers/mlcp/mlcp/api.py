@@ -55,16 +55,16 @@ def run_id_for(pipeline: str, dataset_version: str, caller: str, idempotency_key
     return naming.execution_name(pipeline, dataset_version, "api-request", request_id)
 
 
-def _inline_spec(request: StartRunRequest) -> str:
-    assert request.spec is not None
+def _inline_spec(document: dict[str, Any], pipeline: str | None) -> str:
+    """Validate an inline spec (errors named ``spec.<field>``); return its pipeline name."""
     try:
-        spec = parse_spec(request.spec, source="inline spec")
+        spec = parse_spec(document, source="inline spec")
     except SpecInvalid as exc:
         errors = [FieldError(f"spec.{e.field}".rstrip("."), e.message) for e in exc.errors]
         raise InputInvalid("request body", errors) from exc
-    if request.pipeline is not None and request.pipeline != spec.name:
+    if pipeline is not None and pipeline != spec.name:
         raise InputInvalid(
-            "request body", [FieldError("pipeline", f"is {request.pipeline!r} but the inline spec names {spec.name!r}")]
+            "request body", [FieldError("pipeline", f"is {pipeline!r} but the inline spec names {spec.name!r}")]
         )
     return spec.name
 
@@ -91,7 +91,7 @@ def start_run(
 ) -> StartRunResponse:
     """POST /runs: a registered pipeline or an inline spec on a dataset version, under a deterministic name."""
     if request.spec is not None:
-        pipeline = _inline_spec(request)
+        pipeline = _inline_spec(request.spec, request.pipeline)
     elif request.pipeline is not None:
         pipeline = request.pipeline
         if deps.core.pipelines.get_spec(pipeline) is None:
