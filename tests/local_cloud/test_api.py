@@ -164,6 +164,7 @@ def test_redrive_of_a_failed_run(registered: tuple[LocalCloud, LocalApi]) -> Non
     assert described["status"] == "FAILED"
     _, run = http(api, "GET", f"/runs/{run_id}")
     assert run["redrive_count"] == 1
+    assert run["status"] == "FAILED"  # the recorder ended the reopened run with the redrive's status event
     assert http(api, "POST", f"/runs/{run_id}/redrive")[0] == 200  # still FAILED: redrivable again
 
 

@@ -181,7 +181,7 @@ def redrive_run(run_id: str, deps: ApiDeps) -> RunActionResponse:
         raise Conflict(f"run {run_id!r} cannot be redriven: {why}")
     count = int(described.get("redriveCount") or 0) + 1
     deps.control.redrive(arn, naming.digest(arn, str(count), length=32))
-    deps.run_index.reopen(run_id, deps.core.clock(), count)
+    deps.core.runs.reopen(run_id, deps.core.clock(), count)
     return RunActionResponse(run_id=run_id, execution_arn=arn, status=RunStatus.RUNNING, redrive_count=count)
 
 

@@ -47,8 +47,20 @@ class RunStore(Protocol):
         """Set top-level fields and merge stage records; return the whole record as it is now."""
         ...
 
-    def set_status(self, run_id: str, status: RunStatus, at: datetime, fields: Mapping[str, Any] | None = None) -> bool:
-        """Move the run to ``status`` unless it is already terminal; return whether it changed."""
+    def set_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        at: datetime,
+        fields: Mapping[str, Any] | None = None,
+        redrive_count: int | None = None,
+    ) -> bool:
+        """Move the run to ``status`` unless it is already terminal (or, with ``redrive_count``, the record belongs
+        to a later redrive of the execution); return whether it changed."""
+        ...
+
+    def reopen(self, run_id: str, at: datetime, redrive_count: int) -> bool:
+        """A redriven run is RUNNING again: clear its end and failure, count the redrive (unless counted)."""
         ...
 
     def mark_started(self, run_id: str, execution_arn: str) -> bool:
@@ -99,10 +111,6 @@ class ExecutionControl(Protocol):
 class RunIndex(Protocol):
     def page(self, pipeline: str | None, status: str | None, limit: int, start: dict[str, Any] | None) -> Page:
         """Runs, newest first for one pipeline (the by_pipeline index), else in table order; filtered by status."""
-        ...
-
-    def reopen(self, run_id: str, at: datetime, redrive_count: int) -> bool:
-        """A redriven run is RUNNING again: clear its end and failure, count the redrive (unless counted)."""
         ...
 
 

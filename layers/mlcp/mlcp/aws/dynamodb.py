@@ -150,7 +150,14 @@ class DynamoRunStore(_Table):
         )
         return nest_stages(from_dynamo(response.get("Attributes", {})))
 
-    def set_status(self, run_id: str, status: RunStatus, at: datetime, fields: Mapping[str, Any] | None = None) -> bool:
+    def set_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        at: datetime,
+        fields: Mapping[str, Any] | None = None,
+        redrive_count: int | None = None,
+    ) -> bool:
         expr = _Expression()
         expr.set("status", status.value)
         expr.set("updated_at", iso(at))
@@ -159,12 +166,16 @@ class DynamoRunStore(_Table):
             expr.set(key, value)
         status_name = expr.name("status")
         terminal = ", ".join(expr.value(s) for s in _TERMINAL)
+        condition = f"(attribute_not_exists({status_name}) OR NOT ({status_name} IN ({terminal})))"
+        if redrive_count is not None:  # an event of an earlier attempt must not end a redriven run
+            count = expr.name("redrive_count")
+            condition += f" AND (attribute_not_exists({count}) OR {count} <= {expr.value(redrive_count)})"
         return _applied(
             self.ddb.update_item,
             TableName=self.table,
             Key={"run_id": {"S": run_id}},
             UpdateExpression=expr.update,
-            ConditionExpression=f"attribute_not_exists({status_name}) OR NOT ({status_name} IN ({terminal}))",
+            ConditionExpression=condition,
             ExpressionAttributeNames=expr.names,
             ExpressionAttributeValues=expr.values,
         )
