@@ -10,7 +10,7 @@ export PYENV_VERSION ?= $(shell command -v pyenv >/dev/null 2>&1 && pyenv versio
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help bootstrap test test-unit test-functional test-static test-local lint typecheck build demo bench schema clean
+.PHONY: help bootstrap test test-unit test-functional test-static test-local lint typecheck build demo bench schema openapi clean
 .PHONY: scaling-schema
 
 help: ## this list
@@ -58,6 +58,8 @@ schema: bootstrap ## regenerate docs/pipeline-spec.schema.json from the models
 
 scaling-schema: bootstrap ## regenerate docs/scaling-policy.schema.json from the models
 	$(BIN)/mlcp scaling schema > docs/scaling-policy.schema.json
+openapi: bootstrap ## regenerate docs/openapi.json from the API's routes and models
+	$(BIN)/mlcp openapi > docs/openapi.json
 
 bench: bootstrap ## benchmarks (not tests): cold starts, state transitions, local-cloud throughput
 	$(BIN)/python bench/cold_start.py

@@ -1,14 +1,19 @@
-"""`mlcp`: pipeline specs offline, and the embedded local cloud (`mlcp local demo|status|serve|fire-schedule`).
+"""`mlcp`: pipeline specs offline, the REST API (`mlcp runs ...`, `mlcp pipelines ...`), and the embedded local
+cloud (`mlcp local demo|status|serve|fire-schedule`).
 
-Exit codes: 0 ok, 1 invalid input (field-level messages on stderr), 2 usage error.
+Exit codes: 0 ok, 1 invalid input (field-level messages on stderr), 2 usage error; the API commands add
+3 not found, 4 conflict, 5 throttled/unavailable, 6 not authorised, 7 the watched run did not succeed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+import yaml
 
 from mlcp.errors import InputInvalid
 from mlcp.models.run import DatasetRef, RunInput, Trigger, TriggerType
@@ -16,6 +21,8 @@ from mlcp.models.spec import PipelineSpec, parse_spec, spec_json_schema
 from mlcp.naming import execution_name
 from mlcp.preparation import prepare_run, processing_request
 from mlcp.tuning import tuning_request
+from mlcp_cli import api_commands
+from mlcp_cli.images import ImageResolutionUnavailable, resolve_images
 from mlcp_cli.local import commands as local_commands
 from mlcp_cli.scaling_commands import add_scaling_commands
 
@@ -23,7 +30,21 @@ EXAMPLE_ROLE = "arn:aws:iam::123456789012:role/mlcp-sagemaker"
 
 
 def _load(path: str) -> PipelineSpec:
-    return parse_spec(Path(path).read_bytes(), source=path)
+    raw = Path(path).read_bytes()
+    try:
+        document = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        document = None  # parse_spec reports it with the line
+    if isinstance(document, dict) and resolve_images(document, os.environ.get("AWS_REGION") or "us-east-1"):
+        return parse_spec(document, source=path)  # image: {framework, version} resolved (mlcp[sagemaker])
+    return parse_spec(raw, source=path)
+
+
+def cmd_openapi(_: argparse.Namespace) -> int:
+    from mlcp.rest.resolver import openapi_text  # noqa: PLC0415 - Powertools' event handler loads on demand
+
+    print(openapi_text(), end="")
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -105,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.set_defaults(func=cmd_plan)
     local_commands.add_parser(sub)
     add_scaling_commands(sub)
+    api_commands.add_parsers(sub)
+    openapi = sub.add_parser("openapi", help="print the OpenAPI document of the REST API (docs/openapi.json)")
+    openapi.set_defaults(func=cmd_openapi)
     return parser
 
 
@@ -117,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         for error in exc.errors:
             print(f"  {error}", file=sys.stderr)
         return 1
-    except OSError as exc:
+    except (OSError, ImageResolutionUnavailable) as exc:
         print(f"mlcp: {exc}", file=sys.stderr)
         return 1
     return code

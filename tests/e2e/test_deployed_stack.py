@@ -8,6 +8,7 @@ import uuid
 
 import boto3
 import pytest
+import yaml
 
 from tests.support import example_spec_text
 
@@ -38,3 +39,21 @@ def test_spec_upload_registers_the_pipeline() -> None:
         time.sleep(5)
     assert item is not None, f"pipeline {name} was not registered within 120 s"
     assert "spec_json" in item
+
+
+def test_the_api_registers_and_reads_a_pipeline_with_sigv4() -> None:
+    from mlcp_cli.api_client import ApiClient, ApiError  # noqa: PLC0415
+
+    api = ApiClient(_outputs()["ApiUrl"], sign=True)
+    name = f"e2e-api-{uuid.uuid4().hex[:8]}"
+    spec = yaml.safe_load(example_spec_text())
+    status, view = api.put_pipeline(name, {**spec, "name": name})
+    assert status == 201
+    assert api.get_pipeline(name)["spec_version"] == view["spec_version"]
+    with pytest.raises(ApiError) as missing:
+        api.get_run("no-such-run")
+    assert missing.value.status == 404
+    unsigned = ApiClient(_outputs()["ApiUrl"], sign=False)
+    with pytest.raises(ApiError) as refused:
+        unsigned.list_pipelines()
+    assert refused.value.status == 403  # AWS_IAM: unsigned requests never reach the function

@@ -184,3 +184,28 @@ def test_malformed_event_raises_event_invalid(cloud: Cloud, change: Any, field: 
 
     assert field in [e.field for e in caught.value.errors]
     assert cloud.run(RUN_ID) is None
+
+
+def test_a_redrive_reopens_the_run_and_stale_events_do_not_end_it(cloud: Cloud) -> None:
+    seed_pending_run(cloud)
+    record_execution(status_event("execution_timed_out"))
+    redriven = status_event("execution_running")
+    redriven["detail"]["redriveCount"] = 1
+    stale = status_event("execution_timed_out")  # the first attempt's event, delivered late
+
+    reopened = record_execution(redriven)
+    again = record_execution(redriven)  # at-least-once delivery
+    late = record_execution(stale)
+
+    assert reopened == {"run_id": RUN_ID, "status": "RUNNING", "changed": True}
+    assert again["changed"] is False
+    assert late["changed"] is False
+    item = record(cloud)
+    assert item["status"] == "RUNNING"
+    assert item["redrive_count"] == 1
+    assert "failure" not in item
+    assert "ended_at" not in item
+    succeeded = status_event("execution_succeeded")
+    succeeded["detail"]["redriveCount"] = 1
+    assert record_execution(succeeded)["changed"] is True
+    assert record(cloud)["status"] == "SUCCEEDED"

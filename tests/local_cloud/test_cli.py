@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -163,9 +164,9 @@ def _wait_for_executions(cloud: LocalCloud, count: int, timeout: float = 60.0) -
 
 
 def test_serve_command_runs_until_interrupted() -> None:
-    port = _free_port()
+    port, api_port = _free_port(), _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "mlcp_cli.main", "local", "serve", "--port", str(port)],
+        [sys.executable, "-m", "mlcp_cli.main", "local", "serve", "--port", str(port), "--api-port", str(api_port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -183,6 +184,11 @@ def test_serve_command_runs_until_interrupted() -> None:
         assert any(b.startswith("mlcp-local-artifactbucket-") for b in buckets), buckets
         names = sorted(s["Name"] for s in schedules["Schedules"])
         assert names == ["mlcp-local-ScalingEvaluationSchedule", "mlcp-local-TrainingSchedule"]
+        api_banner = next(line for line in process.stdout if line.startswith("REST API on"))
+        assert api_banner.startswith(f"REST API on http://127.0.0.1:{api_port}"), api_banner
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/pipelines", timeout=30) as response:
+            assert response.status == 200
+            assert json.loads(response.read()) == {"items": [], "next_token": None}
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=60)

@@ -1103,3 +1103,102 @@ def test_sdk_error_names_eks_is_pascal_case(box: Sandbox) -> None:
 
     assert result["status"] == "FAILED"
     assert result["error"] == "Eks.ResourceInUseException"
+# --- redrive_execution -------------------------------------------------------------------------------------------
+PREPARE_THEN_WAIT = {
+    "StartAt": "Prepare",
+    "States": {
+        "Prepare": {"Type": "Pass", "Result": "prepared", "ResultPath": "$.step", "Next": "Hold"},
+        "Hold": {"Type": "Wait", "Seconds": 20_000, "Next": "Done"},  # 2 s of wall time on the simulated clock
+        "Done": {"Type": "Pass", "Parameters": {"original.$": "$$.Execution.Input", "step.$": "$.step"}, "End": True},
+    },
+}
+
+
+def test_redrive_execution_continues_from_the_unsuccessful_state(box: Sandbox) -> None:
+    sfn = box.client("stepfunctions")
+    arn = box.state_machine(PREPARE_THEN_WAIT)
+    plain = box.start(arn, {"n": 1}, name="plain")
+    with pytest.raises(NotImplementedError, match="redrive_execution"):  # moto: not implemented
+        sfn.redrive_execution(executionArn=plain)
+    sfn.stop_execution(executionArn=plain)
+
+    box.activate()
+    execution = box.start(arn, {"n": 2}, name="fixed")
+    with pytest.raises(ClientError, match="ExecutionNotRedrivable"):  # RUNNING
+        sfn.redrive_execution(executionArn=execution)
+    assert sfn.describe_execution(executionArn=execution)["redriveStatus"] == "NOT_REDRIVABLE"
+    deadline = time.monotonic() + TIMEOUT
+    while "WaitStateEntered" not in [e["type"] for e in box.history(execution)] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sfn.stop_execution(executionArn=execution)
+    assert box.wait(execution)["status"] == "ABORTED"
+    assert sfn.describe_execution(executionArn=execution)["redriveStatus"] == "REDRIVABLE"
+
+    assert "redriveDate" in sfn.redrive_execution(executionArn=execution)
+    described = box.wait(execution)
+
+    assert described["status"] == "SUCCEEDED"
+    assert described["redriveCount"] == 1
+    assert json.loads(described["output"]) == {"original": {"n": 2}, "step": "prepared"}
+    history = box.history(execution)
+    types = [e["type"] for e in history]
+    assert types.count("PassStateEntered") == 2  # Prepare once (not rerun), Done once
+    redriven = types.index("ExecutionRedriven")
+    assert types[redriven + 1] == "WaitStateEntered"
+    assert [e["id"] for e in history] == list(range(1, len(history) + 1))
+    with pytest.raises(ClientError, match="ExecutionNotRedrivable"):  # SUCCEEDED
+        sfn.redrive_execution(executionArn=execution)
+
+
+# --- cfn_rest_api_body -------------------------------------------------------------------------------------------
+def _api_stack(box: Sandbox, name: str) -> str:
+    template = {
+        "Resources": {
+            "Api": {
+                "Type": "AWS::ApiGateway::RestApi",
+                "Properties": {
+                    "Name": name,
+                    "Body": {
+                        "swagger": "2.0",
+                        "info": {"title": name},
+                        "paths": {
+                            "/runs/{run_id}/cancel": {
+                                "post": {
+                                    "x-amazon-apigateway-integration": {
+                                        "type": "aws_proxy",
+                                        "httpMethod": "POST",
+                                        "uri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+                                        "arn:aws:lambda:us-east-1:123456789012:function:api/invocations",
+                                    }
+                                }
+                            },
+                            "/runs": {"get": {}, "post": {}},
+                        },
+                    },
+                },
+            }
+        }
+    }
+    box.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
+    apigateway = box.client("apigateway")
+    api_id: str = next(a["id"] for a in apigateway.get_rest_apis()["items"] if a["name"] == name)
+    return api_id
+
+
+def test_cfn_rest_api_body_creates_the_resources_and_methods(box: Sandbox) -> None:
+    apigateway = box.client("apigateway")
+    plain = _api_stack(box, "plain")
+    assert [r["path"] for r in apigateway.get_resources(restApiId=plain)["items"]] == ["/"]  # moto: Body ignored
+
+    box.activate()
+    fixed = _api_stack(box, "fixed")
+
+    resources = {r["path"]: r for r in apigateway.get_resources(restApiId=fixed)["items"]}
+    assert set(resources) == {"/", "/runs", "/runs/{run_id}", "/runs/{run_id}/cancel"}
+    assert set(resources["/runs"]["resourceMethods"]) == {"GET", "POST"}
+    method = apigateway.get_method(
+        restApiId=fixed, resourceId=resources["/runs/{run_id}/cancel"]["id"], httpMethod="POST"
+    )
+    assert method["authorizationType"] == "AWS_IAM"
+    assert method["methodIntegration"]["type"] == "AWS_PROXY"
+    assert method["methodIntegration"]["uri"].endswith(":function:api/invocations")

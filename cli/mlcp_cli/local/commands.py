@@ -2,7 +2,8 @@
 
 demo           deploy, upload the example pipeline and dataset, follow the run, print a summary (exit 0 = SUCCEEDED)
 status         every resource of template.yaml: created in moto, or emulated differently (and why)
-serve          the same cloud as a moto server on 127.0.0.1 (AWS_ENDPOINT_URL for the AWS CLI and boto3)
+serve          the same cloud as a moto server on 127.0.0.1 (AWS_ENDPOINT_URL for the AWS CLI and boto3), and the
+               REST API on 127.0.0.1:5001 (API Gateway proxy events to ApiFunction; `mlcp runs ... --local`)
 fire-schedule  fire an EventBridge Scheduler schedule now (in-process, or against `serve` with --endpoint)
 """
 
@@ -64,11 +65,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from moto.server import ThreadedMotoServer  # noqa: PLC0415
 
+    from mlcp_cli.local.api_server import serve_api  # noqa: PLC0415
     from mlcp_cli.local.cloud import LocalCloud  # noqa: PLC0415
 
     with LocalCloud(speed=args.speed) as cloud:
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
         server.start()
+        api = serve_api(cloud, port=args.api_port)
         cloud.start_timer()
         if args.example:
             cloud.upload_example()
@@ -82,6 +85,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  aws s3 cp examples/pipelines/churn/pipeline.yaml s3://{cloud.bucket}/pipelines/churn/pipeline.yaml")
         training = [s for s in cloud.schedules() if "TrainingSchedule" in s]
         print(f"  mlcp local fire-schedule {training[0] if training else 'NAME'} --endpoint {endpoint}")
+        print(f"REST API on {api.url} (routes of MlcpApi; unsigned requests are the local user)")
+        print(f"  curl {api.url}/runs    mlcp runs list --local    mlcp pipelines list --local")
         sys.stdout.flush()
         try:
             while True:
@@ -89,6 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print("stopping")
         finally:
+            api.stop()
             server.stop()
     return 0
 
@@ -152,6 +158,7 @@ def add_parser(sub: Any) -> None:
     status.set_defaults(func=cmd_status)
     serve = local_sub.add_parser("serve", help="run the local cloud as a moto server on 127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--api-port", type=int, default=5001, help="port of the local REST API (default 5001)")
     serve.add_argument("--speed", type=float, default=100.0)
     serve.add_argument(
         "--example",

@@ -67,6 +67,11 @@ EMULATED: dict[str, str] = {
     "AWS::Logs::LogGroup": "created; the local Lambda runtime writes each invocation's log to its log group",
     "AWS::Lambda::Permission": "created, not enforced",
     "AWS::SNS::Subscription": "created; e-mail endpoints receive nothing locally",
+    "AWS::ApiGateway::Deployment": "the REST API's routes are served by the local API on 127.0.0.1 "
+    "(`mlcp local serve`, --api-port) as API Gateway proxy events; moto's CloudFormation does not deploy stages",
+    "AWS::ApiGateway::Stage": "served by the local API on 127.0.0.1 (`mlcp local serve`); throttling, access logs "
+    "and SigV4 verification are API Gateway's and not emulated",
+    "AWS::ApiGateway::Account": "account-level CloudWatch role of API Gateway: nothing to do locally",
 }
 
 

@@ -35,6 +35,13 @@ underneath (the test shows the gap on plain moto, then the behaviour with the fi
   for an injected JobFault on ``<cluster>/<nodegroup>``); DescribeUpdate and ListUpdates exist (moto: the update is
   applied at once, unvalidated, and there is no DescribeUpdate).
 - ``api_faults``: any JSON API call can be answered with an injected error (throttling, ServiceException).
+- ``redrive_execution``: RedriveExecution continues a FAILED, TIMED_OUT or ABORTED execution from its unsuccessful
+  state with that state's input (same ARN, ``$$.Execution.Input`` unchanged, history kept), refuses RUNNING and
+  SUCCEEDED ones (ExecutionNotRedrivable), and DescribeExecution reports redriveCount/redriveDate/redriveStatus
+  (moto: "The redrive_execution action has not been implemented").
+- ``cfn_rest_api_body``: an ``AWS::ApiGateway::RestApi`` with a ``Body`` (what SAM generates for
+  ``AWS::Serverless::Api``) gets the Body's resources, methods and proxy integrations (moto: the Body is ignored and
+  the stack's Deployment fails with "The REST API doesn't contain any methods").
 
 The fixes are installed once per process and act only while a local cloud is active (``activate``); otherwise moto
 behaves exactly as released, so plain-moto tests in the same process are unaffected.
@@ -137,6 +144,8 @@ FIXES = (
     "lambda_invoke",
     "api_faults",
     "eks_updates",
+    "redrive_execution",
+    "cfn_rest_api_body",
 )
 
 
@@ -205,6 +214,8 @@ def install() -> None:
         _fix_lambda_invoke()
         _fix_api_faults()
         _fix_eks_updates()
+        _fix_redrive_execution()
+        _fix_cfn_rest_api_body()
         _INSTALLED = True
 
 
@@ -638,7 +649,7 @@ def _status_event(execution: Any, running: bool = False) -> None:
         "outputDetails": None if running or execution.output is None else {"included": True},
         "error": None if running else execution.error,
         "cause": None if running else execution.cause,
-        "redriveCount": 0,
+        "redriveCount": getattr(execution, "_mlcp_redrive_count", 0),
         "redriveStatus": "NOT_REDRIVABLE" if status == "SUCCEEDED" else "REDRIVABLE",
     }
     put_event(
@@ -1252,3 +1263,169 @@ def _fix_eks_updates() -> None:
     eks_responses.EKSResponse.list_updates = list_updates_response
     eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/updates$"] = eks_urls.response.dispatch
     eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)$"] = eks_urls.response.dispatch
+
+
+# --- redrive_execution -------------------------------------------------------------------------------------------
+_NOT_REDRIVABLE = {"RUNNING", "SUCCEEDED", "PENDING_REDRIVE"}
+
+
+class ExecutionNotRedrivable(JsonRESTError):  # type: ignore[misc]
+    def __init__(self, message: str) -> None:
+        super().__init__("ExecutionNotRedrivable", message)
+
+
+def _unsuccessful_state(events: list[dict[str, Any]]) -> tuple[str, Any]:
+    """The state the execution was in when it ended (entered, never exited) and the input it entered with."""
+    for event in reversed(events):  # the last state entered: a failed state never exits
+        if str(event["type"]).endswith("StateEntered"):
+            details = event["stateEnteredEventDetails"]
+            return str(details["name"]), json.loads(details.get("input") or "{}")
+    raise ExecutionNotRedrivable("the execution entered no state, nothing to redrive")
+
+
+class _RedriveWorker(execution_worker.ExecutionWorker):  # type: ignore[misc]
+    """Runs the definition from the unsuccessful state with that state's input; $$.Execution.Input unchanged."""
+
+    def __init__(self, state_input: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._state_input = state_input
+
+    def _get_evaluation_environment(self) -> Any:
+        env = super()._get_evaluation_environment()
+        env.states.reset(self._state_input)
+        return env
+
+
+def _redrive(execution: Any) -> dt.datetime:
+    status = str(getattr(execution.exec_status, "value", execution.exec_status))
+    if status in _NOT_REDRIVABLE:
+        raise ExecutionNotRedrivable(f"Execution is {status} and cannot be redriven")
+    previous = list(getattr(execution, "_mlcp_previous_events", [])) + list(
+        execution.exec_worker.env.event_manager.get_event_history() if execution.exec_worker.env else []
+    )
+    state, state_input = _unsuccessful_state(previous)
+    definition = json.loads(execution.state_machine.definition)
+    definition["StartAt"] = state
+    details = execution._get_start_execution_worker()._evaluation_details
+    details.state_machine_details.definition = json.dumps(definition)
+    worker = _RedriveWorker(
+        state_input,
+        evaluation_details=details,
+        exec_comm=execution._get_start_execution_worker_comm(),
+        cloud_watch_logging_session=execution._cloud_watch_logging_session,
+        activity_store=execution._activity_store,
+    )
+    execution._mlcp_previous_events = previous
+    execution._mlcp_redrive_count = getattr(execution, "_mlcp_redrive_count", 0) + 1
+    execution._mlcp_redrive_date = dt.datetime.now(dt.UTC)
+    execution.exec_worker = worker
+    execution.exec_status = parser_models.ExecutionStatus.RUNNING
+    execution.stop_date = None
+    execution.error = None
+    execution.cause = None
+    worker.start()
+    _status_event(execution, running=True)
+    return execution._mlcp_redrive_date  # type: ignore[no-any-return]
+
+
+def _fix_redrive_execution() -> None:
+    from moto.stepfunctions.responses import StepFunctionResponse  # noqa: PLC0415
+
+    def redrive_execution(self: Any) -> Any:
+        if _ACTIVE is None or not isinstance(self.stepfunction_backend, parser_models.StepFunctionsParserBackend):
+            raise NotImplementedError("The redrive_execution action has not been implemented")
+        execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+        return ActionResult({"redriveDate": _redrive(execution)})
+
+    StepFunctionResponse.redrive_execution = redrive_execution
+
+    original_describe = StepFunctionResponse.describe_execution
+
+    def describe_execution(self: Any) -> Any:
+        result = original_describe(self)
+        if _ACTIVE is None:
+            return result
+        execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+        status = str(getattr(execution.exec_status, "value", execution.exec_status))
+        extra: dict[str, Any] = {"redriveCount": getattr(execution, "_mlcp_redrive_count", 0)}
+        if getattr(execution, "_mlcp_redrive_date", None) is not None:
+            extra["redriveDate"] = execution._mlcp_redrive_date
+        extra["redriveStatus"] = "NOT_REDRIVABLE" if status in _NOT_REDRIVABLE else "REDRIVABLE"
+        if status in _NOT_REDRIVABLE:
+            extra["redriveStatusReason"] = f"Execution is {status} and cannot be redriven"
+        return ActionResult({**result.result, **extra})
+
+    StepFunctionResponse.describe_execution = describe_execution
+
+    original_history = parser_execution.Execution.to_history_output
+
+    def to_history_output(self: Any) -> Any:
+        output = original_history(self)
+        previous = getattr(self, "_mlcp_previous_events", None)
+        if _ACTIVE is None or not previous:
+            return output
+        offset = len(previous)
+        current = []
+        for original_event in output["events"]:
+            event = dict(original_event)
+            event["id"] = int(event["id"]) + offset
+            if event.get("previousEventId"):
+                event["previousEventId"] = int(event["previousEventId"]) + offset
+            current.append(event)
+        if current and current[0]["type"] == "ExecutionStarted":  # the redrive, as AWS records it
+            current[0] = {k: v for k, v in current[0].items() if k != "executionStartedEventDetails"}
+            current[0]["type"] = "ExecutionRedriven"
+            current[0]["executionRedrivenEventDetails"] = {"redriveCount": self._mlcp_redrive_count}
+        return {**output, "events": previous + current}
+
+    parser_execution.Execution.to_history_output = to_history_output
+
+
+# --- cfn_rest_api_body -------------------------------------------------------------------------------------------
+def _import_paths(backend: Any, api_id: str, paths: dict[str, Any]) -> None:
+    """Resources and methods of an OpenAPI/Swagger ``paths`` object (ancestors first), with proxy integrations."""
+    api = backend.get_rest_api(api_id)
+    for path in sorted(paths):
+        parent = api.get_resource_for_path("/")
+        current = ""
+        for part in [p for p in path.split("/") if p]:
+            current += f"/{part}"
+            resource = api.get_resource_for_path(current) or backend.create_resource(api_id, parent.id, part)
+            parent = resource
+        for method, operation in paths[path].items():
+            if method.startswith("x-") or not isinstance(operation, dict):
+                continue
+            backend.put_method(api_id, parent.id, method.upper(), "AWS_IAM")
+            integration = operation.get("x-amazon-apigateway-integration") or {}
+            if integration.get("uri"):
+                backend.put_integration(
+                    function_id=api_id,
+                    resource_id=parent.id,
+                    method_type=method.upper(),
+                    integration_type=str(integration.get("type", "aws_proxy")).upper(),
+                    uri=str(integration["uri"]),
+                    integration_method=str(integration.get("httpMethod", "POST")),
+                )
+
+
+def _fix_cfn_rest_api_body() -> None:
+    from moto.apigateway.models import RestAPI, apigateway_backends  # noqa: PLC0415
+
+    original = RestAPI.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls: Any,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        api = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        body = cloudformation_json.get("Properties", {}).get("Body")
+        if _ACTIVE is not None and isinstance(body, dict) and isinstance(body.get("paths"), dict):
+            _import_paths(apigateway_backends[account_id][region_name], api.id, body["paths"])
+        return api
+
+    RestAPI.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)

@@ -84,3 +84,14 @@ class PolicyInvalid(InputInvalid):
 
 class PolicyNotFound(MlcpError):
     """No scaling policy is registered for the alarm or schedule that triggered the controller."""
+# --- API errors (the REST API maps them to HTTP statuses in one place; no state machine catches them) ----------
+class NotFound(MlcpError):
+    """A run or pipeline the request names does not exist (HTTP 404)."""
+
+
+class Conflict(MlcpError):
+    """The request conflicts with the resource's state, e.g. cancelling a run that ended (HTTP 409)."""
+
+
+class Throttled(MlcpError):
+    """An AWS service throttled the request; the caller should retry later (HTTP 429)."""

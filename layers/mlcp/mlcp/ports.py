@@ -47,8 +47,20 @@ class RunStore(Protocol):
         """Set top-level fields and merge stage records; return the whole record as it is now."""
         ...
 
-    def set_status(self, run_id: str, status: RunStatus, at: datetime, fields: Mapping[str, Any] | None = None) -> bool:
-        """Move the run to ``status`` unless it is already terminal; return whether it changed."""
+    def set_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        at: datetime,
+        fields: Mapping[str, Any] | None = None,
+        redrive_count: int | None = None,
+    ) -> bool:
+        """Move the run to ``status`` unless it is already terminal (or, with ``redrive_count``, the record belongs
+        to a later redrive of the execution); return whether it changed."""
+        ...
+
+    def reopen(self, run_id: str, at: datetime, redrive_count: int) -> bool:
+        """A redriven run is RUNNING again: clear its end and failure, count the redrive (unless counted)."""
         ...
 
     def mark_started(self, run_id: str, execution_arn: str) -> bool:
@@ -111,3 +123,29 @@ class DecisionLog(Protocol):
         ...
 
     def complete(self, policy: str, decision_key: str, fields: Mapping[str, Any]) -> None: ...
+# --- what the REST API needs beyond the pipeline's ports ----------------------------------------------------------
+Page = tuple[list[dict[str, Any]], dict[str, Any] | None]  # items, the key to continue from (None: the end)
+
+
+class ExecutionControl(Protocol):
+    def describe(self, execution_arn: str) -> Mapping[str, Any] | None:
+        """DescribeExecution, or None if the execution does not exist."""
+        ...
+
+    def stop(self, execution_arn: str, error: str, cause: str) -> None: ...
+
+    def redrive(self, execution_arn: str, client_token: str) -> None:
+        """RedriveExecution; raises Conflict when Step Functions says the execution is not redrivable."""
+        ...
+
+
+class RunIndex(Protocol):
+    def page(self, pipeline: str | None, status: str | None, limit: int, start: dict[str, Any] | None) -> Page:
+        """Runs, newest first for one pipeline (the by_pipeline index), else in table order; filtered by status."""
+        ...
+
+
+class PipelineCatalog(Protocol):
+    def item(self, name: str) -> dict[str, Any] | None: ...
+
+    def page(self, limit: int, start: dict[str, Any] | None) -> Page: ...

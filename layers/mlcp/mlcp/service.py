@@ -320,10 +320,14 @@ def record_execution(event: ExecutionStatusChange, deps: Deps) -> RecordResult:
             fields["pipeline"] = str(json.loads(detail.input).get("pipeline", "unknown"))
         except (ValueError, AttributeError):
             fields["pipeline"] = "unknown"
+    if status == RunStatus.RUNNING and detail.redriveCount > 0:
+        # A redrive (the API's, the console's, the CLI's): the run is RUNNING again whatever it ended as.
+        changed = deps.runs.reopen(detail.name, at, detail.redriveCount)
+        return RecordResult(run_id=detail.name, status=status.value, changed=changed)
     if status in (RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.ABORTED):
         error, reason = runs.failure_reason({"Error": detail.error or status.value, "Cause": detail.cause or ""})
         fields["failure"] = {"stage": "execution", "error": error, "reason": reason or status.value.lower()}
-    changed = deps.runs.set_status(detail.name, status, at, fields)
+    changed = deps.runs.set_status(detail.name, status, at, fields, redrive_count=detail.redriveCount)
     if changed and status.terminal:
         metric = {RunStatus.SUCCEEDED: "RunsSucceeded"}.get(status, "RunsFailed")
         deps.meter.add(metric, 1, "Count")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from mlcp.api import ApiDeps
 from mlcp.aws.dynamodb import (
     DynamoDecisionLog,
     DynamoPipelineStore,
@@ -56,4 +59,16 @@ def scaling_deps(settings: Settings, meter: Meter) -> ScalingDeps:
         decisions=DynamoDecisionLog(settings.scaling_decisions_table or ""),
         notifier=SnsNotifier(settings.notification_topic_arn),
         meter=meter,
+    )
+
+
+def aws_api_deps(settings: Settings, meter: Meter) -> ApiDeps:
+    """The REST API's ports: the pipeline's plus execution control, run listing and the pipeline catalogue."""
+    core = aws_deps(settings, meter)
+    executions = StepFunctionsExecutions()
+    return ApiDeps(
+        core=replace(core, executions=executions),
+        control=executions,
+        run_index=DynamoRunStore(settings.runs_table),
+        catalog=DynamoPipelineStore(settings.pipelines_table),
     )

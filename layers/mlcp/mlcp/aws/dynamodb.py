@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from mlcp.aws.clients import client, error_code
 from mlcp.models.run import DatasetRef, RunStatus
+from mlcp.ports import Page
 from mlcp.runs import iso
 
 _SER = TypeSerializer()
@@ -27,6 +28,7 @@ _DESER = TypeDeserializer()
 _TERMINAL = [s.value for s in RunStatus if s.terminal]
 _STAGE_PREFIX = "stage_"
 SEQUENCER_WIDTH = 32
+RUNS_BY_PIPELINE = "by_pipeline"  # template.yaml RunsTable GSI: pipeline (hash), created_at (range)
 
 
 def to_dynamo(value: Any) -> dict[str, Any]:
@@ -148,7 +150,14 @@ class DynamoRunStore(_Table):
         )
         return nest_stages(from_dynamo(response.get("Attributes", {})))
 
-    def set_status(self, run_id: str, status: RunStatus, at: datetime, fields: Mapping[str, Any] | None = None) -> bool:
+    def set_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        at: datetime,
+        fields: Mapping[str, Any] | None = None,
+        redrive_count: int | None = None,
+    ) -> bool:
         expr = _Expression()
         expr.set("status", status.value)
         expr.set("updated_at", iso(at))
@@ -157,12 +166,16 @@ class DynamoRunStore(_Table):
             expr.set(key, value)
         status_name = expr.name("status")
         terminal = ", ".join(expr.value(s) for s in _TERMINAL)
+        condition = f"(attribute_not_exists({status_name}) OR NOT ({status_name} IN ({terminal})))"
+        if redrive_count is not None:  # an event of an earlier attempt must not end a redriven run
+            count = expr.name("redrive_count")
+            condition += f" AND (attribute_not_exists({count}) OR {count} <= {expr.value(redrive_count)})"
         return _applied(
             self.ddb.update_item,
             TableName=self.table,
             Key={"run_id": {"S": run_id}},
             UpdateExpression=expr.update,
-            ConditionExpression=f"attribute_not_exists({status_name}) OR NOT ({status_name} IN ({terminal}))",
+            ConditionExpression=condition,
             ExpressionAttributeNames=expr.names,
             ExpressionAttributeValues=expr.values,
         )
@@ -182,12 +195,60 @@ class DynamoRunStore(_Table):
         item = response.get("Item")
         return nest_stages(from_dynamo(item)) if item else None
 
+    def page(self, pipeline: str | None, status: str | None, limit: int, start: dict[str, Any] | None) -> Page:
+        """One Query (by_pipeline, newest first) or Scan; ``start`` and the returned key are DynamoDB keys."""
+        request: dict[str, Any] = {"TableName": self.table, "Limit": limit}
+        if start:
+            request["ExclusiveStartKey"] = start
+        if status:
+            request["FilterExpression"] = "#status = :status"
+            request["ExpressionAttributeNames"] = {"#status": "status"}
+            request["ExpressionAttributeValues"] = {":status": {"S": status}}
+        if pipeline:
+            request["IndexName"] = RUNS_BY_PIPELINE
+            request["KeyConditionExpression"] = "#pipeline = :pipeline"
+            request.setdefault("ExpressionAttributeNames", {})["#pipeline"] = "pipeline"
+            request.setdefault("ExpressionAttributeValues", {})[":pipeline"] = {"S": pipeline}
+            request["ScanIndexForward"] = False
+            response = self.ddb.query(**request)
+        else:
+            response = self.ddb.scan(**request)
+        items = [nest_stages(from_dynamo(item)) for item in response.get("Items", [])]
+        return items, response.get("LastEvaluatedKey")
+
+    def reopen(self, run_id: str, at: datetime, redrive_count: int) -> bool:
+        return _applied(
+            self.ddb.update_item,
+            TableName=self.table,
+            Key={"run_id": {"S": run_id}},
+            UpdateExpression="SET #status = :running, updated_at = :at, redriven_at = :at, redrive_count = :count "
+            "REMOVE ended_at, failure",
+            ConditionExpression="attribute_exists(run_id) AND "
+            "(attribute_not_exists(redrive_count) OR redrive_count < :count)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":running": {"S": RunStatus.RUNNING.value},
+                ":at": {"S": iso(at)},
+                ":count": {"N": str(redrive_count)},
+            },
+        )
+
 
 class DynamoPipelineStore(_Table):
     def _get(self, name: str) -> dict[str, Any] | None:
         response = self.ddb.get_item(TableName=self.table, Key={"name": {"S": name}}, ConsistentRead=True)
         item = response.get("Item")
         return from_dynamo(item) if item else None
+
+    def item(self, name: str) -> dict[str, Any] | None:
+        return self._get(name)
+
+    def page(self, limit: int, start: dict[str, Any] | None) -> Page:
+        request: dict[str, Any] = {"TableName": self.table, "Limit": limit}
+        if start:
+            request["ExclusiveStartKey"] = start
+        response = self.ddb.scan(**request)
+        return [from_dynamo(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
 
     def _conditional_set(self, name: str, values: Mapping[str, Any], order_attribute: str, order: str) -> bool:
         expr = _Expression()

@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from mlcp.aws.clients import client, error_code
+from mlcp.errors import Conflict
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:
@@ -39,3 +40,24 @@ class StepFunctionsExecutions:
                 return execution_arn(state_machine_arn, name), False
             raise
         return str(response["executionArn"]), True
+
+    def describe(self, execution_arn: str) -> Mapping[str, Any] | None:
+        try:
+            response: dict[str, Any] = self.sfn.describe_execution(executionArn=execution_arn)
+        except ClientError as exc:
+            if error_code(exc) == "ExecutionDoesNotExist":
+                return None
+            raise
+        response.pop("ResponseMetadata", None)
+        return response
+
+    def stop(self, execution_arn: str, error: str, cause: str) -> None:
+        self.sfn.stop_execution(executionArn=execution_arn, error=error, cause=cause)
+
+    def redrive(self, execution_arn: str, client_token: str) -> None:
+        try:
+            self.sfn.redrive_execution(executionArn=execution_arn, clientToken=client_token)
+        except ClientError as exc:
+            if error_code(exc) == "ExecutionNotRedrivable":
+                raise Conflict(f"Step Functions cannot redrive {execution_arn}: {exc}") from exc
+            raise

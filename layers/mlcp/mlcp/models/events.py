@@ -34,6 +34,7 @@ class ExecutionStatusDetail(BaseModel):
     input: str | None = None
     error: str | None = None
     cause: str | None = None
+    redriveCount: int = 0  # noqa: N815 - how many times the execution was redriven (0: the first attempt)
 
 
 class ExecutionStatusChange(EventBridgeModel):

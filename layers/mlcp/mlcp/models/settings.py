@@ -32,6 +32,9 @@ class Settings(BaseModel):
     scaling_first_wait_seconds: Annotated[int, Field(alias="SCALING_FIRST_WAIT_SECONDS", ge=1, le=3600)] = 180
     scaling_poll_seconds: Annotated[int, Field(alias="SCALING_POLL_SECONDS", ge=1, le=3600)] = 30
     scaling_max_polls: Annotated[int, Field(alias="SCALING_MAX_POLLS", ge=1, le=1000)] = 40
+    # The REST API only (ApiFunction): Powertools idempotency records of POST /runs (Idempotency-Key).
+    idempotency_table: Annotated[str | None, Field(alias="IDEMPOTENCY_TABLE", min_length=3)] = None
+    idempotency_ttl_seconds: Annotated[int, Field(alias="IDEMPOTENCY_TTL_SECONDS", ge=60, le=30 * 86400)] = 86400
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:

@@ -1,0 +1,134 @@
+"""A small client of the mlcp REST API: SigV4-signed requests (botocore) to the deployed API, or plain requests to
+the local API (`mlcp local serve`). The endpoint comes from ``--endpoint``, the stack's ``ApiUrl`` output
+(CloudFormation DescribeStacks) or ``--local``.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+LOCAL_API = "http://127.0.0.1:5001"
+DEFAULT_STACK = "mlcp"
+TIMEOUT_SECONDS = 30
+
+
+class ApiError(Exception):
+    """A non-2xx answer: the HTTP status and the API's error body (code, message, field-level errors)."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status = status
+        self.body = body
+        self.code = str(body.get("code") or body.get("message") or status)
+        self.message = str(body.get("message") or "")
+        self.errors: list[dict[str, str]] = list(body.get("errors") or [])
+        super().__init__(f"HTTP {status} {self.code}: {self.message}")
+
+
+class ApiUnreachable(Exception):
+    """The endpoint did not answer (connection refused, DNS, timeout)."""
+
+
+def endpoint_from_stack(stack: str, region: str | None = None) -> str:
+    """The stack's ``ApiUrl`` output."""
+    import boto3  # noqa: PLC0415 - only the deployed path needs boto3's credential chain
+
+    cfn = boto3.client("cloudformation", region_name=region)
+    outputs = cfn.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    for output in outputs:
+        if output["OutputKey"] == "ApiUrl":
+            return str(output["OutputValue"])
+    raise LookupError(f"stack {stack} has no ApiUrl output (deploy the REST API first)")
+
+
+@dataclass
+class ApiClient:
+    endpoint: str
+    sign: bool = True  # SigV4 (service execute-api) with the default credential chain
+    region: str | None = None
+
+    def _signed_headers(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> dict[str, str]:
+        import boto3  # noqa: PLC0415
+        from botocore.auth import SigV4Auth  # noqa: PLC0415
+        from botocore.awsrequest import AWSRequest  # noqa: PLC0415
+
+        session = boto3.Session(region_name=self.region)
+        credentials = session.get_credentials()
+        if credentials is None:
+            raise ApiUnreachable("no AWS credentials to sign the request with (configure them, or use --local)")
+        region = self.region or session.region_name or _region_of(url)
+        request = AWSRequest(method=method, url=url, data=body, headers=headers)
+        SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
+        return dict(request.headers.items())
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, Any] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        """(status, parsed JSON body) of a 2xx answer; raises ApiError otherwise."""
+        params = {k: str(v) for k, v in (query or {}).items() if v is not None}
+        url = self.endpoint.rstrip("/") + path + (f"?{urllib.parse.urlencode(params)}" if params else "")
+        data = json.dumps(body).encode() if body is not None else None
+        all_headers = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
+        if self.sign:
+            all_headers = self._signed_headers(method, url, data, all_headers)
+        request = urllib.request.Request(url, data=data, method=method, headers=all_headers)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - http(s) only
+                return int(response.status), _json(response.read())
+        except urllib.error.HTTPError as exc:
+            parsed = _json(exc.read())
+            raise ApiError(exc.code, parsed if isinstance(parsed, dict) else {"message": str(parsed)}) from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise ApiUnreachable(f"{self.endpoint}: {getattr(exc, 'reason', exc)}") from exc
+
+    # --- routes ----------------------------------------------------------------------------------------------------
+    def start_run(self, request: dict[str, Any], idempotency_key: str | None = None) -> tuple[int, dict[str, Any]]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        status, body = self.request("POST", "/runs", body=request, headers=headers)
+        return status, dict(body)
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/runs/{urllib.parse.quote(run_id)}")[1])
+
+    def list_runs(self, **query: Any) -> dict[str, Any]:
+        return dict(self.request("GET", "/runs", query=query)[1])
+
+    def cancel_run(self, run_id: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"/runs/{urllib.parse.quote(run_id)}/cancel")[1])
+
+    def redrive_run(self, run_id: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"/runs/{urllib.parse.quote(run_id)}/redrive")[1])
+
+    def put_pipeline(self, name: str, spec: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        status, body = self.request("PUT", f"/pipelines/{urllib.parse.quote(name)}", body=spec)
+        return status, dict(body)
+
+    def list_pipelines(self, **query: Any) -> dict[str, Any]:
+        return dict(self.request("GET", "/pipelines", query=query)[1])
+
+    def get_pipeline(self, name: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/pipelines/{urllib.parse.quote(name)}")[1])
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        return {"message": raw.decode("utf-8", "replace")[:500]}
+
+
+def _region_of(url: str) -> str:
+    """https://<id>.execute-api.<region>.amazonaws.com/<stage>"""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    parts = host.split(".")
+    return parts[2] if len(parts) > 3 and parts[1] == "execute-api" else "us-east-1"

@@ -1,0 +1,317 @@
+"""`mlcp runs ...` and `mlcp pipelines ...`: the REST API from the command line.
+
+Endpoint: --endpoint URL, else the ApiUrl output of --stack (CloudFormation DescribeStacks; requests are SigV4
+signed with your AWS credentials), or --local for `mlcp local serve` (http://127.0.0.1:5001, unsigned).
+
+Exit codes: 0 ok; 1 invalid input (field-level messages on stderr); 2 usage; 3 not found; 4 conflict (e.g. the
+run is not running); 5 throttled, unreachable or a server error; 6 not authorised; 7 `runs watch` / `--watch`:
+the run ended FAILED, TIMED_OUT or ABORTED.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlcp_cli.api_client import DEFAULT_STACK, LOCAL_API, ApiClient, ApiError, ApiUnreachable, endpoint_from_stack
+from mlcp_cli.images import ImageResolutionUnavailable, resolve_images
+
+EXIT_INVALID, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNAVAILABLE, EXIT_FORBIDDEN, EXIT_RUN_FAILED = 1, 3, 4, 5, 6, 7
+_STATUS_EXIT = {400: EXIT_INVALID, 404: EXIT_NOT_FOUND, 409: EXIT_CONFLICT, 403: EXIT_FORBIDDEN, 401: EXIT_FORBIDDEN}
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+STAGES = ("validate", "augment", "tune", "compress", "gate", "register")
+
+
+def client(args: argparse.Namespace) -> ApiClient:
+    if args.local:
+        return ApiClient(args.endpoint or os.environ.get("MLCP_LOCAL_API", LOCAL_API), sign=False)
+    endpoint = args.endpoint or os.environ.get("MLCP_API_URL") or endpoint_from_stack(args.stack, args.region)
+    return ApiClient(endpoint, sign=True, region=args.region)
+
+
+def _print(args: argparse.Namespace, data: Any, human: Callable[[], None]) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        human()
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    if not rows:
+        print("(none)")
+        return
+    widths = {c: max(len(c), *(len(str(r.get(c) if r.get(c) is not None else "-")) for r in rows)) for c in columns}
+    print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
+    for row in rows:
+        print("  ".join(str(row.get(c) if row.get(c) is not None else "-").ljust(widths[c]) for c in columns).rstrip())
+
+
+def _load_document(path: str, region: str | None) -> dict[str, Any]:
+    document = yaml.safe_load(Path(path).read_text())
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: a pipeline spec is a mapping, not {type(document).__name__}")
+    for line in resolve_images(document, region or os.environ.get("AWS_REGION") or "us-east-1"):
+        print(f"resolved {line}", file=sys.stderr)
+    return document
+
+
+# --- runs --------------------------------------------------------------------------------------------------------
+def _run_rows(run: dict[str, Any]) -> None:
+    print(f"run       {run['run_id']}")
+    print(f"pipeline  {run['pipeline']}   dataset {run.get('dataset_version') or '-'}   status {run['status']}")
+    if run.get("redrive_count"):
+        print(f"redriven  {run['redrive_count']} time(s)")
+    stages = run.get("stages") or {}
+    rows = [{"stage": name, **stages[name]} for name in STAGES if name in stages]
+    if rows:
+        print()
+        _table(rows, ["stage", "status", "job_name", "started_at", "ended_at"])
+    failure = run.get("failure")
+    if failure:
+        print(f"\nfailure: {failure.get('stage')} {failure.get('error')}: {failure.get('reason')}")
+    if run.get("model_package_arn"):
+        print(f"\nmodel package: {run['model_package_arn']}")
+
+
+def cmd_runs_start(args: argparse.Namespace) -> int:
+    request: dict[str, Any] = {}
+    if args.pipeline:
+        request["pipeline"] = args.pipeline
+    if args.dataset_version:
+        request["dataset_version"] = args.dataset_version
+    if args.spec:
+        request["spec"] = _load_document(args.spec, args.region)
+    api = client(args)
+    key = args.idempotency_key or str(uuid.uuid4())  # a retry of this command with --idempotency-key is safe
+    status, body = api.start_run(request, key)
+    _print(
+        args,
+        body,
+        lambda: print(
+            f"{'started' if status == 201 else 'already started'} run {body['run_id']} "
+            f"(pipeline {body['pipeline']}, dataset {body['dataset_version']})"
+        ),
+    )
+    if args.watch:
+        return _watch(api, body["run_id"], args)
+    return 0
+
+
+def cmd_runs_get(args: argparse.Namespace) -> int:
+    run = client(args).get_run(args.run_id)
+    _print(args, run, lambda: _run_rows(run))
+    return 0
+
+
+def cmd_runs_list(args: argparse.Namespace) -> int:
+    api = client(args)
+    query = {"pipeline": args.pipeline, "status": args.status, "limit": args.limit, "next_token": args.next_token}
+    page = api.list_runs(**query)
+    items = list(page["items"])
+    while args.all and page.get("next_token"):
+        page = api.list_runs(**{**query, "next_token": page["next_token"]})
+        items += page["items"]
+    data = {"items": items, "next_token": None if args.all else page.get("next_token")}
+
+    def human() -> None:
+        _table(items, ["run_id", "pipeline", "status", "dataset_version", "trigger_type", "created_at"])
+        if data["next_token"]:
+            print(f"\nmore: --next-token {data['next_token']}")
+
+    _print(args, data, human)
+    return 0
+
+
+def cmd_runs_cancel(args: argparse.Namespace) -> int:
+    result = client(args).cancel_run(args.run_id)
+    _print(args, result, lambda: print(f"run {result['run_id']} {result['status']} (its running job is stopped)"))
+    return 0
+
+
+def cmd_runs_redrive(args: argparse.Namespace) -> int:
+    result = client(args).redrive_run(args.run_id)
+    _print(
+        args,
+        result,
+        lambda: print(f"run {result['run_id']} {result['status']} again (redrive {result['redrive_count']})"),
+    )
+    return 0
+
+
+def _watch(api: ApiClient, run_id: str, args: argparse.Namespace) -> int:
+    """Print each stage change until the run ends; exit 0 if it SUCCEEDED, 7 otherwise."""
+    deadline = time.monotonic() + args.timeout
+    seen: dict[str, str] = {}
+    out = sys.stderr if args.json else sys.stdout
+    while True:
+        run = api.get_run(run_id)
+        for name in STAGES:
+            stage = (run.get("stages") or {}).get(name)
+            if stage and seen.get(name) != stage["status"]:
+                seen[name] = stage["status"]
+                job = f"  {stage['job_name']}" if stage.get("job_name") else ""
+                print(f"{name:<9} {stage['status']}{job}", file=out, flush=True)
+        if run["status"] in TERMINAL:
+            break
+        if time.monotonic() > deadline:
+            print(f"run {run_id} still {run['status']} after {args.timeout:.0f} s", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        time.sleep(args.interval)
+    if args.json:
+        print(json.dumps(run, indent=2, sort_keys=True))
+    else:
+        print(f"run {run_id} {run['status']}")
+        if run.get("failure"):
+            failure = run["failure"]
+            print(f"  {failure.get('stage')}: {failure.get('reason')}")
+    return 0 if run["status"] == "SUCCEEDED" else EXIT_RUN_FAILED
+
+
+def cmd_runs_watch(args: argparse.Namespace) -> int:
+    return _watch(client(args), args.run_id, args)
+
+
+# --- pipelines ---------------------------------------------------------------------------------------------------
+def cmd_pipelines_put(args: argparse.Namespace) -> int:
+    document = _load_document(args.file, args.region)
+    name = args.name or str(document.get("name") or "")
+    if not name:
+        print(f"{args.file}: the spec has no name (or pass --name)", file=sys.stderr)
+        return EXIT_INVALID
+    status, view = client(args).put_pipeline(name, document)
+    _print(
+        args,
+        view,
+        lambda: print(
+            f"{'registered' if status == 201 else 'updated'} pipeline {name} (version {view['spec_version']})"
+        ),
+    )
+    return 0
+
+
+def cmd_pipelines_list(args: argparse.Namespace) -> int:
+    page = client(args).list_pipelines(limit=args.limit, next_token=args.next_token)
+    _print(
+        args,
+        page,
+        lambda: _table(page["items"], ["name", "spec_version", "spec_updated_at", "latest_dataset_version"]),
+    )
+    return 0
+
+
+def cmd_pipelines_get(args: argparse.Namespace) -> int:
+    view = client(args).get_pipeline(args.name)
+
+    def human() -> None:
+        print(f"pipeline  {view['name']}   version {view.get('spec_version') or '-'}")
+        print(f"source    {view.get('spec_source') or '-'}   updated {view.get('spec_updated_at') or '-'}")
+        dataset = view.get("latest_dataset") or {}
+        print(f"dataset   {dataset.get('version') or '-'}")
+        if view.get("last_rejection"):
+            print(f"last rejected upload: {view['last_rejection'].get('source')}")
+        if view.get("spec"):
+            print()
+            print(yaml.safe_dump(view["spec"], sort_keys=False).rstrip())
+
+    _print(args, view, human)
+    return 0
+
+
+# --- wiring --------------------------------------------------------------------------------------------------------
+def run_command(args: argparse.Namespace) -> int:
+    """Run an API command; turn API errors into messages on stderr and exit codes."""
+    func: Callable[[argparse.Namespace], int] = args.api_func
+    try:
+        return func(args)
+    except ApiError as exc:
+        print(f"mlcp: {exc.code} (HTTP {exc.status}): {exc.message}", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  {error.get('location', 'body')} {error.get('field')}: {error.get('message')}", file=sys.stderr)
+        return _STATUS_EXIT.get(exc.status, EXIT_UNAVAILABLE)
+    except ApiUnreachable as exc:
+        print(f"mlcp: cannot reach the API: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except ImageResolutionUnavailable as exc:
+        print(f"mlcp: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except (ValueError, yaml.YAMLError) as exc:
+        print(f"mlcp: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except LookupError as exc:  # no ApiUrl output
+        print(f"mlcp: {exc}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--endpoint", help="the API's URL (default: the ApiUrl output of --stack)")
+    where.add_argument("--local", action="store_true", help=f"the local API of `mlcp local serve` ({LOCAL_API})")
+    parser.add_argument("--stack", default=os.environ.get("MLCP_STACK", DEFAULT_STACK), help="deployed stack name")
+    parser.add_argument("--region", default=None, help="AWS region (default: your configuration)")
+    parser.add_argument("--json", action="store_true", help="JSON output for scripts")
+
+
+def _command(sub: Any, name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> Any:
+    parser = sub.add_parser(name, help=help_text)
+    _common(parser)
+    parser.set_defaults(func=run_command, api_func=func)
+    return parser
+
+
+def add_parsers(sub: Any) -> None:
+    runs = sub.add_parser(
+        "runs",
+        help="training runs through the REST API: start, get, list, cancel, redrive, watch",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    runs_sub = runs.add_subparsers(dest="runs_command", required=True)
+    start = _command(runs_sub, "start", cmd_runs_start, "start a run (registered pipeline or --spec FILE)")
+    start.add_argument("--pipeline", help="a registered pipeline")
+    start.add_argument("--dataset-version", help="default: the pipeline's latest dataset version")
+    start.add_argument("--spec", help="an inline spec file (YAML or JSON) instead of the registered one")
+    start.add_argument("--idempotency-key", help="retry-safe key (default: a new UUID per invocation)")
+    start.add_argument("--watch", action="store_true", help="follow the run until it ends (exit 7 unless SUCCEEDED)")
+    start.add_argument("--interval", type=float, default=5.0, help=argparse.SUPPRESS)
+    start.add_argument("--timeout", type=float, default=6 * 3600.0, help=argparse.SUPPRESS)
+    get = _command(runs_sub, "get", cmd_runs_get, "a run with its stages")
+    get.add_argument("run_id")
+    listing = _command(runs_sub, "list", cmd_runs_list, "runs, newest first per pipeline")
+    listing.add_argument("--pipeline")
+    listing.add_argument("--status", choices=sorted(TERMINAL | {"PENDING", "RUNNING"}))
+    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--next-token")
+    listing.add_argument("--all", action="store_true", help="follow next_token to the end")
+    cancel = _command(runs_sub, "cancel", cmd_runs_cancel, "stop a running run (and its SageMaker job)")
+    cancel.add_argument("run_id")
+    redrive = _command(runs_sub, "redrive", cmd_runs_redrive, "redrive a failed, timed-out or aborted run")
+    redrive.add_argument("run_id")
+    watch = _command(runs_sub, "watch", cmd_runs_watch, "show stage progress until the run ends")
+    watch.add_argument("run_id")
+    watch.add_argument("--interval", type=float, default=5.0, help="seconds between polls (default 5)")
+    watch.add_argument("--timeout", type=float, default=6 * 3600.0, help="give up after this many seconds")
+
+    pipelines = sub.add_parser(
+        "pipelines",
+        help="pipeline specs through the REST API: put, list, get",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    pipelines_sub = pipelines.add_subparsers(dest="pipelines_command", required=True)
+    put = _command(pipelines_sub, "put", cmd_pipelines_put, "register a spec file (validated by the API)")
+    put.add_argument("file")
+    put.add_argument("--name", help="default: the spec's name")
+    plist = _command(pipelines_sub, "list", cmd_pipelines_list, "registered pipelines")
+    plist.add_argument("--limit", type=int, default=50)
+    plist.add_argument("--next-token")
+    pget = _command(pipelines_sub, "get", cmd_pipelines_get, "a pipeline and its registered spec")
+    pget.add_argument("name")
