@@ -76,3 +76,15 @@ class GateFailed(MlcpError):
 
 class ArtifactMissing(MlcpError):
     """An S3 artifact a stage depends on does not exist."""
+
+
+class BatchSpecInvalid(InputInvalid):
+    """A batch spec (job profile) is invalid (field-level errors)."""
+
+
+class PlanInfeasible(MlcpError):
+    """No batch plan satisfies the constraints (array size, items per child, timeout, budget); says which."""
+
+
+class BatchChildrenFailed(MlcpError):
+    """Some children of a Batch array job failed; ``details`` lists the failed indices for a shard retry."""
