@@ -59,6 +59,7 @@ bench: bootstrap ## benchmarks (not tests): cold starts, state transitions, loca
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/transitions.py
 	$(BIN)/python bench/local_throughput.py
+	$(BIN)/python bench/batch_planning.py
 
 demo: $(STAMP) ## run the example training pipeline end to end on the embedded local cloud, print a summary
 	$(BIN)/mlcp local demo
