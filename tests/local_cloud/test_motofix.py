@@ -1033,3 +1033,77 @@ def test_api_faults_query_protocol_service(box: Sandbox) -> None:
     with pytest.raises(ClientError) as raised:
         publish()
     assert raised.value.response["Error"]["Code"] == "Throttling"
+
+
+# --- definite_json_paths -----------------------------------------------------------------------------------------
+INDEXED = {
+    "StartAt": "Pick",
+    "States": {
+        "Pick": {
+            "Type": "Pass",
+            "Parameters": {"first.$": "$.items[0].name", "all.$": "$.items[*].name", "whole.$": "$.items[1]"},
+            "End": True,
+        }
+    },
+}
+ITEMS = {"items": [{"name": "a"}, {"name": "b"}]}
+
+
+def test_definite_json_paths_plain_moto_wraps_an_indexed_field_in_a_list(box: Sandbox) -> None:
+    plain = box.execute(INDEXED, ITEMS)
+    assert plain["status"] == "SUCCEEDED", plain
+    assert json.loads(plain["output"])["first"] == ["a"]
+
+
+def test_definite_json_paths_name_one_value(box: Sandbox) -> None:
+    box.activate()
+    fixed = box.execute(INDEXED, ITEMS)
+    assert fixed["status"] == "SUCCEEDED", fixed
+    assert json.loads(fixed["output"]) == {"first": "a", "all": ["a", "b"], "whole": {"name": "b"}}
+
+
+# --- batch_compute_resize ----------------------------------------------------------------------------------------
+def _fargate_environment(box: Sandbox) -> str:
+    ec2 = box.client("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
+    group = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"][0]["GroupId"]
+    role = box.client("iam").create_role(RoleName="batch-service", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    arn: str = box.client("batch").create_compute_environment(
+        computeEnvironmentName="spot",
+        type="MANAGED",
+        serviceRole=role,
+        computeResources={"type": "FARGATE_SPOT", "maxvCpus": 4, "subnets": [subnet], "securityGroupIds": [group]},
+    )["computeEnvironmentArn"]
+    return arn
+
+
+def _max_vcpus(box: Sandbox, arn: str) -> int:
+    described = box.client("batch").describe_compute_environments(computeEnvironments=[arn])["computeEnvironments"]
+    return int(described[0]["computeResources"]["maxvCpus"])
+
+
+def test_batch_compute_resize_plain_moto_ignores_compute_resources(box: Sandbox) -> None:
+    arn = _fargate_environment(box)
+    box.client("batch").update_compute_environment(computeEnvironment=arn, computeResources={"maxvCpus": 64})
+    assert _max_vcpus(box, arn) == 4
+
+
+def test_batch_compute_resize_applies_max_vcpus_with_batch_validation(box: Sandbox) -> None:
+    arn = _fargate_environment(box)
+    box.activate()
+    batch = box.client("batch")
+    batch.update_compute_environment(computeEnvironment=arn, computeResources={"maxvCpus": 64})
+    assert _max_vcpus(box, arn) == 64
+    with pytest.raises(ClientError, match="not applicable to Fargate"):
+        batch.update_compute_environment(computeEnvironment=arn, computeResources={"minvCpus": 2})
+    assert _max_vcpus(box, arn) == 64
+    # and through Step Functions' aws-sdk integration, PascalCase as the batch pipeline sends it
+    restored = box.execute(
+        task(
+            "arn:aws:states:::aws-sdk:batch:updateComputeEnvironment",
+            {"ComputeEnvironment": arn, "ComputeResources": {"MaxvCpus": 4}},
+        )
+    )
+    assert restored["status"] == "SUCCEEDED", restored
+    assert _max_vcpus(box, arn) == 4

@@ -168,6 +168,7 @@ class BatchWork:
         jitter = 1.0 + self.noise * (2.0 * _unit_hash(job_name, index, "batch-noise") - 1.0)
         return self.startup_seconds + items * self.per_item_seconds * jitter
 
+
 # Model of sizes and compression (see module docstring).
 _MIN_PAYLOAD: Final = 32 * 1024
 _PAYLOAD_RANGE: Final = 224 * 1024
@@ -1745,10 +1746,7 @@ class JobBackend:
             index = int(child_job.array_properties["index"]) if size > 0 else 0
             lane = min(range(len(lanes)), key=lambda i: (lanes[i], i))
             started = lanes[lane] + self.durations.batch_startup
-            if work is not None:
-                seconds = work(name, index)
-            else:
-                seconds = float(self.batch_child_duration(name, index))
+            seconds = work(name, index) if work is not None else float(self.batch_child_duration(name, index))
             duration = max(0.0, seconds)
             failure = self.faults.job_failure(f"{name}:{index}")
             end = started + (0.5 * duration if failure is not None else duration)
@@ -1763,9 +1761,7 @@ class JobBackend:
         self._settle_array(array, now)
         return result
 
-    def _work_of(
-        self, backend: BatchBackend, p: dict[str, Any], env: Mapping[str, str]
-    ) -> Callable[[str, int], float]:
+    def _work_of(self, backend: BatchBackend, p: dict[str, Any], env: Mapping[str, str]) -> Callable[[str, int], float]:
         """Child seconds from the shard contract: items of the child's shard x the job definition's cost model."""
         definition = str(p.get("job_def_id") or "").rsplit("/", 1)[-1].split(":", 1)[0]
         model = self.batch_work.get(definition, self.batch_work_default)

@@ -32,6 +32,10 @@ underneath (the test shows the gap on plain moto, then the behaviour with the fi
   for an injected JobFault on ``<cluster>/<nodegroup>``); DescribeUpdate and ListUpdates exist (moto: the update is
   applied at once, unvalidated, and there is no DescribeUpdate).
 - ``api_faults``: any JSON API call can be answered with an injected error (throttling, ServiceException).
+- ``definite_json_paths``: a definite JSONPath (no wildcard, filter, slice) names one value, as in Step Functions
+  (moto: ``$.Items[0].Name`` yields a one-element list).
+- ``batch_compute_resize``: UpdateComputeEnvironment applies ``computeResources`` (maxvCpus ...) with AWS Batch's
+  validation (moto: accepted and ignored), so the batch pipeline's resize and restore are observable.
 
 The fixes are installed once per process and act only while a local cloud is active (``activate``); otherwise moto
 behaves exactly as released, so plain-moto tests in the same process are unaffected.
@@ -131,6 +135,8 @@ FIXES = (
     "lambda_invoke",
     "api_faults",
     "eks_updates",
+    "definite_json_paths",
+    "batch_compute_resize",
 )
 
 
@@ -198,6 +204,8 @@ def install() -> None:
         _fix_lambda_invoke()
         _fix_api_faults()
         _fix_eks_updates()
+        _fix_definite_json_paths()
+        _fix_batch_compute_resize()
         _INSTALLED = True
 
 
@@ -1215,3 +1223,74 @@ def _fix_eks_updates() -> None:
     eks_responses.EKSResponse.list_updates = list_updates_response
     eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/updates$"] = eks_urls.response.dispatch
     eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)$"] = eks_urls.response.dispatch
+
+
+# --- definite_json_paths ----------------------------------------------------------------------------------------
+# A path without wildcards, filters, slices, unions or recursive descent is "definite": Step Functions returns the
+# one value it names (``$.ComputeEnvironments[0].ComputeEnvironmentArn`` is a string). moto wraps the value in a
+# list whenever an array index occurs before the last step.
+_INDEFINITE = re.compile(r"\*|\.\.|\?\(|\[[^\]]*[:,][^\]]*\]")
+_JSON_PATH_IMPORTERS = (
+    "moto.stepfunctions.parser.asl.component.common.string.string_expression",
+    "moto.stepfunctions.parser.asl.component.intrinsic.argument.argument",
+    "moto.stepfunctions.parser.asl.eval.states",
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.string_operators",
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.numeric",
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.boolean_equals",
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.timestamp_operators",
+)
+
+
+def _definite(path: str) -> bool:
+    return path.startswith("$") and _INDEFINITE.search(path) is None
+
+
+def _fix_definite_json_paths() -> None:
+    import importlib  # noqa: PLC0415 - only this fix needs it
+
+    json_path = importlib.import_module("moto.stepfunctions.parser.asl.utils.json_path")
+    original = json_path.extract_json
+
+    def extract_json(path: str, data: Any) -> Any:
+        value = original(path, data)
+        if _ACTIVE is not None and _definite(path) and isinstance(value, list) and len(value) == 1:
+            matches = jsonpath_parse(path).find(data)
+            if len(matches) == 1:
+                return matches[0].value
+        return value
+
+    json_path.extract_json = extract_json
+    for name in _JSON_PATH_IMPORTERS:
+        module = importlib.import_module(name)
+        if getattr(module, "extract_json", None) is original:
+            module.extract_json = extract_json
+
+
+# --- batch_compute_resize ---------------------------------------------------------------------------------------
+def _fix_batch_compute_resize() -> None:
+    """UpdateComputeEnvironment applies computeResources (maxvCpus, minvCpus, desiredvCpus) as AWS Batch does, with
+    its validation (moto: "TODO Implement resizing", the request is accepted and ignored)."""
+    from moto.batch.exceptions import ClientException  # noqa: PLC0415
+    from moto.batch.models import BatchBackend  # noqa: PLC0415
+
+    original = BatchBackend.update_compute_environment
+
+    def update_compute_environment(
+        self: Any, compute_environment_name: str, state: Any, compute_resources: Any, service_role: Any
+    ) -> Any:
+        result = original(self, compute_environment_name, state, compute_resources, service_role)
+        if _ACTIVE is None or not compute_resources:
+            return result
+        environment = self.get_compute_environment(compute_environment_name)
+        current = dict(environment.compute_resources or {})
+        wanted = {k: int(v) for k, v in compute_resources.items() if k in ("maxvCpus", "minvCpus", "desiredvCpus")}
+        merged = {**current, **wanted}
+        fargate = "FARGATE" in str(current.get("type", ""))
+        if fargate and ({"minvCpus", "desiredvCpus"} & set(wanted)):
+            raise ClientException("minvCpus and desiredvCpus are not applicable to Fargate compute environments")
+        if int(merged.get("maxvCpus", 0)) < int(merged.get("minvCpus", 0)):
+            raise ClientException("maxvCpus must be greater than or equal to minvCpus")
+        environment.compute_resources = merged
+        return result
+
+    BatchBackend.update_compute_environment = update_compute_environment
