@@ -1249,7 +1249,7 @@ def _fix_definite_json_paths() -> None:
     import importlib  # noqa: PLC0415 - only this fix needs it
 
     json_path = importlib.import_module("moto.stepfunctions.parser.asl.utils.json_path")
-    original = json_path.extract_json
+    original = getattr(json_path, "extract_json")  # noqa: B009 - ModuleType attributes are untyped for mypy
 
     def extract_json(path: str, data: Any) -> Any:
         value = original(path, data)
@@ -1259,11 +1259,10 @@ def _fix_definite_json_paths() -> None:
                 return matches[0].value
         return value
 
-    json_path.extract_json = extract_json
-    for name in _JSON_PATH_IMPORTERS:
+    for name in ("moto.stepfunctions.parser.asl.utils.json_path", *_JSON_PATH_IMPORTERS):
         module = importlib.import_module(name)
         if getattr(module, "extract_json", None) is original:
-            module.extract_json = extract_json
+            setattr(module, "extract_json", extract_json)  # noqa: B010
 
 
 # --- batch_compute_resize ---------------------------------------------------------------------------------------
