@@ -52,8 +52,9 @@ typecheck: bootstrap ## mypy --strict
 build: bootstrap ## sam build (python3.13, arm64) into .aws-sam/
 	$(BIN)/sam build --template-file template.yaml
 
-schema: bootstrap ## regenerate docs/pipeline-spec.schema.json from the models
+schema: bootstrap ## regenerate docs/pipeline-spec.schema.json and docs/batch-spec.schema.json from the models
 	$(BIN)/mlcp spec schema > docs/pipeline-spec.schema.json
+	$(BIN)/mlcp batch schema > docs/batch-spec.schema.json
 
 bench: bootstrap ## benchmarks (not tests): cold starts, state transitions, local-cloud throughput
 	$(BIN)/python bench/cold_start.py

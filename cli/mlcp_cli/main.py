@@ -1,4 +1,4 @@
-"""`mlcp`: pipeline specs offline, and the embedded local cloud (`mlcp local demo|status|serve|fire-schedule`).
+"""`mlcp`: pipeline specs offline, batch plans (`mlcp batch plan`), and the embedded local cloud (`mlcp local ...`).
 
 Exit codes: 0 ok, 1 invalid input (field-level messages on stderr), 2 usage error.
 """
@@ -16,6 +16,7 @@ from mlcp.models.spec import PipelineSpec, parse_spec, spec_json_schema
 from mlcp.naming import execution_name
 from mlcp.preparation import prepare_run, processing_request
 from mlcp.tuning import tuning_request
+from mlcp_cli.batch_commands import add_batch_commands
 from mlcp_cli.local import commands as local_commands
 
 EXAMPLE_ROLE = "arn:aws:iam::123456789012:role/mlcp-sagemaker"
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print the full SageMaker requests as JSON")
     plan.set_defaults(func=cmd_plan)
     local_commands.add_parser(sub)
+    add_batch_commands(sub)
     return parser
 
 
