@@ -36,6 +36,9 @@ underneath (the test shows the gap on plain moto, then the behaviour with the fi
   (moto: ``$.Items[0].Name`` yields a one-element list).
 - ``batch_compute_resize``: UpdateComputeEnvironment applies ``computeResources`` (maxvCpus ...) with AWS Batch's
   validation (moto: accepted and ignored), so the batch pipeline's resize and restore are observable.
+- ``batch_sync``: ``batch:submitJob.sync`` polls with back-off instead of moto's fixed 0.5 s wall sleep, and stopping
+  the execution terminates the job (moto: it keeps running). Parameters and output are PascalCase through
+  ``task_parameter_names``.
 
 The fixes are installed once per process and act only while a local cloud is active (``activate``); otherwise moto
 behaves exactly as released, so plain-moto tests in the same process are unaffected.
@@ -137,6 +140,7 @@ FIXES = (
     "eks_updates",
     "definite_json_paths",
     "batch_compute_resize",
+    "batch_sync",
 )
 
 
@@ -206,6 +210,7 @@ def install() -> None:
         _fix_eks_updates()
         _fix_definite_json_paths()
         _fix_batch_compute_resize()
+        _fix_batch_sync()
         _INSTALLED = True
 
 
@@ -1293,3 +1298,60 @@ def _fix_batch_compute_resize() -> None:
         return result
 
     BatchBackend.update_compute_environment = update_compute_environment
+
+
+# --- batch_sync -------------------------------------------------------------------------------------------------
+def _fix_batch_sync() -> None:
+    """``batch:submitJob.sync`` polls DescribeJobs with the same back-off as the SageMaker integration (moto: a fixed
+    0.5 s wall sleep per poll) and terminates the job when the execution is stopped, as Step Functions does (moto:
+    the job keeps running)."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: PLC0415
+        state_task_service_batch,
+    )
+
+    cls = state_task_service_batch.StateTaskServiceBatch
+    original_build = cls._build_sync_resolver
+    original_eval = cls._eval_sync
+
+    def _build_sync_resolver(
+        self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any], state_credentials: Any
+    ) -> Any:
+        job_id = env.stack[-1].get("JobId") if env.stack and isinstance(env.stack[-1], dict) else None
+        resolver = original_build(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+        if _ACTIVE is None or job_id is None:
+            return resolver
+        client = boto_client_for(
+            service="batch", region=resource_runtime_part.region, state_credentials=state_credentials
+        )
+        self._mlcp_job = (client, job_id)
+        interval = [_SYNC_POLL_SECONDS[0]]
+
+        def resolve() -> Any:
+            result = resolver()
+            if not result:
+                env.program_state_event.wait(interval[0])
+                interval[0] = min(interval[0] * 1.5, _SYNC_POLL_SECONDS[1])
+            return result
+
+        return resolve
+
+    def _eval_sync(self: Any, env: Any, sync_resolver: Callable[[], Any], *args: Any, **kwargs: Any) -> Any:
+        job = getattr(self, "_mlcp_job", None)
+        if _ACTIVE is None or job is None:
+            return original_eval(self, env, sync_resolver, *args, **kwargs)
+        try:
+            while env.is_running():
+                result = sync_resolver()
+                if result:
+                    return result
+            return None
+        finally:
+            if not env.is_running():
+                client, job_id = job
+                try:
+                    client.terminate_job(jobId=job_id, reason="Execution was stopped")
+                except ClientError:
+                    LOG.warning("could not terminate Batch job %s after the execution stopped", job_id)
+
+    cls._build_sync_resolver = _build_sync_resolver
+    cls._eval_sync = _eval_sync
