@@ -174,8 +174,7 @@ def _item_count(inp: BatchRunInput, spec: BatchSpec, deps: BatchDeps) -> tuple[i
         return count_manifest(deps.objects.read(manifest), manifest), manifest
     if spec.items.prefix is not None:
         return deps.objects.count(spec.items.prefix), None
-    assert spec.items.count is not None  # ItemsSource: exactly one of the three
-    return spec.items.count, None
+    return spec.items.count or 0, None  # ItemsSource holds exactly one of the three; 0 is reported as invalid
 
 
 def load_profile(deps: BatchDeps, spec: BatchSpec) -> Profile:
@@ -231,21 +230,20 @@ def submit_request(spec: BatchSpec, plan: BatchPlan, run_id: str, shards: Shards
     return request
 
 
-def _retry_shards(inp: BatchRunInput, deps: BatchDeps, run_prefix: str) -> tuple[Shards, dict[str, Any]]:
-    assert inp.retry_of is not None
-    stats_uri = f"{_prefix(deps, inp.profile)}runs/{inp.retry_of}/stats.json"
+def _retry_shards(inp: BatchRunInput, retry_of: str, deps: BatchDeps, run_prefix: str) -> tuple[Shards, dict[str, Any]]:
+    stats_uri = f"{_prefix(deps, inp.profile)}runs/{retry_of}/stats.json"
     try:
         previous = json.loads(deps.objects.read(stats_uri))
     except ArtifactMissing as exc:
         raise InputInvalid(
-            "shard retry", [FieldError("retry_of", f"run {inp.retry_of!r} of {inp.profile!r} has no stats")]
+            "shard retry", [FieldError("retry_of", f"run {retry_of!r} of {inp.profile!r} has no stats")]
         ) from exc
     shards = Shards.model_validate(previous["shards"])
     total = math.ceil(shards.item_count / shards.items_per_child)
     indices = sorted(set(inp.indices if inp.indices is not None else previous["failed_indices"]))
     errors = [FieldError("indices", f"shard {i} is out of range 0..{total - 1}") for i in indices if i >= total]
     if not indices:
-        errors.append(FieldError("indices", f"run {inp.retry_of!r} has no failed shards to retry"))
+        errors.append(FieldError("indices", f"run {retry_of!r} has no failed shards to retry"))
     if errors:
         raise InputInvalid("shard retry", errors)
     index_map = f"{run_prefix}index-map.json"
@@ -272,7 +270,7 @@ def plan_run(inp: PlanInput, deps: BatchDeps) -> PlannedRun:
         )
     run_prefix = f"{_prefix(deps, run.profile)}runs/{run.run_id}/"
     if run.retry_of is not None:
-        shards, previous_plan = _retry_shards(run, deps, run_prefix)
+        shards, previous_plan = _retry_shards(run, run.retry_of, deps, run_prefix)
         plan = BatchPlan.model_validate(previous_plan)
     else:
         count, manifest = _item_count(run, spec, deps)
