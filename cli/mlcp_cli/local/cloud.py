@@ -110,6 +110,10 @@ class LocalCloud:
             self._timer.join(timeout=5)
         self.stop_executions()
         self.dispatcher.drain(timeout=30)
+        # deliveries drained just now may have started executions after the first stop (several state machines)
+        self.stop_executions()
+        self._await_stopped(timeout=10)
+        self.dispatcher.drain(timeout=30)
         self.dispatcher.shutdown()
         self.runtime.stop()
         self.jobs.uninstall()
@@ -277,6 +281,14 @@ class LocalCloud:
         for execution in self.executions():
             if execution["status"] == "RUNNING":
                 self.client("stepfunctions").stop_execution(executionArn=execution["executionArn"])
+
+    def _await_stopped(self, timeout: float) -> None:
+        """Until no execution runs: a stopped one still emits its status event, which needs the dispatcher."""
+        if self.deployment is None:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(e["status"] == "RUNNING" for e in self.executions()):
+            time.sleep(0.05)
 
     def describe(self, execution_arn: str) -> dict[str, Any]:
         result: dict[str, Any] = dict(self.client("stepfunctions").describe_execution(executionArn=execution_arn))
