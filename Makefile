@@ -53,8 +53,9 @@ typecheck: bootstrap ## mypy --strict
 build: bootstrap ## sam build (python3.13, arm64) into .aws-sam/
 	$(BIN)/sam build --template-file template.yaml
 
-schema: bootstrap ## regenerate docs/pipeline-spec.schema.json from the models
+schema: bootstrap ## regenerate docs/pipeline-spec.schema.json and docs/batch-spec.schema.json from the models
 	$(BIN)/mlcp spec schema > docs/pipeline-spec.schema.json
+	$(BIN)/mlcp batch schema > docs/batch-spec.schema.json
 
 scaling-schema: bootstrap ## regenerate docs/scaling-policy.schema.json from the models
 	$(BIN)/mlcp scaling schema > docs/scaling-policy.schema.json
@@ -66,6 +67,7 @@ bench: bootstrap ## benchmarks (not tests): cold starts, state transitions, loca
 	$(BIN)/python bench/transitions.py
 	$(BIN)/python bench/local_throughput.py
 	$(BIN)/python bench/scaling_replay.py
+	$(BIN)/python bench/batch_planning.py
 
 demo: $(STAMP) ## run the example training pipeline end to end on the embedded local cloud, print a summary
 	$(BIN)/mlcp local demo

@@ -1,5 +1,6 @@
 """`mlcp`: pipeline specs offline, the REST API (`mlcp runs ...`, `mlcp pipelines ...`), and the embedded local
 cloud (`mlcp local demo|status|serve|fire-schedule`).
+"""`mlcp`: pipeline specs offline, batch plans (`mlcp batch plan`), and the embedded local cloud (`mlcp local ...`).
 
 Exit codes: 0 ok, 1 invalid input (field-level messages on stderr), 2 usage error; the API commands add
 3 not found, 4 conflict, 5 throttled/unavailable, 6 not authorised, 7 the watched run did not succeed.
@@ -23,6 +24,7 @@ from mlcp.preparation import prepare_run, processing_request
 from mlcp.tuning import tuning_request
 from mlcp_cli import api_commands
 from mlcp_cli.images import ImageResolutionUnavailable, resolve_images
+from mlcp_cli.batch_commands import add_batch_commands
 from mlcp_cli.local import commands as local_commands
 from mlcp_cli.scaling_commands import add_scaling_commands
 
@@ -129,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     api_commands.add_parsers(sub)
     openapi = sub.add_parser("openapi", help="print the OpenAPI document of the REST API (docs/openapi.json)")
     openapi.set_defaults(func=cmd_openapi)
+    add_batch_commands(sub)
     return parser
 
 

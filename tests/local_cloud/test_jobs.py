@@ -30,7 +30,7 @@ from mlcp.models.spec import parse_spec
 from mlcp.preparation import prepare_run, processing_request
 from mlcp_cli.local.clock import SimClock
 from mlcp_cli.local.faults import Degradation, Faults, JobFault
-from mlcp_cli.local.jobs import MOTO_ADDED_OPERATIONS, JobBackend, JobDurations, active_backend
+from mlcp_cli.local.jobs import MOTO_ADDED_OPERATIONS, BatchWork, JobBackend, JobDurations, active_backend
 
 REGION = "us-east-1"
 BUCKET = "mlcp-artifacts-test"
@@ -947,3 +947,32 @@ def test_batch_array_children_wait_for_a_free_slot(batch: Any, clock: ManualCloc
     clock.advance(JobDurations().batch_child + JobDurations().batch_startup)
     summary = batch.describe_jobs(jobs=[job_id])["jobs"][0]["arrayProperties"]["statusSummary"]
     assert (summary["SUCCEEDED"], summary["RUNNING"]) == (2, 2)
+
+
+def test_batch_children_with_the_shard_contract_take_items_times_cost(
+    batch: Any, clock: ManualClock, backend: JobBackend
+) -> None:
+    # GIVEN 10 items in shards of 4 (the last shard has 2) and a worker that takes 30 s + 2 s per item
+    backend.batch_work["worker"] = BatchWork(per_item_seconds=2.0, startup_seconds=30.0, noise=0.0)
+    env = [{"name": "MLCP_ITEMS_PER_CHILD", "value": "4"}, {"name": "MLCP_ITEM_COUNT", "value": "10"}]
+    job_id = batch.submit_job(
+        jobName="sharded",
+        jobQueue="queue",
+        jobDefinition="worker",
+        arrayProperties={"size": 3},
+        containerOverrides={"environment": env},
+    )["jobId"]
+    clock.advance(3600)
+    children = batch.describe_jobs(jobs=[f"{job_id}:{i}" for i in range(3)])["jobs"]
+    seconds = [(c["stoppedAt"] - c["startedAt"]) / 1000 for c in children]
+    assert seconds == [38.0, 38.0, 34.0]
+    # a single job with the shard contract runs on the clock too (moto would start a Docker container)
+    single = batch.submit_job(
+        jobName="one", jobQueue="queue", jobDefinition="worker", containerOverrides={"environment": env}
+    )["jobId"]
+    assert batch.describe_jobs(jobs=[single])["jobs"][0]["status"] in ("SUBMITTED", "PENDING", "RUNNABLE")
+    clock.advance(3600)
+    (described,) = batch.describe_jobs(jobs=[single])["jobs"]
+    assert described["status"] == "SUCCEEDED"
+    assert "arrayProperties" not in described or "statusSummary" not in described["arrayProperties"]
+    assert (described["stoppedAt"] - described["startedAt"]) / 1000 == 38.0

@@ -1202,3 +1202,146 @@ def test_cfn_rest_api_body_creates_the_resources_and_methods(box: Sandbox) -> No
     assert method["authorizationType"] == "AWS_IAM"
     assert method["methodIntegration"]["type"] == "AWS_PROXY"
     assert method["methodIntegration"]["uri"].endswith(":function:api/invocations")
+# --- definite_json_paths -----------------------------------------------------------------------------------------
+INDEXED = {
+    "StartAt": "Pick",
+    "States": {
+        "Pick": {
+            "Type": "Pass",
+            "Parameters": {"first.$": "$.items[0].name", "all.$": "$.items[*].name", "whole.$": "$.items[1]"},
+            "End": True,
+        }
+    },
+}
+ITEMS = {"items": [{"name": "a"}, {"name": "b"}]}
+
+
+def test_definite_json_paths_plain_moto_wraps_an_indexed_field_in_a_list(box: Sandbox) -> None:
+    plain = box.execute(INDEXED, ITEMS)
+    assert plain["status"] == "SUCCEEDED", plain
+    assert json.loads(plain["output"])["first"] == ["a"]
+
+
+def test_definite_json_paths_name_one_value(box: Sandbox) -> None:
+    box.activate()
+    fixed = box.execute(INDEXED, ITEMS)
+    assert fixed["status"] == "SUCCEEDED", fixed
+    assert json.loads(fixed["output"]) == {"first": "a", "all": ["a", "b"], "whole": {"name": "b"}}
+
+
+# --- batch_compute_resize ----------------------------------------------------------------------------------------
+def _fargate_environment(box: Sandbox) -> str:
+    ec2 = box.client("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
+    group = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"][0]["GroupId"]
+    role = box.client("iam").create_role(RoleName="batch-service", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    arn: str = box.client("batch").create_compute_environment(
+        computeEnvironmentName="spot",
+        type="MANAGED",
+        serviceRole=role,
+        computeResources={"type": "FARGATE_SPOT", "maxvCpus": 4, "subnets": [subnet], "securityGroupIds": [group]},
+    )["computeEnvironmentArn"]
+    return arn
+
+
+def _max_vcpus(box: Sandbox, arn: str) -> int:
+    described = box.client("batch").describe_compute_environments(computeEnvironments=[arn])["computeEnvironments"]
+    return int(described[0]["computeResources"]["maxvCpus"])
+
+
+def test_batch_compute_resize_plain_moto_ignores_compute_resources(box: Sandbox) -> None:
+    arn = _fargate_environment(box)
+    box.client("batch").update_compute_environment(computeEnvironment=arn, computeResources={"maxvCpus": 64})
+    assert _max_vcpus(box, arn) == 4
+
+
+def test_batch_compute_resize_applies_max_vcpus_with_batch_validation(box: Sandbox) -> None:
+    arn = _fargate_environment(box)
+    box.activate()
+    batch = box.client("batch")
+    batch.update_compute_environment(computeEnvironment=arn, computeResources={"maxvCpus": 64})
+    assert _max_vcpus(box, arn) == 64
+    with pytest.raises(ClientError, match="not applicable to Fargate"):
+        batch.update_compute_environment(computeEnvironment=arn, computeResources={"minvCpus": 2})
+    assert _max_vcpus(box, arn) == 64
+    # and through Step Functions' aws-sdk integration, PascalCase as the batch pipeline sends it
+    restored = box.execute(
+        task(
+            "arn:aws:states:::aws-sdk:batch:updateComputeEnvironment",
+            {"ComputeEnvironment": arn, "ComputeResources": {"MaxvCpus": 4}},
+        )
+    )
+    assert restored["status"] == "SUCCEEDED", restored
+    assert _max_vcpus(box, arn) == 4
+
+
+# --- batch_sync --------------------------------------------------------------------------------------------------
+def _batch_queue(box: Sandbox) -> None:
+    role = box.client("iam").create_role(RoleName="batch", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    batch = box.client("batch")
+    env = batch.create_compute_environment(
+        computeEnvironmentName="local", type="UNMANAGED", state="ENABLED", serviceRole=role
+    )["computeEnvironmentArn"]
+    batch.create_job_queue(
+        jobQueueName="queue",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env}],
+    )
+    batch.register_job_definition(
+        jobDefinitionName="worker",
+        type="container",
+        containerProperties={"image": "busybox", "command": ["true"], "vcpus": 1, "memory": 128},
+    )
+
+
+SUBMIT_ARRAY = task(
+    "arn:aws:states:::batch:submitJob.sync",
+    {"JobName": "shards", "JobQueue": "queue", "JobDefinition": "worker", "ArrayProperties": {"Size": 3}},
+)
+
+
+def test_batch_sync_plain_moto_polls_at_a_fixed_half_second() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: PLC0415
+        state_task_service_callback,
+    )
+
+    assert state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK == 0.5
+
+
+def test_batch_sync_returns_pascal_case_and_terminates_the_job_when_stopped(box: Sandbox) -> None:
+    _batch_queue(box)
+    box.activate()
+    batch = box.client("batch")
+    with JobBackend(box.clock, box.faults, JobDurations(batch_child=60.0)):
+        done = box.execute(SUBMIT_ARRAY)
+        assert done["status"] == "SUCCEEDED", done
+        output = json.loads(done["output"])
+        assert output["Status"] == "SUCCEEDED"
+        assert output["ArrayProperties"]["StatusSummary"]["SUCCEEDED"] == 3
+        assert "jobId" not in output
+
+    long_array = task(
+        "arn:aws:states:::batch:submitJob.sync",
+        {"JobName": "long", "JobQueue": "queue", "JobDefinition": "worker", "ArrayProperties": {"Size": 2}},
+    )
+    with JobBackend(box.clock, box.faults, JobDurations(batch_child=10.0**9)):  # runs far longer than the test
+        execution = box.start(box.state_machine(long_array))
+        deadline = time.monotonic() + TIMEOUT
+        parents: list[dict[str, Any]] = []
+        while not parents:
+            assert time.monotonic() < deadline, "the array job was never submitted"
+            listed = batch.list_jobs(jobQueue="queue", filters=[{"name": "JOB_NAME", "values": ["long"]}])
+            parents = [j for j in listed["jobSummaryList"] if ":" not in j["jobId"]]
+            time.sleep(0.02)
+        job_id = parents[0]["jobId"]
+        box.client("stepfunctions").stop_execution(executionArn=execution)
+        assert box.wait(execution)["status"] == "ABORTED"
+        status = ""
+        while status != "FAILED":
+            assert time.monotonic() < deadline, f"the array is still {status}"
+            status = batch.describe_jobs(jobs=[job_id])["jobs"][0]["status"]
+            time.sleep(0.01)
+        child = batch.describe_jobs(jobs=[f"{job_id}:0"])["jobs"][0]
+        assert child["statusReason"] == "Execution was stopped"

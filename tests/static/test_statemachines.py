@@ -13,11 +13,13 @@ import pytest
 from pydantic import BaseModel
 
 from mlcp import errors
+from mlcp.models import batch as batch_models
 from mlcp.models import run as run_models
 from tests.support import ROOT, STATEMACHINES, load_template
 
 ASL_FILES = sorted(STATEMACHINES.glob("*.asl.json"))
 SERVICE_ERROR_PREFIXES = ("States.", "Lambda.", "SageMaker.", "SNS.", "Eks.")
+SERVICE_ERROR_PREFIXES = ("States.", "Lambda.", "SageMaker.", "SNS.", "Batch.")
 # Which handler input model each Lambda task feeds (by its DefinitionSubstitutions variable).
 TASK_INPUT_MODELS: dict[str, type[BaseModel]] = {
     "ValidateSpecFunctionArn": run_models.ValidateInput,
@@ -141,3 +143,36 @@ def test_sagemaker_jobs_use_sync_integrations_and_neo_a_bounded_loop() -> None:
     assert states["Augment Data"]["Resource"].endswith("createProcessingJob.sync")
     choices = states["Compilation Done?"]["Choices"]
     assert any(c.get("NumericGreaterThanEqualsPath") == "$.compression.max_polls" for c in choices)
+
+
+BATCH_TASK_INPUT_MODELS: dict[str, type[BaseModel]] = {
+    "PlanBatchFunctionArn": batch_models.PlanInput,
+    "CollectBatchStatsFunctionArn": batch_models.CollectInput,
+}
+
+
+def test_batch_lambda_tasks_send_what_the_handlers_parse() -> None:
+    states = _states(_load(STATEMACHINES / "batch_pipeline.asl.json"))
+    seen = set()
+    for name, state in states.items():
+        match = re.fullmatch(r"\$\{(\w+)\}", state.get("Resource", ""))
+        if state["Type"] != "Task" or not match:
+            continue
+        model = BATCH_TASK_INPUT_MODELS[match[1]]
+        seen.add(match[1])
+        sent = {key.removesuffix(".$") for key in state["Parameters"]}
+        required = {k for k, f in model.model_fields.items() if f.is_required()}
+        assert required <= sent <= set(model.model_fields), f"{name}: sends {sent}, {model.__name__} takes {required}"
+    assert seen == set(BATCH_TASK_INPUT_MODELS)
+
+
+def test_batch_pipeline_restores_capacity_on_every_path_after_a_resize() -> None:
+    states = _states(_load(STATEMACHINES / "batch_pipeline.asl.json"))
+    for name in ("Submit Array Job", "Submit Single Job", "Resize Compute Environment"):
+        assert states[name]["Catch"][0]["Next"] == "Restore Needed?", name
+        assert states[name]["Resource"].endswith(".sync") or name.startswith("Resize")
+    assert states["Submit Array Job"]["Next"] == states["Submit Single Job"]["Next"] == "Restore Needed?"
+    assert states["Restore Compute Environment"]["Catch"][0]["Next"] == "Collect Batch Stats"
+    # only throttling is retried on SubmitJob: a retried submission that went through would start a second job
+    retried = {e for rule in states["Submit Array Job"]["Retry"] for e in rule["ErrorEquals"]}
+    assert retried == {"Batch.TooManyRequestsException"}

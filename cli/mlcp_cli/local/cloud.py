@@ -103,7 +103,7 @@ class LocalCloud:
             self.client,
             self.runtime,
             stack_name=self.stack_name,
-            parameters={**DEFAULT_PARAMETERS, **self.parameters},
+            parameters={**DEFAULT_PARAMETERS, **self._batch_network(), **self.parameters},
         )
         self._subscribe_inbox()
         return self
@@ -114,6 +114,10 @@ class LocalCloud:
             self._timer.join(timeout=5)
         self.stop_executions()
         self.dispatcher.drain(timeout=30)
+        # deliveries drained just now may have started executions after the first stop (several state machines)
+        self.stop_executions()
+        self._await_stopped(timeout=10)
+        self.dispatcher.drain(timeout=30)
         self.dispatcher.shutdown()
         self.runtime.stop()
         self.jobs.uninstall()
@@ -122,6 +126,21 @@ class LocalCloud:
             self._mock.stop()
             self._mock = None
         restore_environ(self._saved_env)
+
+    def _batch_network(self) -> dict[str, str]:
+        """The Batch compute environments' subnets and security group: moto's default VPC (created with EC2)."""
+        ec2 = self.client("ec2")
+        vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+        if not vpcs:
+            return {}
+        vpc = vpcs[0]["VpcId"]
+        subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+        groups = ec2.describe_security_groups(
+            Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}]
+        )["SecurityGroups"]
+        if not subnets or not groups:
+            return {}
+        return {"BatchSubnetIds": subnets[0]["SubnetId"], "BatchSecurityGroupIds": groups[0]["GroupId"]}
 
     def __enter__(self) -> LocalCloud:
         return self.start()
@@ -226,11 +245,23 @@ class LocalCloud:
         self._timer.start()
 
     # --- observation ---------------------------------------------------------------------------------------------
+    def state_machine_arns(self) -> list[str]:
+        """Every state machine of the stack (the training pipeline first)."""
+        others = [
+            physical
+            for logical, physical in sorted(self.stack.physical.items())
+            if self.stack.types.get(logical) == "AWS::StepFunctions::StateMachine"
+            and physical != self.state_machine_arn
+        ]
+        return [self.state_machine_arn, *others]
+
     def executions(self) -> list[dict[str, Any]]:
+        """The executions of every state machine of the stack."""
         paginator = self.client("stepfunctions").get_paginator("list_executions")
         found: list[dict[str, Any]] = []
-        for page in paginator.paginate(stateMachineArn=self.state_machine_arn):
-            found.extend(page["executions"])
+        for arn in self.state_machine_arns():
+            for page in paginator.paginate(stateMachineArn=arn):
+                found.extend(page["executions"])
         return found
 
     def settle(self, timeout: float = 120.0) -> list[dict[str, Any]]:
@@ -254,6 +285,14 @@ class LocalCloud:
         for execution in self.executions():
             if execution["status"] == "RUNNING":
                 self.client("stepfunctions").stop_execution(executionArn=execution["executionArn"])
+
+    def _await_stopped(self, timeout: float) -> None:
+        """Until no execution runs: a stopped one still emits its status event, which needs the dispatcher."""
+        if self.deployment is None:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(e["status"] == "RUNNING" for e in self.executions()):
+            time.sleep(0.05)
 
     def describe(self, execution_arn: str) -> dict[str, Any]:
         result: dict[str, Any] = dict(self.client("stepfunctions").describe_execution(executionArn=execution_arn))

@@ -94,6 +94,9 @@ class Deployment:
         rows = []
         for logical_id, resource_type in sorted(self.types.items()):
             physical = self.physical.get(logical_id)
+            condition = self.template["Resources"][logical_id].get("Condition")
+            if physical is None and condition is not None and not _condition_holds(self, condition):
+                continue  # not part of the stack, as CloudFormation lists it
             note = EMULATED.get(resource_type, "")
             if physical is None and resource_type not in EMULATED:
                 note = "not created: moto's CloudFormation does not support this type"
@@ -234,10 +237,16 @@ def _get_att(deployment: Deployment, clients: Any, logical_id: str, attribute: s
 
 
 def _condition_holds(deployment: Deployment, name: str | None) -> bool:
-    """The template's conditions are `!Not [!Equals [!Ref X, ""]]`; evaluate that shape."""
+    """The template's conditions are `!Not [!Equals [!Ref X, ""]]` (or an `!And` of those); evaluate that shape."""
     if name is None:
         return True
     condition = deployment.template.get("Conditions", {}).get(name)
+    return _holds(deployment, condition, name)
+
+
+def _holds(deployment: Deployment, condition: Any, name: str) -> bool:
+    if isinstance(condition, dict) and "Fn::And" in condition:
+        return all(_holds(deployment, part, name) for part in condition["Fn::And"])
     try:
         (equals,) = condition["Fn::Not"]
         left, right = equals["Fn::Equals"]

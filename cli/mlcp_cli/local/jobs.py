@@ -116,6 +116,7 @@ from mlcp_cli.local.faults import Faults
 __all__ = [
     "MOTO_ADDED_OPERATIONS",
     "BatchChildDuration",
+    "BatchWork",
     "JobBackend",
     "JobDurations",
     "JobResult",
@@ -151,6 +152,22 @@ class JobResult:
 
 BatchChildDuration = Callable[[str, int], float]
 """(array job name, child index) -> simulated seconds the child runs."""
+
+
+@dataclass(frozen=True)
+class BatchWork:
+    """The cost model of a batch worker that follows mlcp's shard contract (MLCP_ITEMS_PER_CHILD, MLCP_ITEM_COUNT,
+    MLCP_INDEX_MAP_URI in its environment): a child runs ``startup + items x per_item x (1 ± noise)`` seconds, the
+    noise fixed by (job name, index) so runs are reproducible."""
+
+    per_item_seconds: float = 0.5
+    startup_seconds: float = 30.0
+    noise: float = 0.05
+
+    def seconds(self, job_name: str, index: int, items: int) -> float:
+        jitter = 1.0 + self.noise * (2.0 * _unit_hash(job_name, index, "batch-noise") - 1.0)
+        return self.startup_seconds + items * self.per_item_seconds * jitter
+
 
 # Model of sizes and compression (see module docstring).
 _MIN_PAYLOAD: Final = 32 * 1024
@@ -690,6 +707,7 @@ class _BatchArray:
     backend: BatchBackend
     created: float
     children: list[_BatchChild]
+    single: bool = False  # a non-array job with the shard contract: the job is its own only "child"
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -715,6 +733,9 @@ class JobBackend:
             lambda _name, _index: self.durations.batch_child
         )
         self.batch_parallelism = max(1, batch_parallelism)
+        # job definition name -> cost model; ``batch_work_default`` for any other job with the shard contract
+        self.batch_work: dict[str, BatchWork] = {}
+        self.batch_work_default = BatchWork()
         self._lock = threading.RLock()
         self._epoch = clock.now() - timedelta(seconds=clock.seconds())
         self._jobs: dict[tuple[str, str, str, str], _Job] = {}
@@ -1700,8 +1721,13 @@ class JobBackend:
 
     def _api_submit_job(self, backend: BatchBackend, call: Callable[[], Any], p: dict[str, Any]) -> Any:
         size = int((p.get("array_properties") or {}).get("size") or 0)
-        if size <= 0:
-            return call()  # a single job: moto's own (Docker) behaviour
+        env = {
+            str(e.get("name")): str(e.get("value"))
+            for e in (p.get("container_overrides") or {}).get("environment") or []
+        }
+        sharded = "MLCP_ITEMS_PER_CHILD" in env and "MLCP_ITEM_COUNT" in env
+        if size <= 0 and not sharded:
+            return call()  # a single job outside the shard contract: moto's own (Docker) behaviour
         original_start = BatchJob.start
         try:  # create moto's parent + children records without starting their Docker threads
             BatchJob.start = _no_start
@@ -1712,13 +1738,16 @@ class JobBackend:
         parent = backend._jobs[job_id]
         now = self.clock.seconds()
         name = str(p["job_name"])
+        child_jobs = list(parent._child_jobs or []) if size > 0 else [parent]
+        work = self._work_of(backend, p, env) if sharded else None
         children: list[_BatchChild] = []
-        lanes = [now] * min(self.batch_parallelism, size)
-        for child_job in parent._child_jobs or []:
-            index = int(child_job.array_properties["index"])
+        lanes = [now] * min(self._slots(backend, p), len(child_jobs))
+        for child_job in child_jobs:
+            index = int(child_job.array_properties["index"]) if size > 0 else 0
             lane = min(range(len(lanes)), key=lambda i: (lanes[i], i))
             started = lanes[lane] + self.durations.batch_startup
-            duration = max(0.0, float(self.batch_child_duration(name, index)))
+            seconds = work(name, index) if work is not None else float(self.batch_child_duration(name, index))
+            duration = max(0.0, seconds)
             failure = self.faults.job_failure(f"{name}:{index}")
             end = started + (0.5 * duration if failure is not None else duration)
             lanes[lane] = end
@@ -1727,10 +1756,45 @@ class JobBackend:
             children.append(_BatchChild(child_job, index, now, started, end, failure))
         parent.job_created_at = self._dt(now)
         parent._transitions = []
-        array = _BatchArray(parent, backend, now, children)
+        array = _BatchArray(parent, backend, now, children, single=size <= 0)
         self._arrays[(backend.account_id, backend.region_name, job_id)] = array
         self._settle_array(array, now)
         return result
+
+    def _work_of(self, backend: BatchBackend, p: dict[str, Any], env: Mapping[str, str]) -> Callable[[str, int], float]:
+        """Child seconds from the shard contract: items of the child's shard x the job definition's cost model."""
+        definition = str(p.get("job_def_id") or "").rsplit("/", 1)[-1].split(":", 1)[0]
+        model = self.batch_work.get(definition, self.batch_work_default)
+        per_child, total = int(env["MLCP_ITEMS_PER_CHILD"]), int(env["MLCP_ITEM_COUNT"])
+        index_map: list[int] | None = None
+        if env.get("MLCP_INDEX_MAP_URI"):
+            blob = self._read_s3(backend, env["MLCP_INDEX_MAP_URI"])
+            index_map = [int(i) for i in json.loads(blob)] if blob else None
+
+        def seconds(name: str, index: int) -> float:
+            shard = index_map[index] if index_map is not None and index < len(index_map) else index
+            items = max(0, min(per_child, total - shard * per_child))
+            return model.seconds(name, shard, items)
+
+        return seconds
+
+    def _slots(self, backend: BatchBackend, p: dict[str, Any]) -> int:
+        """Children running at once: the queue's compute environments' maxvCpus / the child's vCPUs (AWS places
+        jobs while capacity lasts); ``batch_parallelism`` when the queue or its capacity is unknown."""
+        queue = backend.get_job_queue(str(p.get("job_queue") or ""))
+        if queue is None:
+            return self.batch_parallelism
+        capacity = 0
+        for environment in queue.environments:
+            resources = environment.compute_resources or {}
+            capacity += int(resources.get("maxvCpus") or 0)
+        if capacity <= 0:
+            return self.batch_parallelism
+        vcpus = 1.0
+        for requirement in (p.get("container_overrides") or {}).get("resourceRequirements") or []:
+            if requirement.get("type") == "VCPU":
+                vcpus = float(requirement["value"])
+        return max(1, int(capacity // vcpus))
 
     def _child_status(self, child: _BatchChild, now: float) -> str:
         if child.terminated is not None and child.terminated <= now:
@@ -1766,6 +1830,8 @@ class JobBackend:
                 job.exit_code = 0 if status == "SUCCEEDED" else 1
                 if status == "FAILED":
                     job.job_stopped_reason = child.reason or child.failure or "Essential container in task exited"
+        if array.single:
+            return  # the job itself was the one child
         parent = array.parent
         if statuses and all(s == "SUCCEEDED" for s in statuses):
             parent_status = "SUCCEEDED"
@@ -1808,7 +1874,9 @@ class JobBackend:
             owner = self._array_of(backend, str(item.get("jobId", "")))
             if owner is None:
                 continue
-            if item["jobId"] == owner.parent.job_id:
+            if owner.single:
+                item["status"] = owner.parent.status
+            elif item["jobId"] == owner.parent.job_id:
                 summary = dict.fromkeys(
                     ("STARTING", "FAILED", "RUNNING", "SUCCEEDED", "RUNNABLE", "SUBMITTED", "PENDING"), 0
                 )

@@ -42,6 +42,13 @@ underneath (the test shows the gap on plain moto, then the behaviour with the fi
 - ``cfn_rest_api_body``: an ``AWS::ApiGateway::RestApi`` with a ``Body`` (what SAM generates for
   ``AWS::Serverless::Api``) gets the Body's resources, methods and proxy integrations (moto: the Body is ignored and
   the stack's Deployment fails with "The REST API doesn't contain any methods").
+- ``definite_json_paths``: a definite JSONPath (no wildcard, filter, slice) names one value, as in Step Functions
+  (moto: ``$.Items[0].Name`` yields a one-element list).
+- ``batch_compute_resize``: UpdateComputeEnvironment applies ``computeResources`` (maxvCpus ...) with AWS Batch's
+  validation (moto: accepted and ignored), so the batch pipeline's resize and restore are observable.
+- ``batch_sync``: ``batch:submitJob.sync`` polls with back-off instead of moto's fixed 0.5 s wall sleep, and stopping
+  the execution terminates the job (moto: it keeps running). Parameters and output are PascalCase through
+  ``task_parameter_names``.
 
 The fixes are installed once per process and act only while a local cloud is active (``activate``); otherwise moto
 behaves exactly as released, so plain-moto tests in the same process are unaffected.
@@ -146,6 +153,9 @@ FIXES = (
     "eks_updates",
     "redrive_execution",
     "cfn_rest_api_body",
+    "definite_json_paths",
+    "batch_compute_resize",
+    "batch_sync",
 )
 
 
@@ -216,6 +226,9 @@ def install() -> None:
         _fix_eks_updates()
         _fix_redrive_execution()
         _fix_cfn_rest_api_body()
+        _fix_definite_json_paths()
+        _fix_batch_compute_resize()
+        _fix_batch_sync()
         _INSTALLED = True
 
 
@@ -1429,3 +1442,128 @@ def _fix_cfn_rest_api_body() -> None:
         return api
 
     RestAPI.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+# --- definite_json_paths ----------------------------------------------------------------------------------------
+# A path without wildcards, filters, slices, unions or recursive descent is "definite": Step Functions returns the
+# one value it names (``$.ComputeEnvironments[0].ComputeEnvironmentArn`` is a string). moto wraps the value in a
+# list whenever an array index occurs before the last step.
+_INDEFINITE = re.compile(r"\*|\.\.|\?\(|\[[^\]]*[:,][^\]]*\]")
+_JSON_PATH_IMPORTERS = (
+    "moto.stepfunctions.parser.asl.component.common.string.string_expression",
+    "moto.stepfunctions.parser.asl.component.intrinsic.argument.argument",
+    "moto.stepfunctions.parser.asl.eval.states",
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.string_operators",
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.numeric",
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.boolean_equals",
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.timestamp_operators",
+)
+
+
+def _definite(path: str) -> bool:
+    return path.startswith("$") and _INDEFINITE.search(path) is None
+
+
+def _fix_definite_json_paths() -> None:
+    import importlib  # noqa: PLC0415 - only this fix needs it
+
+    json_path = importlib.import_module("moto.stepfunctions.parser.asl.utils.json_path")
+    original = getattr(json_path, "extract_json")  # noqa: B009 - ModuleType attributes are untyped for mypy
+
+    def extract_json(path: str, data: Any) -> Any:
+        value = original(path, data)
+        if _ACTIVE is not None and _definite(path) and isinstance(value, list) and len(value) == 1:
+            matches = jsonpath_parse(path).find(data)
+            if len(matches) == 1:
+                return matches[0].value
+        return value
+
+    for name in ("moto.stepfunctions.parser.asl.utils.json_path", *_JSON_PATH_IMPORTERS):
+        module = importlib.import_module(name)
+        if getattr(module, "extract_json", None) is original:
+            setattr(module, "extract_json", extract_json)  # noqa: B010
+
+
+# --- batch_compute_resize ---------------------------------------------------------------------------------------
+def _fix_batch_compute_resize() -> None:
+    """UpdateComputeEnvironment applies computeResources (maxvCpus, minvCpus, desiredvCpus) as AWS Batch does, with
+    its validation (moto: "TODO Implement resizing", the request is accepted and ignored)."""
+    from moto.batch.exceptions import ClientException  # noqa: PLC0415
+    from moto.batch.models import BatchBackend  # noqa: PLC0415
+
+    original = BatchBackend.update_compute_environment
+
+    def update_compute_environment(
+        self: Any, compute_environment_name: str, state: Any, compute_resources: Any, service_role: Any
+    ) -> Any:
+        result = original(self, compute_environment_name, state, compute_resources, service_role)
+        if _ACTIVE is None or not compute_resources:
+            return result
+        environment = self.get_compute_environment(compute_environment_name)
+        current = dict(environment.compute_resources or {})
+        wanted = {k: int(v) for k, v in compute_resources.items() if k in ("maxvCpus", "minvCpus", "desiredvCpus")}
+        merged = {**current, **wanted}
+        fargate = "FARGATE" in str(current.get("type", ""))
+        if fargate and ({"minvCpus", "desiredvCpus"} & set(wanted)):
+            raise ClientException("minvCpus and desiredvCpus are not applicable to Fargate compute environments")
+        if int(merged.get("maxvCpus", 0)) < int(merged.get("minvCpus", 0)):
+            raise ClientException("maxvCpus must be greater than or equal to minvCpus")
+        environment.compute_resources = merged
+        return result
+
+    BatchBackend.update_compute_environment = update_compute_environment
+
+
+# --- batch_sync -------------------------------------------------------------------------------------------------
+def _fix_batch_sync() -> None:
+    """``batch:submitJob.sync`` polls DescribeJobs with the same back-off as the SageMaker integration (moto: a fixed
+    0.5 s wall sleep per poll) and terminates the job when the execution is stopped, as Step Functions does (moto:
+    the job keeps running)."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: PLC0415
+        state_task_service_batch,
+    )
+
+    cls = state_task_service_batch.StateTaskServiceBatch
+    original_build = cls._build_sync_resolver
+    original_eval = cls._eval_sync
+
+    def _build_sync_resolver(
+        self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any], state_credentials: Any
+    ) -> Any:
+        job_id = env.stack[-1].get("JobId") if env.stack and isinstance(env.stack[-1], dict) else None
+        resolver = original_build(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+        if _ACTIVE is None or job_id is None:
+            return resolver
+        client = boto_client_for(
+            service="batch", region=resource_runtime_part.region, state_credentials=state_credentials
+        )
+        self._mlcp_job = (client, job_id)
+        interval = [_SYNC_POLL_SECONDS[0]]
+
+        def resolve() -> Any:
+            result = resolver()
+            if not result:
+                env.program_state_event.wait(interval[0])
+                interval[0] = min(interval[0] * 1.5, _SYNC_POLL_SECONDS[1])
+            return result
+
+        return resolve
+
+    def _eval_sync(self: Any, env: Any, sync_resolver: Callable[[], Any], *args: Any, **kwargs: Any) -> Any:
+        job = getattr(self, "_mlcp_job", None)
+        if _ACTIVE is None or job is None:
+            return original_eval(self, env, sync_resolver, *args, **kwargs)
+        try:
+            while env.is_running():
+                result = sync_resolver()
+                if result:
+                    return result
+            return None
+        finally:
+            if not env.is_running():
+                client, job_id = job
+                try:
+                    client.terminate_job(jobId=job_id, reason="Execution was stopped")
+                except ClientError:
+                    LOG.warning("could not terminate Batch job %s after the execution stopped", job_id)
+
+    cls._build_sync_resolver = _build_sync_resolver
+    cls._eval_sync = _eval_sync

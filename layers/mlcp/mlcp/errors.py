@@ -95,3 +95,13 @@ class Conflict(MlcpError):
 
 class Throttled(MlcpError):
     """An AWS service throttled the request; the caller should retry later (HTTP 429)."""
+class BatchSpecInvalid(InputInvalid):
+    """A batch spec (job profile) is invalid (field-level errors)."""
+
+
+class PlanInfeasible(MlcpError):
+    """No batch plan satisfies the constraints (array size, items per child, timeout, budget); says which."""
+
+
+class BatchChildrenFailed(MlcpError):
+    """Some children of a Batch array job failed; ``details`` lists the failed indices for a shard retry."""

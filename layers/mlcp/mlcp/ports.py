@@ -149,3 +149,23 @@ class PipelineCatalog(Protocol):
     def item(self, name: str) -> dict[str, Any] | None: ...
 
     def page(self, limit: int, start: dict[str, Any] | None) -> Page: ...
+class Objects(ObjectStore, Protocol):
+    """An object store that can also write objects and count the keys under a prefix (the batch pipeline)."""
+
+    def write(self, uri: str, body: bytes, content_type: str = "application/json") -> None: ...
+
+    def count(self, prefix_uri: str) -> int: ...
+
+
+class BatchJobs(Protocol):
+    def describe_jobs(self, job_ids: list[str]) -> list[Mapping[str, Any]]:
+        """DescribeJobs for any number of ids (100 per call, AWS's limit), in the order given; unknown ids omitted."""
+        ...
+
+
+class ProfileStore(Protocol):
+    """Per job profile, what the batch planner learnt (mlcp.batching.Profile as a dict)."""
+
+    def get(self, profile: str) -> dict[str, Any] | None: ...
+
+    def put(self, profile: str, item: Mapping[str, Any]) -> None: ...

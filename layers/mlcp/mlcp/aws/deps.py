@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mlcp.api import ApiDeps
+from mlcp.aws.batch import BatchAdapter
 from mlcp.aws.dynamodb import (
     DynamoDecisionLog,
     DynamoPipelineStore,
+    DynamoProfileStore,
     DynamoRunStore,
     DynamoScalingPolicyStore,
     DynamoScalingStateStore,
@@ -18,7 +20,8 @@ from mlcp.aws.sagemaker import SageMakerAdapter
 from mlcp.aws.sfn import StepFunctionsExecutions
 from mlcp.aws.sns import SnsNotifier
 from mlcp.errors import FieldError, InputInvalid
-from mlcp.models.settings import Settings
+from mlcp.batch_service import BatchDeps
+from mlcp.models.settings import BatchSettings, Settings
 from mlcp.ports import Meter
 from mlcp.scaling_service import ScalingDeps
 from mlcp.service import Deps
@@ -71,4 +74,15 @@ def aws_api_deps(settings: Settings, meter: Meter) -> ApiDeps:
         control=executions,
         run_index=DynamoRunStore(settings.runs_table),
         catalog=DynamoPipelineStore(settings.pipelines_table),
+    )
+def aws_batch_deps(settings: BatchSettings, meter: Meter) -> BatchDeps:
+    """The batch pipeline's ports (mlcp.batch_service)."""
+    return BatchDeps(
+        settings=settings,
+        objects=S3ObjectStore(),
+        batch=BatchAdapter(),
+        profiles=DynamoProfileStore(settings.profiles_table),
+        executions=StepFunctionsExecutions(),
+        notifier=SnsNotifier(settings.notification_topic_arn),
+        meter=meter,
     )

@@ -410,3 +410,24 @@ class DynamoDecisionLog(_Table):
             ExpressionAttributeNames=expr.names,
             ExpressionAttributeValues=expr.values,
         )
+class DynamoProfileStore:
+    """The batch profiles table: one item per job profile (key ``profile``), what the planner learnt."""
+
+    def __init__(self, table: str, ddb: Any | None = None) -> None:
+        self.table = table
+        self._ddb = ddb
+
+    @property
+    def ddb(self) -> Any:
+        if self._ddb is None:
+            self._ddb = client("dynamodb")
+        return self._ddb
+
+    def get(self, profile: str) -> dict[str, Any] | None:
+        item = self.ddb.get_item(TableName=self.table, Key={"profile": {"S": profile}}, ConsistentRead=True).get("Item")
+        return from_dynamo(item) if item else None
+
+    def put(self, profile: str, item: Mapping[str, Any]) -> None:
+        document = {k: to_dynamo(v) for k, v in item.items() if v is not None}
+        document["profile"] = {"S": profile}
+        self.ddb.put_item(TableName=self.table, Item=document)

@@ -50,3 +50,15 @@ class S3ObjectStore:
             if error_code(exc) in _MISSING:
                 raise ArtifactMissing(f"{uri} does not exist") from exc
             raise
+
+    def write(self, uri: str, body: bytes, content_type: str = "application/json") -> None:
+        bucket, key = split_uri(uri)
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+    def count(self, prefix_uri: str) -> int:
+        """Objects under a prefix (ListObjectsV2, 1,000 keys a page); "folder" markers ending in / do not count."""
+        bucket, prefix = split_uri(prefix_uri)
+        total = 0
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            total += sum(1 for obj in page.get("Contents", []) if not str(obj["Key"]).endswith("/"))
+        return total

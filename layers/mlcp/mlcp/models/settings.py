@@ -42,3 +42,18 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         return Settings.model_validate(dict(environ))
     except ValidationError as exc:
         raise InputInvalid("function environment", field_errors(exc)) from exc
+
+
+class BatchSettings(Settings):
+    """The batch pipeline's functions: the profiles table and the batch state machine (template.yaml)."""
+
+    profiles_table: Annotated[str, Field(alias="PROFILES_TABLE", min_length=3)]
+    # only start_batch starts executions (the state machine itself refers to plan_batch / collect_batch_stats)
+    batch_state_machine_arn: Annotated[str | None, Field(alias="BATCH_STATE_MACHINE_ARN", min_length=20)] = None
+
+
+def load_batch_settings(environ: Mapping[str, str]) -> BatchSettings:
+    try:
+        return BatchSettings.model_validate(dict(environ))
+    except ValidationError as exc:
+        raise InputInvalid("function environment", field_errors(exc)) from exc

@@ -1,0 +1,31 @@
+"""First state of batch_pipeline: the spec, the item count and the profile's estimate -> the Batch request."""
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlcp import batch_service
+from mlcp.aws.deps import aws_batch_deps
+from mlcp.models.batch import PlanInput
+from mlcp.models.settings import load_batch_settings
+from mlcp.observability import PowertoolsMeter, parse_event
+
+logger = Logger()
+tracer = Tracer(patch_modules=("botocore",))  # the handlers only call AWS through boto3
+metrics = Metrics()
+
+
+@cache
+def deps() -> batch_service.BatchDeps:
+    return aws_batch_deps(load_batch_settings(os.environ), PowertoolsMeter(metrics))
+
+
+@logger.inject_lambda_context(correlation_id_path="execution_arn")
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = batch_service.plan_run(parse_event(PlanInput, event, "plan_batch input"), deps())
+    return result.model_dump(mode="json")
