@@ -1,6 +1,6 @@
-"""`mlcp`: pipeline specs offline, the REST API (`mlcp runs ...`, `mlcp pipelines ...`), and the embedded local
-cloud (`mlcp local demo|status|serve|fire-schedule`).
-"""`mlcp`: pipeline specs offline, batch plans (`mlcp batch plan`), and the embedded local cloud (`mlcp local ...`).
+"""`mlcp`: pipeline specs offline, batch plans (`mlcp batch plan`), scaling policies (`mlcp scaling ...`), the REST
+API (`mlcp runs ...`, `mlcp pipelines ...`), and the embedded local cloud
+(`mlcp local demo|status|serve|fire-schedule`).
 
 Exit codes: 0 ok, 1 invalid input (field-level messages on stderr), 2 usage error; the API commands add
 3 not found, 4 conflict, 5 throttled/unavailable, 6 not authorised, 7 the watched run did not succeed.
@@ -23,8 +23,8 @@ from mlcp.naming import execution_name
 from mlcp.preparation import prepare_run, processing_request
 from mlcp.tuning import tuning_request
 from mlcp_cli import api_commands
-from mlcp_cli.images import ImageResolutionUnavailable, resolve_images
 from mlcp_cli.batch_commands import add_batch_commands
+from mlcp_cli.images import ImageResolutionUnavailable, resolve_images
 from mlcp_cli.local import commands as local_commands
 from mlcp_cli.scaling_commands import add_scaling_commands
 

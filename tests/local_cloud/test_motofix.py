@@ -1103,6 +1103,8 @@ def test_sdk_error_names_eks_is_pascal_case(box: Sandbox) -> None:
 
     assert result["status"] == "FAILED"
     assert result["error"] == "Eks.ResourceInUseException"
+
+
 # --- redrive_execution -------------------------------------------------------------------------------------------
 PREPARE_THEN_WAIT = {
     "StartAt": "Prepare",
@@ -1202,6 +1204,8 @@ def test_cfn_rest_api_body_creates_the_resources_and_methods(box: Sandbox) -> No
     assert method["authorizationType"] == "AWS_IAM"
     assert method["methodIntegration"]["type"] == "AWS_PROXY"
     assert method["methodIntegration"]["uri"].endswith(":function:api/invocations")
+
+
 # --- definite_json_paths -----------------------------------------------------------------------------------------
 INDEXED = {
     "StartAt": "Pick",

@@ -1442,6 +1442,8 @@ def _fix_cfn_rest_api_body() -> None:
         return api
 
     RestAPI.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
 # --- definite_json_paths ----------------------------------------------------------------------------------------
 # A path without wildcards, filters, slices, unions or recursive descent is "definite": Step Functions returns the
 # one value it names (``$.ComputeEnvironments[0].ComputeEnvironmentArn`` is a string). moto wraps the value in a

@@ -84,6 +84,8 @@ class PolicyInvalid(InputInvalid):
 
 class PolicyNotFound(MlcpError):
     """No scaling policy is registered for the alarm or schedule that triggered the controller."""
+
+
 # --- API errors (the REST API maps them to HTTP statuses in one place; no state machine catches them) ----------
 class NotFound(MlcpError):
     """A run or pipeline the request names does not exist (HTTP 404)."""
@@ -95,6 +97,8 @@ class Conflict(MlcpError):
 
 class Throttled(MlcpError):
     """An AWS service throttled the request; the caller should retry later (HTTP 429)."""
+
+
 class BatchSpecInvalid(InputInvalid):
     """A batch spec (job profile) is invalid (field-level errors)."""
 

@@ -123,6 +123,8 @@ class DecisionLog(Protocol):
         ...
 
     def complete(self, policy: str, decision_key: str, fields: Mapping[str, Any]) -> None: ...
+
+
 # --- what the REST API needs beyond the pipeline's ports ----------------------------------------------------------
 Page = tuple[list[dict[str, Any]], dict[str, Any] | None]  # items, the key to continue from (None: the end)
 
@@ -149,6 +151,8 @@ class PipelineCatalog(Protocol):
     def item(self, name: str) -> dict[str, Any] | None: ...
 
     def page(self, limit: int, start: dict[str, Any] | None) -> Page: ...
+
+
 class Objects(ObjectStore, Protocol):
     """An object store that can also write objects and count the keys under a prefix (the batch pipeline)."""
 

@@ -19,8 +19,8 @@ from mlcp.aws.s3 import S3ObjectStore
 from mlcp.aws.sagemaker import SageMakerAdapter
 from mlcp.aws.sfn import StepFunctionsExecutions
 from mlcp.aws.sns import SnsNotifier
-from mlcp.errors import FieldError, InputInvalid
 from mlcp.batch_service import BatchDeps
+from mlcp.errors import FieldError, InputInvalid
 from mlcp.models.settings import BatchSettings, Settings
 from mlcp.ports import Meter
 from mlcp.scaling_service import ScalingDeps
@@ -75,6 +75,8 @@ def aws_api_deps(settings: Settings, meter: Meter) -> ApiDeps:
         run_index=DynamoRunStore(settings.runs_table),
         catalog=DynamoPipelineStore(settings.pipelines_table),
     )
+
+
 def aws_batch_deps(settings: BatchSettings, meter: Meter) -> BatchDeps:
     """The batch pipeline's ports (mlcp.batch_service)."""
     return BatchDeps(

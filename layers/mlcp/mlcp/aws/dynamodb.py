@@ -410,6 +410,8 @@ class DynamoDecisionLog(_Table):
             ExpressionAttributeNames=expr.names,
             ExpressionAttributeValues=expr.values,
         )
+
+
 class DynamoProfileStore:
     """The batch profiles table: one item per job profile (key ``profile``), what the planner learnt."""
 
