@@ -1116,12 +1116,20 @@ PREPARE_THEN_WAIT = {
 }
 
 
+def _await_state(box: Sandbox, execution_arn: str, event_type: str) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while event_type not in [e["type"] for e in box.history(execution_arn)]:
+        assert time.monotonic() < deadline, f"{execution_arn} never had a {event_type} event"
+        time.sleep(0.01)
+
+
 def test_redrive_execution_continues_from_the_unsuccessful_state(box: Sandbox) -> None:
     sfn = box.client("stepfunctions")
     arn = box.state_machine(PREPARE_THEN_WAIT)
     plain = box.start(arn, {"n": 1}, name="plain")
     with pytest.raises(NotImplementedError, match="redrive_execution"):  # moto: not implemented
         sfn.redrive_execution(executionArn=plain)
+    _await_state(box, plain, "WaitStateEntered")  # plain moto cannot stop an execution that is still starting
     sfn.stop_execution(executionArn=plain)
 
     box.activate()
@@ -1129,9 +1137,7 @@ def test_redrive_execution_continues_from_the_unsuccessful_state(box: Sandbox) -
     with pytest.raises(ClientError, match="ExecutionNotRedrivable"):  # RUNNING
         sfn.redrive_execution(executionArn=execution)
     assert sfn.describe_execution(executionArn=execution)["redriveStatus"] == "NOT_REDRIVABLE"
-    deadline = time.monotonic() + TIMEOUT
-    while "WaitStateEntered" not in [e["type"] for e in box.history(execution)] and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _await_state(box, execution, "WaitStateEntered")
     sfn.stop_execution(executionArn=execution)
     assert box.wait(execution)["status"] == "ABORTED"
     assert sfn.describe_execution(executionArn=execution)["redriveStatus"] == "REDRIVABLE"
