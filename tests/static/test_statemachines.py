@@ -18,8 +18,7 @@ from mlcp.models import run as run_models
 from tests.support import ROOT, STATEMACHINES, load_template
 
 ASL_FILES = sorted(STATEMACHINES.glob("*.asl.json"))
-SERVICE_ERROR_PREFIXES = ("States.", "Lambda.", "SageMaker.", "SNS.", "Eks.")
-SERVICE_ERROR_PREFIXES = ("States.", "Lambda.", "SageMaker.", "SNS.", "Batch.")
+SERVICE_ERROR_PREFIXES = ("States.", "Lambda.", "SageMaker.", "SNS.", "Eks.", "Batch.")
 # Which handler input model each Lambda task feeds (by its DefinitionSubstitutions variable).
 TASK_INPUT_MODELS: dict[str, type[BaseModel]] = {
     "ValidateSpecFunctionArn": run_models.ValidateInput,

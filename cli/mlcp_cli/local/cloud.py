@@ -255,11 +255,11 @@ class LocalCloud:
         ]
         return [self.state_machine_arn, *others]
 
-    def executions(self) -> list[dict[str, Any]]:
-        """The executions of every state machine of the stack."""
+    def executions(self, state_machine_arn: str | None = None) -> list[dict[str, Any]]:
+        """The executions of one state machine, or of every state machine of the stack."""
         paginator = self.client("stepfunctions").get_paginator("list_executions")
         found: list[dict[str, Any]] = []
-        for arn in self.state_machine_arns():
+        for arn in [state_machine_arn] if state_machine_arn else self.state_machine_arns():
             for page in paginator.paginate(stateMachineArn=arn):
                 found.extend(page["executions"])
         return found
@@ -398,22 +398,13 @@ class LocalCloud:
         return policy
 
     def scaling_executions(self) -> list[dict[str, Any]]:
-        paginator = self.client("stepfunctions").get_paginator("list_executions")
-        found: list[dict[str, Any]] = []
-        for page in paginator.paginate(stateMachineArn=self.output("NodegroupScalingArn")):
-            found.extend(page["executions"])
-        return found
+        """The executions of the node-group scaling state machine."""
+        return self.executions(self.output("NodegroupScalingArn"))
 
     def settle_scaling(self, timeout: float = 120.0) -> list[dict[str, Any]]:
-        """Wait until every delivery is made and every node-group scaling execution has ended."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.dispatcher.drain(timeout=max(0.0, deadline - time.monotonic()))
-            executions = self.scaling_executions()
-            if all(e["status"] in TERMINAL for e in executions) and self.dispatcher.pending == 0:
-                return executions
-            time.sleep(0.05)
-        raise TimeoutError(f"node-group scaling did not settle in {timeout}s")
+        """Wait until everything has settled; return the node-group scaling executions."""
+        arn = self.output("NodegroupScalingArn")
+        return [e for e in self.settle(timeout) if e["stateMachineArn"] == arn]
 
     def _write_log(self, fn: FunctionConfig, invocation: Invocation) -> None:
         """Each invocation's output goes to the function's log group, as the Lambda service does."""

@@ -237,23 +237,40 @@ def _get_att(deployment: Deployment, clients: Any, logical_id: str, attribute: s
 
 
 def _condition_holds(deployment: Deployment, name: str | None) -> bool:
-    """The template's conditions are `!Not [!Equals [!Ref X, ""]]` (or an `!And` of those); evaluate that shape."""
+    """Evaluate a template condition (Fn::Equals / Not / And / Or over parameters, and Condition references)."""
     if name is None:
         return True
     condition = deployment.template.get("Conditions", {}).get(name)
-    return _holds(deployment, condition, name)
-
-
-def _holds(deployment: Deployment, condition: Any, name: str) -> bool:
-    if isinstance(condition, dict) and "Fn::And" in condition:
-        return all(_holds(deployment, part, name) for part in condition["Fn::And"])
     try:
-        (equals,) = condition["Fn::Not"]
-        left, right = equals["Fn::Equals"]
-        value = deployment.parameters.get(left["Ref"], _default_parameter(deployment, left["Ref"]))
-        return bool(value != right)
+        return bool(_evaluate(deployment, condition))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"condition {name} has a shape the local cloud does not evaluate: {condition}") from exc
+
+
+def _evaluate(deployment: Deployment, node: Any) -> Any:
+    if isinstance(node, str | int | float | bool):
+        return str(node).lower() if isinstance(node, bool) else str(node)
+    (function, argument), *rest = node.items()
+    if rest:
+        raise ValueError(f"one intrinsic function per node, got {sorted(node)}")
+    if function == "Ref":
+        value = deployment.parameters.get(argument, _default_parameter(deployment, argument))
+        if value is None:
+            raise KeyError(f"{argument} is not a parameter of the template")
+        return str(value)
+    if function == "Condition":
+        return _condition_holds(deployment, argument)
+    if function == "Fn::Equals":
+        left, right = argument
+        return _evaluate(deployment, left) == _evaluate(deployment, right)
+    if function == "Fn::Not":
+        (inner,) = argument
+        return not _evaluate(deployment, inner)
+    if function == "Fn::And":
+        return all(_evaluate(deployment, part) for part in argument)
+    if function == "Fn::Or":
+        return any(_evaluate(deployment, part) for part in argument)
+    raise ValueError(f"{function} is not a condition function")
 
 
 def _post_deploy(deployment: Deployment, clients: Any) -> None:
