@@ -85,12 +85,13 @@ def test_a_manual_change_waits_for_the_lease_but_not_for_cooldowns() -> None:
     cooling = ControllerState(policy="c1/gpu", last_scale_out_at=NOW - dt.timedelta(seconds=10))
 
     blocked = run(manual(desired=8), [group(4)], held)
-    allowed = run(manual(desired=8), [group(4)], cooling)
+    allowed = run(manual(desired=8, requested_by="alice", note="load test"), [group(4)], cooling)
 
     assert blocked.decision.action == "noop"
     assert "in flight (alarm-1" in blocked.decision.reason
     assert allowed.decision.action == "update"
     assert allowed.decision.direction == "out"
+    assert allowed.decision.reason.startswith("manual change of ng by alice (load test): min/max/desired 2/20/4 -> ")
     done = complete(allowed.state, "m1", "out", True, NOW)
     assert done.lease is None
     assert done.last_scale_out_at == NOW  # a manual scale-out starts the cooldown like any other

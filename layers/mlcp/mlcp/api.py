@@ -598,6 +598,7 @@ def scaling_action(
         "nodegroup": nodegroup,
         **fields,
         "requested_by": caller[:2048],
+        "note": request.reason or "",
         "request_id": decision_id,
         "at": now.isoformat(),
     }

@@ -251,7 +251,9 @@ def manual_change(policy: ScalingPolicy, member: NodegroupConfig, trigger: Manua
     before = (member.min_size, member.max_size, member.desired_size)
     after = (new_min, new_max, desired)
     delta = desired - member.desired_size if policy.mode == "desired" else new_max - member.max_size
-    who = f" by {trigger.requested_by}" if trigger.requested_by else ""
+    who = (f" by {trigger.requested_by}" if trigger.requested_by else "") + (
+        f" ({trigger.note})" if trigger.note else ""
+    )
     reason = (
         f"manual change of {member.name}{who}: min/max/desired {'/'.join(map(str, before))} -> "
         f"{'/'.join(map(str, after))}" + (f" ({'; '.join(notes)})" if notes else "")

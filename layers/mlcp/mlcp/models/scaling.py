@@ -270,6 +270,7 @@ class ManualTrigger(_Strict):
     min: Annotated[int | None, Field(ge=0, le=1000)] = None
     max: Annotated[int | None, Field(ge=1, le=1000)] = None
     requested_by: Annotated[str, Field(max_length=2048)] = ""
+    note: Annotated[str, Field(max_length=256, description="The operator's reason, kept on the decision.")] = ""
     request_id: Annotated[str, Field(max_length=128)] = ""
     at: dt.datetime
 
