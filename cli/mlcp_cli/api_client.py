@@ -119,6 +119,25 @@ class ApiClient:
     def get_pipeline(self, name: str) -> dict[str, Any]:
         return dict(self.request("GET", f"/pipelines/{urllib.parse.quote(name)}")[1])
 
+    def start_batch(self, request: dict[str, Any], idempotency_key: str | None = None) -> tuple[int, dict[str, Any]]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        status, body = self.request("POST", "/batches", body=request, headers=headers)
+        return status, dict(body)
+
+    def get_batch(self, batch_id: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/batches/{urllib.parse.quote(batch_id)}")[1])
+
+    def get_scaling(self, cluster: str, nodegroup: str, limit: int | None = None) -> dict[str, Any]:
+        path = f"/scaling/{urllib.parse.quote(cluster)}/{urllib.parse.quote(nodegroup)}"
+        return dict(self.request("GET", path, query={"limit": limit})[1])
+
+    def scaling_action(
+        self, cluster: str, nodegroup: str, change: dict[str, Any], idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        path = f"/scaling/{urllib.parse.quote(cluster)}/{urllib.parse.quote(nodegroup)}/actions"
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return dict(self.request("POST", path, body=change, headers=headers)[1])
+
 
 def _json(raw: bytes) -> Any:
     try:

@@ -1,4 +1,5 @@
-"""`mlcp runs ...` and `mlcp pipelines ...`: the REST API from the command line.
+"""`mlcp runs ...`, `mlcp pipelines ...`, `mlcp batch start|get`, `mlcp scaling get|set`: the REST API from the
+command line.
 
 Endpoint: --endpoint URL, else the ApiUrl output of --stack (CloudFormation DescribeStacks; requests are SigV4
 signed with your AWS credentials), or --local for `mlcp local serve` (http://127.0.0.1:5001, unsigned).
@@ -224,6 +225,147 @@ def cmd_pipelines_get(args: argparse.Namespace) -> int:
 
     _print(args, view, human)
     return 0
+
+
+# --- batch start|get -----------------------------------------------------------------------------------------------
+def cmd_batch_start(args: argparse.Namespace) -> int:
+    request: dict[str, Any] = {"profile": args.profile}
+    if args.manifest:
+        request["manifest_uri"] = args.manifest
+    if args.items is not None:
+        request["item_count"] = args.items
+    if args.spec:
+        document = yaml.safe_load(Path(args.spec).read_text())
+        if not isinstance(document, dict):
+            raise ValueError(f"{args.spec}: a batch spec is a mapping, not {type(document).__name__}")
+        request["spec"] = document
+    if args.retry_of:
+        request["retry_of"] = args.retry_of
+    if args.indices:
+        request["indices"] = [int(i) for i in args.indices.split(",") if i.strip()]
+    key = args.idempotency_key or str(uuid.uuid4())
+    status, body = client(args).start_batch(request, key)
+    _print(
+        args,
+        body,
+        lambda: print(
+            f"{'started' if status == 201 else 'already started'} batch run {body['run_id']} "
+            f"(profile {body['profile']})"
+        ),
+    )
+    return 0
+
+
+def cmd_batch_get(args: argparse.Namespace) -> int:
+    run = client(args).get_batch(args.batch_id)
+
+    def human() -> None:
+        print(f"batch run {run['run_id']}   profile {run.get('profile') or '-'}   status {run['status']}")
+        print(f"started   {run.get('started_at') or '-'}   stopped {run.get('stopped_at') or '-'}")
+        plan, shards, stats = run.get("plan") or {}, run.get("shards") or {}, run.get("stats") or {}
+        if shards:
+            print(
+                f"plan      {shards.get('children')} children x {shards.get('items_per_child')} items "
+                f"({shards.get('item_count')} items) on {plan.get('queue') or '-'}"
+            )
+        if stats:
+            failed = stats.get("failed_indices") or []
+            print(f"outcome   {stats.get('status') or '-'}   failed shards: {', '.join(map(str, failed)) or 'none'}")
+            if failed:
+                print(f"retry     mlcp batch start {run.get('profile')} --retry-of {run['run_id']}")
+        if run.get("error"):
+            print(f"error     {run['error']}: {run.get('cause') or ''}")
+
+    _print(args, run, human)
+    return 0
+
+
+def add_batch_parsers(batch: argparse.ArgumentParser) -> None:
+    """`batch start|get` join the `batch` group (batch_commands: plan, schema)."""
+    sub = _subcommands(batch)
+    start = _command(sub, "start", cmd_batch_start, "start a batch pipeline run through the REST API")
+    start.add_argument("profile", help="the job profile (batches/<profile>/batch.yaml)")
+    start.add_argument("--manifest", help="s3://<artifact bucket>/... manifest (default: the spec's items)")
+    start.add_argument("--items", type=int, help="item count, without a manifest")
+    start.add_argument("--spec", help="an inline batch spec file (YAML/JSON), registered as the profile's spec")
+    start.add_argument("--retry-of", help="retry this run's failed shards")
+    start.add_argument("--indices", help="with --retry-of: comma-separated shard indices (default: the failed)")
+    start.add_argument("--idempotency-key", help="retry-safe key (default: a new UUID per invocation)")
+    get = _command(sub, "get", cmd_batch_get, "a batch run: status, plan, failed shards")
+    get.add_argument("batch_id")
+
+
+# --- scaling get|set -----------------------------------------------------------------------------------------------
+def cmd_scaling_get(args: argparse.Namespace) -> int:
+    view = client(args).get_scaling(args.cluster, args.nodegroup, args.limit)
+
+    def human() -> None:
+        config = view.get("nodegroup_config") or {}
+        policy = view.get("policy") or {}
+        print(f"node group {view['cluster']}/{view['nodegroup']}   policy {view['policy_key']} ({policy.get('mode')})")
+        print(
+            f"now       {config.get('status') or 'not found'}   min {config.get('minSize', '-')}   "
+            f"max {config.get('maxSize', '-')}   desired {config.get('desiredSize', '-')}"
+        )
+        print(f"policy    {policy.get('min_size')}..{policy.get('max_size')} nodes, max_step {policy.get('max_step')}")
+        state = view.get("state") or {}
+        lease = state.get("lease")
+        held = f"{lease.get('holder')} until {lease.get('expires_at')}" if lease else "free"
+        print(f"lease     {held}")
+        print(f"last out  {state.get('last_scale_out_at') or '-'}   last in {state.get('last_scale_in_at') or '-'}")
+        print()
+        rows = [
+            {**d, "at": d.get("decision", "").split("#")[0], "change": f"{d.get('capacity')} -> {d.get('target')}"}
+            for d in view.get("decisions") or []
+        ]
+        _table(rows, ["at", "action", "status", "change", "reason"])
+
+    _print(args, view, human)
+    return 0
+
+
+def cmd_scaling_set(args: argparse.Namespace) -> int:
+    change = {
+        k: v
+        for k, v in (("desired", args.desired), ("min", args.min), ("max", args.max), ("reason", args.reason))
+        if v is not None
+    }
+    key = args.idempotency_key or str(uuid.uuid4())
+    result = client(args).scaling_action(args.cluster, args.nodegroup, change, key)
+    _print(
+        args,
+        result,
+        lambda: print(
+            f"accepted: decision {result['decision_id']} of {result['policy_key']} "
+            f"(the controller clamps it to the policy; see `mlcp scaling get {args.cluster} {args.nodegroup}`)"
+        ),
+    )
+    return 0
+
+
+def add_scaling_parsers(scaling: argparse.ArgumentParser) -> None:
+    """`scaling get|set` join the `scaling` group (scaling_commands: validate, schema, simulate)."""
+    sub = _subcommands(scaling)
+    get = _command(sub, "get", cmd_scaling_get, "a node group's policy, controller state and last decisions")
+    get.add_argument("cluster")
+    get.add_argument("nodegroup")
+    get.add_argument("--limit", type=int, default=10, help="decisions to show (default 10)")
+    put = _command(sub, "set", cmd_scaling_set, "request a manual change (clamped to the policy; 409 while busy)")
+    put.add_argument("cluster")
+    put.add_argument("nodegroup")
+    put.add_argument("--desired", type=int)
+    put.add_argument("--min", type=int)
+    put.add_argument("--max", type=int)
+    put.add_argument("--reason", help="kept on the decision")
+    put.add_argument("--idempotency-key", help="retry-safe key (default: a new UUID per invocation)")
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> Any:
+    """The subcommand group of a command group built elsewhere."""
+    for action in parser._actions:  # argparse has no public accessor for it
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    raise LookupError(f"{parser.prog} has no subcommands")
 
 
 # --- wiring --------------------------------------------------------------------------------------------------------

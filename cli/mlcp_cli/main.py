@@ -127,11 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print the full SageMaker requests as JSON")
     plan.set_defaults(func=cmd_plan)
     local_commands.add_parser(sub)
-    add_scaling_commands(sub)
+    scaling = add_scaling_commands(sub)
     api_commands.add_parsers(sub)
+    api_commands.add_scaling_parsers(scaling)
     openapi = sub.add_parser("openapi", help="print the OpenAPI document of the REST API (docs/openapi.json)")
     openapi.set_defaults(func=cmd_openapi)
-    add_batch_commands(sub)
+    api_commands.add_batch_parsers(add_batch_commands(sub))
     return parser
 
 

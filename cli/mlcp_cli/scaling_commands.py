@@ -15,8 +15,11 @@ from mlcp.models.scaling import parse_policy, policy_json_schema
 from mlcp.scaling_sim import SimConfig, SimResult, parse_trace, simulate, static_node_hours
 
 
-def add_scaling_commands(subparsers: Any) -> None:
-    scaling = subparsers.add_parser("scaling", help="EKS node-group scaling policies: validate, schema, simulate")
+def add_scaling_commands(subparsers: Any) -> argparse.ArgumentParser:
+    """The `scaling` command group; returns its parser so the API commands (get, set) can join it."""
+    scaling: argparse.ArgumentParser = subparsers.add_parser(
+        "scaling", help="EKS node-group scaling: validate, schema, simulate; get, set (REST API)"
+    )
     sub = scaling.add_subparsers(dest="scaling_command", required=True)
     validate = sub.add_parser("validate", help="validate a scaling policy (YAML/JSON); exit 1 with field-level errors")
     validate.add_argument("file")
@@ -41,6 +44,7 @@ def add_scaling_commands(subparsers: Any) -> None:
     sim.add_argument("--update-seconds", type=int, default=180, help="EKS update duration (default 180)")
     sim.add_argument("--tick-seconds", type=int, default=60, help="re-evaluation schedule period (default 60)")
     sim.set_defaults(func=cmd_simulate)
+    return scaling
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

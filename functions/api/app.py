@@ -1,4 +1,4 @@
-"""The REST API (API Gateway REST, AWS_IAM auth): runs and pipelines, one Powertools Router per resource."""
+"""The REST API (API Gateway REST, AWS_IAM auth): runs, pipelines, batches, scaling; one Powertools Router each."""
 
 import os
 from functools import cache
@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlcp.api import ApiDeps
 from mlcp.aws.deps import aws_api_deps
-from mlcp.models.settings import load_settings
+from mlcp.models.settings import load_batch_settings, load_settings
 from mlcp.observability import PowertoolsMeter
 from mlcp.rest import context as rest_context
 from mlcp.rest.resolver import create_app
@@ -24,7 +24,9 @@ app = create_app()
 
 @cache
 def deps() -> ApiDeps:
-    return aws_api_deps(load_settings(os.environ), PowertoolsMeter(metrics))
+    # With the batch pipeline's settings (PROFILES_TABLE) the API serves /batches too.
+    settings = load_batch_settings(os.environ) if os.environ.get("PROFILES_TABLE") else load_settings(os.environ)
+    return aws_api_deps(settings, PowertoolsMeter(metrics))
 
 
 @cache

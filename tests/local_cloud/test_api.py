@@ -311,8 +311,9 @@ def test_fuzz_the_local_api_from_its_openapi_document(registered: tuple[LocalClo
     sent = list(api.requests)[before:]
     by_operation: dict[str, dict[int, int]] = {}
     for method, path, status in sent:
-        parts = path.strip("/").split("/")
-        key = f"{method} /{parts[0]}" + ("/{id}" if len(parts) > 1 else "") + (f"/{parts[2]}" if len(parts) > 2 else "")
+        parts = path.split("?")[0].strip("/").split("/")  # the resource, then ids, then an action (cancel, ...)
+        named = [parts[0]] + ["{id}" if p not in ("cancel", "redrive", "actions") else p for p in parts[1:]]
+        key = f"{method} /" + "/".join(named)
         by_operation.setdefault(key, {}).setdefault(status, 0)
         by_operation[key][status] += 1
     statuses: dict[int, int] = {}

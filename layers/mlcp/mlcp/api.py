@@ -9,13 +9,25 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mlcp import naming, service
-from mlcp.errors import ArtifactMissing, Conflict, FieldError, InputInvalid, NotFound, SpecInvalid
+from mlcp import batch_service, naming, scaling_service, service
+from mlcp.batch_service import BatchDeps
+from mlcp.errors import (
+    ArtifactMissing,
+    BatchSpecInvalid,
+    Conflict,
+    FieldError,
+    InputInvalid,
+    NotFound,
+    SpecInvalid,
+)
 from mlcp.models.api import (
+    BatchStartResponse,
+    BatchView,
     PipelinePage,
     PipelineSummary,
     PipelineView,
@@ -23,12 +35,19 @@ from mlcp.models.api import (
     RunPage,
     RunSummary,
     RunView,
+    ScalingActionRequest,
+    ScalingActionResponse,
+    ScalingView,
+    StartBatchRequest,
     StartRunRequest,
     StartRunResponse,
 )
+from mlcp.models.batch import BatchRunInput, parse_batch_spec
 from mlcp.models.run import DatasetRef, RunInput, RunStatus, Trigger, TriggerType
+from mlcp.models.scaling import ControllerState, parse_policy
 from mlcp.models.spec import parse_spec
-from mlcp.ports import ExecutionControl, Page, PipelineCatalog, RunIndex
+from mlcp.ports import DecisionHistory, ExecutionControl, Page, PipelineCatalog, RunIndex, ScalingPolicyIndex
+from mlcp.scaling_service import ScalingDeps
 
 # How many DynamoDB pages one list request reads at most (a status filter may leave pages short).
 MAX_READS_PER_PAGE = 5
@@ -39,11 +58,22 @@ _PIPELINE_KEYS = {"name"}
 
 
 @dataclass
+class ScalingApi:
+    """What /scaling needs: the controller's ports, the node group -> policy lookup and the decision history."""
+
+    controller: ScalingDeps
+    index: ScalingPolicyIndex
+    history: DecisionHistory
+
+
+@dataclass
 class ApiDeps:
     core: service.Deps
     control: ExecutionControl
     run_index: RunIndex
     catalog: PipelineCatalog
+    batch: BatchDeps | None = None  # /batches (the batch pipeline's ports)
+    scaling: ScalingApi | None = None  # /scaling (the scaling controller's ports)
 
 
 # --- runs --------------------------------------------------------------------------------------------------------
@@ -290,3 +320,297 @@ def list_pipelines(*, limit: int, next_token: str | None, deps: ApiDeps) -> Pipe
         for item in items
     ]
     return PipelinePage(items=summaries, next_token=encode_token("pipelines", key))
+
+
+# --- batches -------------------------------------------------------------------------------------------------------
+def _batch(deps: ApiDeps) -> BatchDeps:
+    if deps.batch is None or not deps.batch.settings.batch_state_machine_arn:
+        raise RuntimeError("the API function has no batch pipeline settings (PROFILES_TABLE, BATCH_STATE_MACHINE_ARN)")
+    return deps.batch
+
+
+def _execution_arn(state_machine_arn: str, name: str) -> str:
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+
+def _batch_prefix(batch: BatchDeps, profile: str) -> str:
+    return f"s3://{batch.settings.artifact_bucket}/batches/{profile}/"
+
+
+def _read_json(batch: BatchDeps, uri: str) -> dict[str, Any] | None:
+    try:
+        document = json.loads(batch.objects.read(uri))
+    except ArtifactMissing:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _retry_input(request: StartBatchRequest, batch: BatchDeps) -> BatchRunInput:
+    extra = [
+        FieldError(name, "is not allowed with retry_of (a retry keeps the original run's items and plan)")
+        for name in ("manifest_uri", "item_count", "spec")
+        if getattr(request, name) is not None
+    ]
+    if extra:
+        raise InputInvalid("request body", extra)
+    assert request.retry_of is not None
+    stats = _read_json(batch, f"{_batch_prefix(batch, request.profile)}runs/{request.retry_of}/stats.json")
+    if stats is None:
+        raise NotFound(
+            f"batch run {request.retry_of!r} of profile {request.profile!r} has no stats.json "
+            "(it does not exist, or has not finished)"
+        )
+    shards = stats.get("shards") or {}
+    total = math.ceil(int(shards.get("item_count", 0)) / max(1, int(shards.get("items_per_child", 1))))
+    if request.indices is not None:
+        wrong = [
+            FieldError(f"indices.{n}", f"shard {i} is out of range 0..{total - 1}")
+            for n, i in enumerate(request.indices)
+            if i >= total
+        ]
+        if wrong:
+            raise InputInvalid("request body", wrong)
+    elif not stats.get("failed_indices"):
+        raise Conflict(f"batch run {request.retry_of!r} has no failed shards to retry")
+    return batch_service.retry_input(
+        {"profile": request.profile, "retry_of": request.retry_of, "indices": request.indices}
+    )
+
+
+def _new_batch_input(
+    request: StartBatchRequest, *, caller: str, idempotency_key: str | None, request_id: str, batch: BatchDeps
+) -> tuple[BatchRunInput, bytes | None]:
+    """A new run's input, and the inline spec to register (validated, not yet written)."""
+    if request.indices is not None:
+        raise InputInvalid("request body", [FieldError("indices", "is only allowed with retry_of")])
+    if request.manifest_uri is not None and request.item_count is not None:
+        raise InputInvalid("request body", [FieldError("item_count", "give manifest_uri or item_count, not both")])
+    spec_body = None
+    if request.spec is not None:
+        try:
+            spec = parse_batch_spec(request.spec, source="inline batch spec")
+        except BatchSpecInvalid as exc:
+            errors = [FieldError(f"spec.{e.field}".rstrip("."), e.message) for e in exc.errors]
+            raise InputInvalid("request body", errors) from exc
+        if spec.name != request.profile:
+            raise InputInvalid(
+                "request body", [FieldError("spec.name", f"is {spec.name!r} but profile is {request.profile!r}")]
+            )
+        spec_body = json.dumps(request.spec, sort_keys=True, indent=1).encode()
+    else:
+        try:
+            batch_service.load_spec(batch, request.profile)
+        except ArtifactMissing as exc:
+            raise NotFound(f"{exc.reason}, or send an inline spec") from exc
+    if request.manifest_uri is not None:
+        bucket = f"s3://{batch.settings.artifact_bucket}/"
+        if not request.manifest_uri.startswith(bucket):
+            raise InputInvalid(
+                "request body", [FieldError("manifest_uri", f"must be in the artifact bucket ({bucket})")]
+            )
+        try:
+            batch.objects.size(request.manifest_uri)
+        except ArtifactMissing as exc:
+            raise NotFound(f"manifest {request.manifest_uri} does not exist") from exc
+    if idempotency_key:
+        run_id = naming.execution_name(request.profile, "api", caller, idempotency_key)
+    else:
+        run_id = naming.execution_name(request.profile, "api-request", request_id)
+    run_input = BatchRunInput(
+        run_id=run_id,
+        profile=request.profile,
+        manifest_uri=request.manifest_uri,
+        item_count=request.item_count,
+        trigger=Trigger(type=TriggerType.API, source=caller[:2048]),
+    )
+    return run_input, spec_body
+
+
+def start_batch(
+    request: StartBatchRequest, *, caller: str, idempotency_key: str | None, request_id: str, deps: ApiDeps
+) -> BatchStartResponse:
+    """POST /batches: batch_service.start_batch_run under a deterministic name (Idempotency-Key, else the request
+    id; a shard retry is named after the run and the indices). A retried request answers started=false; the same
+    key with another request is a conflict."""
+    batch = _batch(deps)
+    spec_body = None
+    if request.retry_of is not None:
+        run_input = _retry_input(request, batch)
+    else:
+        run_input, spec_body = _new_batch_input(
+            request, caller=caller, idempotency_key=idempotency_key, request_id=request_id, batch=batch
+        )
+    machine = batch.settings.batch_state_machine_arn or ""
+    existing = deps.control.describe(_execution_arn(machine, run_input.run_id))
+    if existing is not None:
+        if json.loads(str(existing.get("input") or "null")) != run_input.model_dump(mode="json"):
+            raise Conflict(
+                f"batch run {run_input.run_id!r} exists with another request: use a new Idempotency-Key for a new run"
+            )
+        return BatchStartResponse(
+            run_id=run_input.run_id,
+            profile=run_input.profile,
+            execution_arn=str(existing["executionArn"]),
+            started=False,
+        )
+    if spec_body is not None:
+        batch.objects.write(f"{_batch_prefix(batch, request.profile)}batch.yaml", spec_body)
+    result = batch_service.start_batch_run(run_input, batch)
+    return BatchStartResponse.model_validate(result.model_dump(mode="json"))
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def get_batch(run_id: str, deps: ApiDeps) -> BatchView:
+    """GET /batches/{id}: DescribeExecution, plus the run's plan.json and stats.json when written."""
+    batch = _batch(deps)
+    arn = _execution_arn(batch.settings.batch_state_machine_arn or "", run_id)
+    described = deps.control.describe(arn)
+    if described is None:
+        raise NotFound(f"batch run {run_id!r} does not exist")
+    run_input = json.loads(str(described.get("input") or "{}"))
+    profile = run_input.get("profile") if isinstance(run_input, dict) else None
+    planned = stats = None
+    if isinstance(profile, str) and profile:
+        run_prefix = f"{_batch_prefix(batch, profile)}runs/{run_id}/"
+        planned = _read_json(batch, f"{run_prefix}plan.json")
+        stats = _read_json(batch, f"{run_prefix}stats.json")
+    return BatchView(
+        run_id=run_id,
+        profile=profile,
+        status=str(described.get("status")),
+        execution_arn=arn,
+        started_at=_iso(described.get("startDate")),
+        stopped_at=_iso(described.get("stopDate")),
+        input=run_input if isinstance(run_input, dict) else None,
+        plan=(planned or {}).get("plan"),
+        shards=(planned or {}).get("shards"),
+        stats=stats,
+        error=described.get("error"),
+        cause=described.get("cause"),
+    )
+
+
+# --- scaling -------------------------------------------------------------------------------------------------------
+def _scaling(deps: ApiDeps) -> ScalingApi:
+    if deps.scaling is None:
+        raise RuntimeError("the API function has no scaling controller settings (SCALING_*_TABLE)")
+    return deps.scaling
+
+
+def _policy_key(cluster: str, nodegroup: str, scaling: ScalingApi) -> str:
+    key = scaling.index.policy_for_nodegroup(cluster, nodegroup)
+    if key is None:
+        raise NotFound(
+            f"no scaling policy covers node group {nodegroup!r} of cluster {cluster!r}: upload "
+            f"scaling/{cluster}/<name>/policy.yaml listing it"
+        )
+    return key
+
+
+def get_scaling(cluster: str, nodegroup: str, *, limit: int, deps: ApiDeps) -> ScalingView:
+    """GET /scaling/{cluster}/{nodegroup}: the policy covering it, the node group now, the controller state and
+    the policy's last decisions (newest first)."""
+    scaling = _scaling(deps)
+    controller = scaling.controller
+    key = _policy_key(cluster, nodegroup, scaling)
+    policy = controller.policies.get_policy(key) or {}
+    described = controller.nodegroups.describe_nodegroup(cluster, nodegroup)
+    config = None
+    if described is not None:
+        config = {"status": described.get("status"), **dict(described.get("scalingConfig") or {})}
+    stored = controller.state.get_state(key)
+    state = ControllerState.model_validate(stored) if stored else ControllerState(policy=key)
+    return ScalingView(
+        cluster=cluster,
+        nodegroup=nodegroup,
+        policy_key=key,
+        policy=policy,
+        nodegroup_config=config,
+        state=state.model_dump(mode="json"),
+        decisions=scaling.history.recent(key, limit),
+    )
+
+
+def _action_errors(request: ScalingActionRequest) -> list[FieldError]:
+    errors = []
+    if request.desired is None and request.min is None and request.max is None:
+        errors.append(FieldError("desired", "give at least one of desired, min, max"))
+    if request.min is not None and request.max is not None and request.min > request.max:
+        errors.append(FieldError("min", f"must be <= max ({request.max})"))
+    if request.desired is not None:
+        if request.min is not None and request.desired < request.min:
+            errors.append(FieldError("desired", f"must be >= min ({request.min})"))
+        if request.max is not None and request.desired > request.max:
+            errors.append(FieldError("desired", f"must be <= max ({request.max})"))
+    return errors
+
+
+def scaling_action(
+    cluster: str,
+    nodegroup: str,
+    request: ScalingActionRequest,
+    *,
+    caller: str,
+    idempotency_key: str | None,
+    request_id: str,
+    deps: ApiDeps,
+) -> ScalingActionResponse:
+    """POST /scaling/{cluster}/{nodegroup}/actions: start nodegroup_scaling with a manual trigger, so the change
+    goes through the controller (decide: clamp to the policy, take the lease; the decisions table; the update
+    loop; record). Refused up front (409) while an update is in flight; decide re-checks under the lease."""
+    errors = _action_errors(request)
+    if errors:
+        raise InputInvalid("request body", errors)
+    scaling = _scaling(deps)
+    controller = scaling.controller
+    machine = controller.settings.scaling_state_machine_arn
+    if not machine:
+        raise RuntimeError("the API function has no SCALING_STATE_MACHINE_ARN")
+    key = _policy_key(cluster, nodegroup, scaling)
+    stored = controller.policies.get_policy(key)
+    if stored is None:
+        raise NotFound(f"scaling policy {key!r} is not registered")
+    policy = parse_policy(stored, source=f"registered scaling policy {key}")
+    described = controller.nodegroups.describe_nodegroup(cluster, nodegroup)
+    if described is None:
+        raise NotFound(f"node group {nodegroup!r} does not exist in cluster {cluster!r}")
+    if described.get("status", "ACTIVE") != "ACTIVE":
+        raise Conflict(f"node group {nodegroup!r} is {described.get('status')}: an update is running; retry later")
+    now = deps.core.clock()
+    state_item = controller.state.get_state(key)
+    state = ControllerState.model_validate(state_item) if state_item else ControllerState(policy=key)
+    if state.lease is not None and state.lease.expires_at > now:
+        raise Conflict(
+            f"an update of {key} is in flight ({state.lease.holder}, lease until {state.lease.expires_at:%H:%M:%S}Z)"
+        )
+    identity = ("key", caller, idempotency_key) if idempotency_key else ("request", request_id)
+    decision_id = naming.execution_name(f"{policy.name}-manual", nodegroup, cluster, *identity)
+    fields = request.model_dump(include={"desired", "min", "max"}, exclude_none=True)
+    event = {
+        "source": scaling_service.MANUAL_SOURCE,
+        "kind": "manual",
+        "policy": key,
+        "nodegroup": nodegroup,
+        **fields,
+        "requested_by": caller[:2048],
+        "note": request.reason or "",
+        "request_id": decision_id,
+        "at": now.isoformat(),
+    }
+    arn = _execution_arn(machine, decision_id)
+    existing = deps.control.describe(arn)
+    if existing is not None:
+        sent = json.loads(str(existing.get("input") or "{}"))
+        if not isinstance(sent, dict) or {k: v for k, v in sent.items() if k != "at"} != {
+            k: v for k, v in event.items() if k != "at"
+        }:
+            raise Conflict(f"decision {decision_id!r} exists with another request: use a new Idempotency-Key")
+        return ScalingActionResponse(decision_id=decision_id, policy_key=key, execution_arn=arn, started=False)
+    arn, started = deps.core.executions.start(machine, decision_id, event)
+    deps.core.meter.add("ScalingManualActions", 1, "Count")
+    return ScalingActionResponse(decision_id=decision_id, policy_key=key, execution_arn=arn, started=started)

@@ -129,6 +129,18 @@ class DecisionLog(Protocol):
 Page = tuple[list[dict[str, Any]], dict[str, Any] | None]  # items, the key to continue from (None: the end)
 
 
+class ScalingPolicyIndex(Protocol):
+    def policy_for_nodegroup(self, cluster: str, nodegroup: str) -> str | None:
+        """The key (``<cluster>/<name>``) of the registered policy covering the node group, or None."""
+        ...
+
+
+class DecisionHistory(Protocol):
+    def recent(self, policy: str, limit: int) -> list[dict[str, Any]]:
+        """The policy's last decisions, newest first."""
+        ...
+
+
 class ExecutionControl(Protocol):
     def describe(self, execution_arn: str) -> Mapping[str, Any] | None:
         """DescribeExecution, or None if the execution does not exist."""

@@ -9,6 +9,7 @@ apply.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -20,6 +21,7 @@ from mlcp.models.scaling import (
     ControllerState,
     Decision,
     Lease,
+    ManualTrigger,
     NodegroupConfig,
     NodegroupUpdate,
     ScalingConfig,
@@ -72,7 +74,7 @@ def split(total: int, weights: list[int]) -> list[int]:
 
 
 def _remember(
-    state: ControllerState, trigger: AlarmTrigger | ScheduleTrigger, policy: ScalingPolicy
+    state: ControllerState, trigger: AlarmTrigger | ScheduleTrigger | ManualTrigger, policy: ScalingPolicy
 ) -> ControllerState:
     """Record the alarm's state; note when scale-out pressure was last seen (an out alarm in ALARM, or leaving it)."""
     outs = {r.alarm for r in policy.scale_out}
@@ -96,7 +98,7 @@ def _seconds(since: dt.datetime | None, now: dt.datetime) -> float:
 def decide(
     *,
     decision_id: str,
-    trigger: AlarmTrigger | ScheduleTrigger,
+    trigger: AlarmTrigger | ScheduleTrigger | ManualTrigger,
     nodegroups: list[NodegroupConfig],
     policy: ScalingPolicy,
     state: ControllerState,
@@ -109,7 +111,14 @@ def decide(
     desired_mode = policy.mode == "desired"
     capacity = sum(n.desired_size if desired_mode else n.max_size for n in members)
 
-    def outcome(reason: str, target: int = capacity, updates: list[NodegroupUpdate] | None = None) -> Outcome:
+    def outcome(
+        reason: str,
+        target: int = capacity,
+        updates: list[NodegroupUpdate] | None = None,
+        lease: Lease | None = None,
+    ) -> Outcome:
+        nonlocal state
+        state = state if lease is None else state.model_copy(update={"lease": lease})
         decision = Decision(
             decision_id=decision_id,
             policy=policy.key,
@@ -135,6 +144,8 @@ def decide(
         return outcome(f"node group(s) {', '.join(busy)} not ACTIVE: an update is running")
     if state.lease is not None and state.lease.expires_at > now:
         return outcome(f"an update is in flight ({state.lease.holder}, lease until {state.lease.expires_at:%H:%M:%S})")
+    if isinstance(trigger, ManualTrigger):
+        return _decide_manual(trigger, policy, by_name, capacity, decision_id, now, outcome)
 
     floor, ceiling = bounds(policy, now)
     in_alarm = {name for name, memory in state.alarms.items() if memory.state == "ALARM"}
@@ -175,6 +186,80 @@ def decide(
     state = state.model_copy(update={"lease": lease})
     verb = "scale out" if step > 0 else "scale in"
     return outcome(f"{why}; {verb} {capacity} -> {target}{capped}", target, updates)
+
+
+def _decide_manual(  # noqa: PLR0917 - decide's locals, passed on
+    trigger: ManualTrigger,
+    policy: ScalingPolicy,
+    by_name: dict[str, NodegroupConfig],
+    capacity: int,
+    decision_id: str,
+    now: dt.datetime,
+    outcome: Callable[..., Outcome],
+) -> Outcome:
+    if trigger.nodegroup not in by_name or trigger.nodegroup not in [m.name for m in policy.nodegroups]:
+        return outcome(f"manual change: node group {trigger.nodegroup} is not one of policy {policy.key}'s")
+    change = manual_change(policy, by_name[trigger.nodegroup], trigger)
+    target = capacity + change.delta
+    if not change.update:
+        return outcome(f"{change.reason}; node group already configured so", target)
+    direction: Literal["out", "in", "schedule"] = (
+        "out" if change.delta > 0 else "in" if change.delta < 0 else "schedule"
+    )
+    lease = Lease(holder=decision_id, expires_at=now + dt.timedelta(seconds=policy.lease_seconds), direction=direction)
+    return outcome(change.reason, target, [change.update], lease)
+
+
+@dataclass(frozen=True)
+class ManualChange:
+    update: NodegroupUpdate | None  # None: the node group already has that config
+    delta: int  # change of the group's capacity (desired size, or max size in bounds mode)
+    reason: str
+
+
+def manual_change(policy: ScalingPolicy, member: NodegroupConfig, trigger: ManualTrigger) -> ManualChange:
+    """A manual {desired, min, max} for one node group, clamped to its share of the policy's hard min/max and to
+    ``max_step`` nodes from its current desired size; min <= desired <= max as EKS requires. Unset fields keep
+    their current value (desiredSize stays Cluster Autoscaler's in bounds mode unless given)."""
+    names = [m.name for m in policy.nodegroups]
+    weights = [m.weight for m in policy.nodegroups]
+    i = names.index(member.name)
+    low, high = split(policy.min_size, weights)[i], max(split(policy.max_size, weights)[i], 1)
+    notes: list[str] = []
+
+    def clamp(field: str, value: int) -> int:
+        got = min(max(value, low), high)
+        if got != value:
+            notes.append(f"{field} {value} clamped to {got} (policy bounds {low}..{high})")
+        return got
+
+    new_min = clamp("min", trigger.min) if trigger.min is not None else member.min_size
+    new_max = clamp("max", trigger.max) if trigger.max is not None else member.max_size
+    new_max = max(new_max, new_min, 1)
+    wanted = trigger.desired if trigger.desired is not None else member.desired_size
+    inside = min(max(wanted, new_min), new_max)
+    if inside != wanted and trigger.desired is not None:
+        notes.append(f"desired {wanted} moved to {inside} (within min..max {new_min}..{new_max})")
+    desired = clamp("desired", inside) if trigger.desired is not None else inside
+    step = max(-policy.max_step, min(policy.max_step, desired - member.desired_size))
+    if step != desired - member.desired_size:
+        notes.append(f"desired {desired} limited to {member.desired_size + step} (max_step {policy.max_step})")
+    desired = member.desired_size + step
+    new_min, new_max = min(new_min, desired), max(new_max, desired, 1)
+    sets_desired = policy.mode == "desired" or trigger.desired is not None or desired != member.desired_size
+    config = ScalingConfig(minSize=new_min, maxSize=new_max, desiredSize=desired if sets_desired else None)
+    before = (member.min_size, member.max_size, member.desired_size)
+    after = (new_min, new_max, desired)
+    delta = desired - member.desired_size if policy.mode == "desired" else new_max - member.max_size
+    who = (f" by {trigger.requested_by}" if trigger.requested_by else "") + (
+        f" ({trigger.note})" if trigger.note else ""
+    )
+    reason = (
+        f"manual change of {member.name}{who}: min/max/desired {'/'.join(map(str, before))} -> "
+        f"{'/'.join(map(str, after))}" + (f" ({'; '.join(notes)})" if notes else "")
+    )
+    update = None if before == after else NodegroupUpdate(nodegroup=member.name, scaling_config=config)
+    return ManualChange(update=update, delta=delta, reason=reason)
 
 
 def _held(policy: ScalingPolicy, state: ControllerState, direction: str, now: dt.datetime) -> str | None:

@@ -17,10 +17,12 @@ from mlcp import runs, triggers
 from mlcp.errors import EventInvalid, FieldError, PolicyInvalid, PolicyNotFound
 from mlcp.models.scaling import (
     AlarmTrigger,
+    AnyTrigger,
     ControllerState,
     DecideInput,
     DecideResult,
     Decision,
+    ManualTrigger,
     NodegroupConfig,
     RecordInput,
     RecordResult,
@@ -37,6 +39,7 @@ from mlcp.scaling import complete, decide
 
 POLICY_KEY = re.compile(r"^scaling/(?P<cluster>[^/]+)/(?P<name>[^/]+)/policy\.(ya?ml|json)$")
 STATE_WRITE_ATTEMPTS = 4
+MANUAL_SOURCE = "mlcp.scaling.manual"  # the execution input of a manual change (POST /scaling/.../actions)
 
 
 @dataclass
@@ -106,7 +109,7 @@ def register_policy(event: Mapping[str, Any], deps: ScalingDeps) -> PolicyRegist
 
 
 # --- decide ------------------------------------------------------------------------------------------------------
-def parse_trigger(event: Mapping[str, Any]) -> AlarmTrigger | ScheduleTrigger:
+def parse_trigger(event: Mapping[str, Any]) -> AnyTrigger:
     """A "CloudWatch Alarm State Change" event, or the input of a scaling schedule (see template.yaml)."""
     try:
         if event.get("detail-type") == "CloudWatch Alarm State Change":
@@ -120,6 +123,8 @@ def parse_trigger(event: Mapping[str, Any]) -> AlarmTrigger | ScheduleTrigger:
                     "event_id": event.get("id", ""),
                 }
             )
+        if event.get("source") == MANUAL_SOURCE:
+            return ManualTrigger.model_validate({k: v for k, v in event.items() if k != "source"})
         if event.get("source") == "mlcp.scaling.schedule":
             return ScheduleTrigger.model_validate(
                 {
@@ -132,18 +137,25 @@ def parse_trigger(event: Mapping[str, Any]) -> AlarmTrigger | ScheduleTrigger:
         raise EventInvalid("scaling trigger", field_errors(exc)) from exc
     raise EventInvalid(
         "scaling trigger",
-        [FieldError("detail-type", "expected a CloudWatch Alarm State Change event or a mlcp.scaling.schedule input")],
+        [
+            FieldError(
+                "detail-type",
+                f"expected a CloudWatch Alarm State Change event, a mlcp.scaling.schedule or a {MANUAL_SOURCE} input",
+            )
+        ],
     )
 
 
-def _decision_id(trigger: AlarmTrigger | ScheduleTrigger) -> str:
+def _decision_id(trigger: AnyTrigger) -> str:
     if isinstance(trigger, AlarmTrigger) and trigger.event_id:
         return trigger.event_id
+    if isinstance(trigger, ManualTrigger) and trigger.request_id:
+        return trigger.request_id
     subject = trigger.alarm if isinstance(trigger, AlarmTrigger) else trigger.policy
     return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{subject}-{trigger.at:%Y%m%dT%H%M%SZ}")
 
 
-def _key(trigger: AlarmTrigger | ScheduleTrigger, decision_id: str) -> str:
+def _key(trigger: AnyTrigger, decision_id: str) -> str:
     return f"{trigger.at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%S.%fZ}#{decision_id}"
 
 
@@ -152,11 +164,17 @@ def decision_key(decision: Decision) -> str:
     return _key(decision.trigger, decision.decision_id)
 
 
-def _policy(trigger: AlarmTrigger | ScheduleTrigger, deps: ScalingDeps) -> ScalingPolicy:
+def _policy(trigger: AnyTrigger, deps: ScalingDeps) -> ScalingPolicy:
     key = deps.policies.policy_for_alarm(trigger.alarm) if isinstance(trigger, AlarmTrigger) else trigger.policy
     stored = deps.policies.get_policy(key) if key else None
     if stored is None:
-        what = f"alarm {trigger.alarm}" if isinstance(trigger, AlarmTrigger) else f"schedule of {trigger.policy}"
+        what = (
+            f"alarm {trigger.alarm}"
+            if isinstance(trigger, AlarmTrigger)
+            else f"manual change of {trigger.policy}"
+            if isinstance(trigger, ManualTrigger)
+            else f"schedule of {trigger.policy}"
+        )
         raise PolicyNotFound(f"no scaling policy is registered for the {what}")
     return parse_policy(stored, source=f"registered scaling policy {key}")
 
@@ -183,7 +201,7 @@ def decide_scaling(inp: DecideInput, deps: ScalingDeps) -> DecideResult:
     try:
         policy = _policy(trigger, deps)
     except PolicyNotFound as exc:
-        if isinstance(trigger, AlarmTrigger):
+        if not isinstance(trigger, ScheduleTrigger):
             raise  # an mlcp-scaling-* alarm without a policy is a configuration error worth a notification
         # A re-evaluation schedule may exist before its policy is uploaded: a recorded no-op, not a page.
         unregistered = _noop(trigger.policy, trigger, decision_id, exc.reason, deps)
@@ -220,9 +238,7 @@ def decide_scaling(inp: DecideInput, deps: ScalingDeps) -> DecideResult:
     return DecideResult(decision=decision, decision_key=key, settings=settings)
 
 
-def _noop(
-    policy: str, trigger: AlarmTrigger | ScheduleTrigger, decision_id: str, reason: str, deps: ScalingDeps
-) -> Decision:
+def _noop(policy: str, trigger: AnyTrigger, decision_id: str, reason: str, deps: ScalingDeps) -> Decision:
     return Decision(
         decision_id=decision_id,
         policy=policy,

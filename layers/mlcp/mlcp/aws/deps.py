@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from mlcp.api import ApiDeps
+from mlcp.api import ApiDeps, ScalingApi
 from mlcp.aws.batch import BatchAdapter
 from mlcp.aws.dynamodb import (
     DynamoDecisionLog,
@@ -66,14 +66,24 @@ def scaling_deps(settings: Settings, meter: Meter) -> ScalingDeps:
 
 
 def aws_api_deps(settings: Settings, meter: Meter) -> ApiDeps:
-    """The REST API's ports: the pipeline's plus execution control, run listing and the pipeline catalogue."""
+    """The REST API's ports: the pipeline's plus execution control, run listing and the pipeline catalogue; the
+    batch pipeline's (when ``settings`` are BatchSettings) and the scaling controller's (when its tables are set)."""
     core = aws_deps(settings, meter)
     executions = StepFunctionsExecutions()
+    scaling = None
+    if settings.scaling_policies_table and settings.scaling_state_table and settings.scaling_decisions_table:
+        scaling = ScalingApi(
+            controller=scaling_deps(settings, meter),
+            index=DynamoScalingPolicyStore(settings.scaling_policies_table),
+            history=DynamoDecisionLog(settings.scaling_decisions_table),
+        )
     return ApiDeps(
         core=replace(core, executions=executions),
         control=executions,
         run_index=DynamoRunStore(settings.runs_table),
         catalog=DynamoPipelineStore(settings.pipelines_table),
+        batch=aws_batch_deps(settings, meter) if isinstance(settings, BatchSettings) else None,
+        scaling=scaling,
     )
 
 

@@ -345,6 +345,22 @@ class DynamoScalingPolicyStore(_Table):
         for alarm in alarms:
             self.ddb.put_item(TableName=self.table, Item={"key": {"S": _ALARM_PREFIX + alarm}, "policy": {"S": key}})
 
+    def policy_for_nodegroup(self, cluster: str, nodegroup: str) -> str | None:
+        """The registered policy of ``cluster`` whose node groups include ``nodegroup`` (a filtered scan: an
+        account has a handful of policies; the first by key when several claim it)."""
+        found: list[str] = []
+        for page in self.ddb.get_paginator("scan").paginate(
+            TableName=self.table,
+            FilterExpression="begins_with(#k, :prefix) AND attribute_exists(policy_json)",
+            ExpressionAttributeNames={"#k": "key"},
+            ExpressionAttributeValues={":prefix": {"S": f"{_POLICY_PREFIX}{cluster}/"}},
+        ):
+            for item in page.get("Items", []):
+                policy = json.loads(item["policy_json"]["S"])
+                if nodegroup in [m.get("name") for m in policy.get("nodegroups", [])]:
+                    found.append(item["key"]["S"].removeprefix(_POLICY_PREFIX))
+        return min(found) if found else None
+
     def record_rejection(self, key: str, source: str, errors: list[dict[str, str]], at: datetime) -> None:
         expr = _Expression()
         expr.set("last_rejection", {"source": source, "errors": errors, "at": iso(at)})
@@ -397,6 +413,18 @@ class DynamoDecisionLog(_Table):
             ConditionExpression="attribute_not_exists(#d)",
             ExpressionAttributeNames={"#d": "decision"},
         )
+
+    def recent(self, policy: str, limit: int) -> list[dict[str, Any]]:
+        """The policy's last ``limit`` decisions, newest first (the sort key starts with the trigger's time)."""
+        response = self.ddb.query(
+            TableName=self.table,
+            KeyConditionExpression="#p = :policy",
+            ExpressionAttributeNames={"#p": "policy"},
+            ExpressionAttributeValues={":policy": {"S": policy}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [from_dynamo(item) for item in response.get("Items", [])]
 
     def complete(self, policy: str, decision_key: str, fields: Mapping[str, Any]) -> None:
         expr = _Expression()

@@ -258,7 +258,25 @@ class ScheduleTrigger(_Strict):
     at: dt.datetime
 
 
-Trigger = Annotated[AlarmTrigger | ScheduleTrigger, Field(discriminator="kind")]
+class ManualTrigger(_Strict):
+    """A manual change of one node group (POST /scaling/{cluster}/{nodegroup}/actions), decided like any trigger:
+    clamped to the policy's hard min/max (the node group's share of them) and ``max_step``, refused while another
+    update holds the lease. Cooldowns do not hold it (an operator's decision); a success starts them."""
+
+    kind: Literal["manual"] = "manual"
+    policy: str
+    nodegroup: str
+    desired: Annotated[int | None, Field(ge=0, le=1000)] = None
+    min: Annotated[int | None, Field(ge=0, le=1000)] = None
+    max: Annotated[int | None, Field(ge=1, le=1000)] = None
+    requested_by: Annotated[str, Field(max_length=2048)] = ""
+    note: Annotated[str, Field(max_length=256, description="The operator's reason, kept on the decision.")] = ""
+    request_id: Annotated[str, Field(max_length=128)] = ""
+    at: dt.datetime
+
+
+AnyTrigger = AlarmTrigger | ScheduleTrigger | ManualTrigger
+Trigger = Annotated[AnyTrigger, Field(discriminator="kind")]
 
 
 class NodegroupConfig(_Strict):
@@ -342,7 +360,7 @@ class Decision(_Strict):
     capacity: int  # the group's capacity the decision started from (desired or max, by mode)
     target: int
     updates: list[NodegroupUpdate] = []
-    trigger: AlarmTrigger | ScheduleTrigger
+    trigger: Annotated[AnyTrigger, Field(discriminator="kind")]
     nodegroups: list[NodegroupConfig]
     state_version: int
 

@@ -35,6 +35,8 @@ class Settings(BaseModel):
     # The REST API only (ApiFunction): Powertools idempotency records of POST /runs (Idempotency-Key).
     idempotency_table: Annotated[str | None, Field(alias="IDEMPOTENCY_TABLE", min_length=3)] = None
     idempotency_ttl_seconds: Annotated[int, Field(alias="IDEMPOTENCY_TTL_SECONDS", ge=60, le=30 * 86400)] = 86400
+    # The REST API's manual scaling actions start nodegroup_scaling (ApiFunction only).
+    scaling_state_machine_arn: Annotated[str | None, Field(alias="SCALING_STATE_MACHINE_ARN", min_length=20)] = None
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:

@@ -13,13 +13,15 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from mlcp.rest import errors, pipelines, runs
+from mlcp.rest import batches, errors, pipelines, runs, scaling
 
 TITLE = "mlcp API"
 VERSION = "1.0.0"
 ROUTERS: tuple[tuple[str, Router], ...] = (
     ("/runs", runs.router),
     ("/pipelines", pipelines.router),
+    ("/batches", batches.router),
+    ("/scaling", scaling.router),
 )
 
 

@@ -1,0 +1,65 @@
+"""/batches: start a batch pipeline run (Idempotency-Key), get one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+
+from mlcp import api
+from mlcp.models.api import BatchStartResponse, BatchView, IdempotencyKey, RunId, StartBatchRequest
+from mlcp.rest import context
+from mlcp.rest.errors import CONFLICT, ERROR_RESPONSES, NOT_FOUND
+
+router = Router()  # type: ignore[no-untyped-call]
+TAGS = ["batches"]
+
+
+@router.post(
+    "",
+    summary="Start a batch pipeline run",
+    description="A job profile's run on a manifest in the artifact bucket (or an item count, or the spec's own "
+    "items), with its registered spec (batches/<profile>/batch.yaml) or an inline one (registered as it); or a "
+    "retry of a finished run's failed shards (`retry_of`, optionally `indices`). With an Idempotency-Key header a "
+    "retried request returns the same run (200) and the same key with another request is refused (409).",
+    responses={
+        201: {"description": "Started"},
+        200: {"description": "Already started: the run a retried request (same Idempotency-Key) started"},
+        **ERROR_RESPONSES,
+        **NOT_FOUND,
+        **CONFLICT,
+    },
+    status_code=201,
+    tags=TAGS,
+)
+def start_batch(
+    request: Annotated[StartBatchRequest, Body()],
+    idempotency_key: Annotated[IdempotencyKey | None, Header(alias="idempotency-key")] = None,
+) -> Response[BatchStartResponse]:
+    result = api.start_batch(
+        request,
+        caller=context.caller(router),
+        idempotency_key=idempotency_key,
+        request_id=context.request_id(router),
+        deps=context.deps(router),
+    )
+    return Response(
+        status_code=201 if result.started else 200,
+        content_type=content_types.APPLICATION_JSON,
+        body=result,
+        headers={"Location": f"/batches/{result.run_id}"},
+    )
+
+
+@router.get(
+    "/<batch_id>",
+    summary="Get a batch pipeline run",
+    description="The execution's status, the run's plan (plan.json) and, once collected, its stats (stats.json: "
+    "outcome, failed shard indices).",
+    responses={200: {"description": "The batch run"}, **ERROR_RESPONSES, **NOT_FOUND},
+    tags=TAGS,
+)
+def get_batch(batch_id: Annotated[RunId, Path()]) -> BatchView:
+    return api.get_batch(batch_id, context.deps(router))
