@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -61,5 +63,12 @@ class FakeLambdaContext:
 
 
 def load_template() -> dict[str, Any]:
-    """template.yaml as data (intrinsics in long form), read the way the local cloud's deploy reads it."""
-    return deploy.load_template(ROOT / "template.yaml")
+    """template.yaml as data (intrinsics in long form), read the way the local cloud's deploy reads it; a fresh copy
+    each call (parsing the template takes most of a second, and functional fixtures read it for every table)."""
+    path = ROOT / "template.yaml"
+    return copy.deepcopy(_parsed_template(path, path.stat().st_mtime_ns))
+
+
+@cache
+def _parsed_template(path: Path, mtime_ns: int) -> dict[str, Any]:
+    return deploy.load_template(path)
