@@ -157,7 +157,7 @@ def cmd_schema(_: argparse.Namespace) -> int:
 def add_batch_commands(subparsers: Any) -> argparse.ArgumentParser:
     """The `batch` command group; returns its parser so later commands can add subcommands to it."""
     batch: argparse.ArgumentParser = subparsers.add_parser(
-        "batch", help="AWS Batch array runs: plan offline, JSON Schema of the batch spec"
+        "batch", help="AWS Batch array runs: plan offline, JSON Schema of the batch spec; start, get (REST API)"
     )
     sub = batch.add_subparsers(dest="batch_command", required=True)
     plan = sub.add_parser(
