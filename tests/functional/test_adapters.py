@@ -11,14 +11,14 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from mlcp.aws.dynamodb import DynamoPipelineStore, DynamoRunStore, order_key
+from mlcp.aws.dynamodb import DynamoPipelineStore, DynamoProfileStore, DynamoRunStore, order_key
 from mlcp.aws.s3 import S3ObjectStore
 from mlcp.aws.sagemaker import SageMakerAdapter
 from mlcp.aws.sfn import StepFunctionsExecutions
 from mlcp.aws.sns import SnsNotifier
 from mlcp.errors import ArtifactMissing
 from mlcp.models.run import DatasetRef, RunStatus
-from tests.functional.conftest import ACCOUNT, BUCKET, REGION, STATE_MACHINE_ARN, Cloud
+from tests.functional.conftest import ACCOUNT, BUCKET, REGION, STATE_MACHINE_ARN, Cloud, _create_table
 
 AT = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 27, 8, 42, tzinfo=UTC)
@@ -349,3 +349,16 @@ def test_ensure_model_package_group_passes_other_errors_on() -> None:
 
         with pytest.raises(ClientError, match="AccessDeniedException"):
             SageMakerAdapter(client).ensure_model_package_group("churn-models", "d", {})
+
+
+def test_profile_store_puts_only_over_the_runs_it_read(cloud: Cloud) -> None:
+    _create_table(cloud.dynamodb, "ProfilesTable", "mlcp-profiles")
+    store = DynamoProfileStore("mlcp-profiles")
+    first = {"profile": "scoring", "per_item_seconds": 0.5, "startup_seconds": 30.0, "runs": 1}
+
+    assert store.put("scoring", first, expected_runs=None) is True  # a new profile
+    assert store.put("scoring", {**first, "per_item_seconds": 9.0}, expected_runs=None) is False  # created meanwhile
+    assert store.put("scoring", {**first, "runs": 2, "per_item_seconds": 9.0}, expected_runs=0) is False  # stale
+    assert store.get("scoring") == first
+    assert store.put("scoring", {**first, "runs": 2, "per_item_seconds": 0.6}, expected_runs=1) is True
+    assert store.get("scoring") == {**first, "runs": 2, "per_item_seconds": 0.6}

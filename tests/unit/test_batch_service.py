@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
 from mlcp import batch_service
 from mlcp.batch_service import BatchDeps, child_runs, collect_stats, count_manifest, plan_run
-from mlcp.errors import ArtifactMissing, InputInvalid
+from mlcp.errors import ArtifactMissing, ConcurrentUpdate, InputInvalid
 from mlcp.models.batch import BatchRunInput, CollectInput, PlanInput, Shards
 from mlcp.models.run import Trigger, TriggerType
 from mlcp.models.settings import BatchSettings
@@ -56,14 +56,25 @@ class Jobs:
 
 
 class Profiles:
+    """The profiles table with its conditional put; ``interleave`` runs just before a put (another run's write)."""
+
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
+        self.interleave: list[Callable[[], None]] = []
+        self.refused = 0
 
     def get(self, profile: str) -> dict[str, Any] | None:
         return self.items.get(profile)
 
-    def put(self, profile: str, item: Mapping[str, Any]) -> None:
+    def put(self, profile: str, item: Mapping[str, Any], expected_runs: int | None) -> bool:
+        if self.interleave:
+            self.interleave.pop(0)()
+        stored = self.items.get(profile)
+        if (stored is None) != (expected_runs is None) or (stored is not None and stored["runs"] != expected_runs):
+            self.refused += 1
+            return False
         self.items[profile] = dict(item)
+        return True
 
 
 class Unused:
@@ -200,6 +211,49 @@ def test_collect_reports_failed_shards_updates_the_profile_and_offers_a_retry() 
     assert deps.profiles.get("scoring") is not None
     saved = json.loads(deps.objects.read(stats.stats_uri))
     assert saved["failed_indices"] == [1]
+
+
+CHILDREN: list[Mapping[str, Any]] = [
+    {"jobId": f"job:{i}", "status": "SUCCEEDED", "startedAt": 0, "stoppedAt": 45_000} for i in range(4)
+]
+
+
+def _collect(deps: BatchDeps) -> Any:
+    run = _run(item_count=60)
+    return collect_stats(CollectInput(input=run, planned=_plan(deps, run), job={"JobId": "job"}), deps)
+
+
+def test_a_concurrent_run_of_the_profile_is_blended_in_not_overwritten() -> None:
+    deps = _deps({PREFIX + "batch.yaml": json.dumps(SPEC).encode()}, CHILDREN)
+    profiles: Profiles = deps.profiles  # type: ignore[assignment]
+    _collect(deps)  # the first run creates the profile
+    first = dict(profiles.items["scoring"])
+    other_run = {**first, "runs": first["runs"] + 1, "per_item_seconds": 7.0}  # stored between our read and write
+
+    def concurrent_write() -> None:
+        profiles.items["scoring"] = other_run
+
+    profiles.interleave.append(concurrent_write)
+    _collect(deps)
+
+    assert profiles.refused == 1  # the stale write was refused, then blended into what the other run stored
+    stored = profiles.items["scoring"]
+    assert stored["runs"] == first["runs"] + 2
+    assert first["per_item_seconds"] < stored["per_item_seconds"] < 7.0
+
+
+def test_a_profile_that_keeps_changing_is_a_retryable_error() -> None:
+    deps = _deps({PREFIX + "batch.yaml": json.dumps(SPEC).encode()}, CHILDREN)
+    profiles: Profiles = deps.profiles  # type: ignore[assignment]
+    _collect(deps)
+
+    def bump() -> None:
+        profiles.items["scoring"] = {**profiles.items["scoring"], "runs": profiles.items["scoring"]["runs"] + 1}
+
+    profiles.interleave.extend([bump] * batch_service.PROFILE_WRITE_ATTEMPTS)
+    with pytest.raises(ConcurrentUpdate, match="kept changing"):
+        _collect(deps)
+    assert profiles.refused == batch_service.PROFILE_WRITE_ATTEMPTS
 
 
 def test_start_needs_the_state_machine_arn() -> None:

@@ -28,7 +28,7 @@ from mlcp.batching import (
     plan_batch,
     update_profile,
 )
-from mlcp.errors import ArtifactMissing, EventInvalid, FieldError, InputInvalid
+from mlcp.errors import ArtifactMissing, ConcurrentUpdate, EventInvalid, FieldError, InputInvalid
 from mlcp.models.batch import (
     MAX_ARRAY_SIZE,
     BatchRunInput,
@@ -182,6 +182,23 @@ def load_profile(deps: BatchDeps, spec: BatchSpec) -> Profile:
     if stored is None:
         return initial_profile(spec)
     return Profile.model_validate(stored)
+
+
+PROFILE_WRITE_ATTEMPTS = 5
+
+
+def learn(deps: BatchDeps, spec: BatchSpec, children: Sequence[ChildRun]) -> Profile:
+    """Blend a run's children into the stored profile. Concurrent runs of one profile re-read and blend again
+    when another run stored first (optimistic concurrency on ``runs``), so no run's observations are lost."""
+    for _ in range(PROFILE_WRITE_ATTEMPTS):
+        stored = deps.profiles.get(spec.name)
+        profile = initial_profile(spec) if stored is None else Profile.model_validate(stored)
+        updated = update_profile(profile, children, spec.target_child_seconds)
+        if deps.profiles.put(spec.name, updated.model_dump(mode="json"), None if stored is None else profile.runs):
+            return updated
+    raise ConcurrentUpdate(
+        f"batch profile {spec.name} kept changing under {PROFILE_WRITE_ATTEMPTS} attempts to update it"
+    )
 
 
 def submit_request(spec: BatchSpec, plan: BatchPlan, run_id: str, shards: Shards, *, children: int) -> dict[str, Any]:
@@ -348,9 +365,7 @@ def collect_stats(inp: CollectInput, deps: BatchDeps) -> BatchStats:
     if job_id is not None:
         ids = [f"{job_id}:{i}" for i in range(shards.children)] if planned.array else [job_id]
         children = child_runs(shards, planned.array, job_id, deps.batch.describe_jobs(ids))
-    updated = update_profile(profile, children, spec.target_child_seconds) if children else profile
-    if children:
-        deps.profiles.put(spec.name, updated.model_dump(mode="json"))
+    updated = learn(deps, spec, children) if children else profile
     succeeded = [c for c in children if c.succeeded]
     failed = sorted(c.index for c in children if not c.succeeded)
     durations = [s for c in succeeded if (s := c.seconds) is not None]

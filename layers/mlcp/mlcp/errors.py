@@ -109,3 +109,7 @@ class PlanInfeasible(MlcpError):
 
 class BatchChildrenFailed(MlcpError):
     """Some children of a Batch array job failed; ``details`` lists the failed indices for a shard retry."""
+
+
+class ConcurrentUpdate(MlcpError):
+    """A record kept changing under an optimistic update (other writers won every attempt); retrying is safe."""

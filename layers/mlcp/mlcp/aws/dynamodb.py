@@ -457,7 +457,24 @@ class DynamoProfileStore:
         item = self.ddb.get_item(TableName=self.table, Key={"profile": {"S": profile}}, ConsistentRead=True).get("Item")
         return from_dynamo(item) if item else None
 
-    def put(self, profile: str, item: Mapping[str, Any]) -> None:
+    def put(self, profile: str, item: Mapping[str, Any], expected_runs: int | None) -> bool:
+        """Optimistic concurrency on ``runs`` (every update adds one), so concurrent runs of a profile never
+        overwrite each other's observations."""
         document = {k: to_dynamo(v) for k, v in item.items() if v is not None}
         document["profile"] = {"S": profile}
-        self.ddb.put_item(TableName=self.table, Item=document)
+        if expected_runs is None:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(#p)"}
+        else:
+            condition = {
+                "ConditionExpression": "#r = :runs",
+                "ExpressionAttributeValues": {":runs": {"N": str(expected_runs)}},
+            }
+            condition["ExpressionAttributeNames"] = {"#r": "runs"}
+        condition.setdefault("ExpressionAttributeNames", {"#p": "profile"})
+        try:
+            self.ddb.put_item(TableName=self.table, Item=document, **condition)
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
