@@ -440,18 +440,8 @@ class DynamoDecisionLog(_Table):
         )
 
 
-class DynamoProfileStore:
+class DynamoProfileStore(_Table):
     """The batch profiles table: one item per job profile (key ``profile``), what the planner learnt."""
-
-    def __init__(self, table: str, ddb: Any | None = None) -> None:
-        self.table = table
-        self._ddb = ddb
-
-    @property
-    def ddb(self) -> Any:
-        if self._ddb is None:
-            self._ddb = client("dynamodb")
-        return self._ddb
 
     def get(self, profile: str) -> dict[str, Any] | None:
         item = self.ddb.get_item(TableName=self.table, Key={"profile": {"S": profile}}, ConsistentRead=True).get("Item")
