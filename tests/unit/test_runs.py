@@ -291,7 +291,9 @@ def test_failure_notification_with_a_long_run_id_keeps_a_valid_subject() -> None
 
 def test_rejection_message_lists_every_field() -> None:
     errors = [FieldError("tuning.max_jobs", "required with the Bayesian strategy"), FieldError("", "bad YAML")]
-    message = runs.rejection_message("churn", "s3://b/pipelines/churn/pipeline.yaml", errors)
+    message = runs.rejection_message(
+        "pipeline spec", "s3://b/pipelines/churn/pipeline.yaml", errors, "pipeline 'churn' keeps its previous version"
+    )
     assert "pipeline 'churn' keeps its previous version" in message
     assert "  - tuning.max_jobs: required with the Bayesian strategy" in message
     assert "  - bad YAML" in message

@@ -367,8 +367,7 @@ class StateTaskServiceSageMaker(StateTaskServiceCallback):  # type: ignore[misc]
         env.stack.pop()  # the Create* response; .sync returns the Describe* output
         name = normalised_parameters[name_key]
         self._sync_stop = (client, stop, name_key, name)
-
-        interval = [_SYNC_POLL_SECONDS[0]]
+        pause = _backoff(env)
 
         def resolve() -> dict[str, Any] | None:
             described = getattr(client, describe)(**{name_key: name})
@@ -394,8 +393,7 @@ class StateTaskServiceSageMaker(StateTaskServiceCallback):  # type: ignore[misc]
                         ),
                     )
                 )
-            env.program_state_event.wait(interval[0])
-            interval[0] = min(interval[0] * 1.5, _SYNC_POLL_SECONDS[1])
+            pause()
             return None
 
         return resolve
@@ -407,19 +405,40 @@ class StateTaskServiceSageMaker(StateTaskServiceCallback):  # type: ignore[misc]
         **_: Any,  # timeout and callback endpoints: .sync alone is what the SageMaker integration offers here
     ) -> Any:
         """Poll until the job ends (the resolver backs off on its own; moto's loop adds a fixed 0.5 s per poll)."""
-        try:
-            while env.is_running():
-                result = sync_resolver()
-                if result:
-                    return result
-            return None
-        finally:
-            if not env.is_running():  # the execution was stopped: AWS stops the job with it
-                client, stop, name_key, name = self._sync_stop
-                try:
-                    getattr(client, stop)(**{name_key: name})
-                except ClientError:
-                    LOG.warning("could not stop %s after the execution stopped", name)
+        client, stop, name_key, name = self._sync_stop
+
+        def stop_job() -> None:
+            try:
+                getattr(client, stop)(**{name_key: name})
+            except ClientError:
+                LOG.warning("could not stop %s after the execution stopped", name)
+
+        return _poll_until_done(env, sync_resolver, stop_job)
+
+
+def _backoff(env: Any) -> Callable[[], None]:
+    """The pause between two polls of a ``.sync`` job: from the first to the longest interval, growing 1.5x; an
+    execution that stops meanwhile ends the pause."""
+    interval = [_SYNC_POLL_SECONDS[0]]
+
+    def pause() -> None:
+        env.program_state_event.wait(interval[0])
+        interval[0] = min(interval[0] * 1.5, _SYNC_POLL_SECONDS[1])
+
+    return pause
+
+
+def _poll_until_done(env: Any, sync_resolver: Callable[[], Any], stop_job: Callable[[], None]) -> Any:
+    """Poll a ``.sync`` job until it ends; when the execution is stopped meanwhile, stop the job as AWS does."""
+    try:
+        while env.is_running():
+            result = sync_resolver()
+            if result:
+                return result
+        return None
+    finally:
+        if not env.is_running():
+            stop_job()
 
 
 def _client_error_event(task: Any, env: Any, service: str, ex: ClientError) -> FailureEvent:
@@ -1538,13 +1557,12 @@ def _fix_batch_sync() -> None:
             service="batch", region=resource_runtime_part.region, state_credentials=state_credentials
         )
         self._mlcp_job = (client, job_id)
-        interval = [_SYNC_POLL_SECONDS[0]]
+        pause = _backoff(env)
 
         def resolve() -> Any:
             result = resolver()
             if not result:
-                env.program_state_event.wait(interval[0])
-                interval[0] = min(interval[0] * 1.5, _SYNC_POLL_SECONDS[1])
+                pause()
             return result
 
         return resolve
@@ -1553,19 +1571,15 @@ def _fix_batch_sync() -> None:
         job = getattr(self, "_mlcp_job", None)
         if _ACTIVE is None or job is None:
             return original_eval(self, env, sync_resolver, *args, **kwargs)
-        try:
-            while env.is_running():
-                result = sync_resolver()
-                if result:
-                    return result
-            return None
-        finally:
-            if not env.is_running():
-                client, job_id = job
-                try:
-                    client.terminate_job(jobId=job_id, reason="Execution was stopped")
-                except ClientError:
-                    LOG.warning("could not terminate Batch job %s after the execution stopped", job_id)
+        client, job_id = job
+
+        def stop_job() -> None:
+            try:
+                client.terminate_job(jobId=job_id, reason="Execution was stopped")
+            except ClientError:
+                LOG.warning("could not terminate Batch job %s after the execution stopped", job_id)
+
+        return _poll_until_done(env, sync_resolver, stop_job)
 
     cls._build_sync_resolver = _build_sync_resolver
     cls._eval_sync = _eval_sync

@@ -130,9 +130,10 @@ def subject(text: str) -> str:
     return clean if len(clean) <= SUBJECT_MAX else clean[: SUBJECT_MAX - 3] + "..."
 
 
-def rejection_message(pipeline: str, source: str, errors: list[FieldError]) -> str:
+def rejection_message(document: str, source: str, errors: list[FieldError], kept: str) -> str:
+    """An uploaded document (pipeline spec, scaling policy) was rejected: what stays registered, which fields."""
     lines = [
-        f"The pipeline spec uploaded to {source} was rejected; pipeline {pipeline!r} keeps its previous version.",
+        f"The {document} uploaded to {source} was rejected; {kept}.",
         "",
         "Fix these fields and upload it again:",
         *(f"  - {e}" for e in errors),

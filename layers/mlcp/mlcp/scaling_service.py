@@ -85,13 +85,8 @@ def register_policy(event: Mapping[str, Any], deps: ScalingDeps) -> PolicyRegist
         deps.policies.record_rejection(key, obj.source, errors, deps.clock())
         deps.notifier.publish(
             subject=runs.subject(f"scaling policy {key} rejected"),
-            message="\n".join(
-                [
-                    f"The scaling policy uploaded to {obj.source} was rejected; {key} keeps its previous policy.",
-                    "",
-                    "Fix these fields and upload it again:",
-                    *(f"  - {e}" for e in exc.errors),
-                ]
+            message=runs.rejection_message(
+                "scaling policy", obj.source, exc.errors, f"{key} keeps its previous policy"
             ),
             attributes={"event": "scaling_policy_rejected", "policy": key},
         )

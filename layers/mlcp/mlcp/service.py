@@ -86,7 +86,9 @@ def register_pipeline(event: Mapping[str, Any], deps: Deps) -> RegistrationResul
         deps.pipelines.record_rejection(name, obj.source, errors, deps.clock())
         deps.notifier.publish(
             subject=runs.subject(f"pipeline spec {name} rejected"),
-            message=runs.rejection_message(name, obj.source, exc.errors),
+            message=runs.rejection_message(
+                "pipeline spec", obj.source, exc.errors, f"pipeline {name!r} keeps its previous version"
+            ),
             attributes={"event": "spec_rejected", "pipeline": name},
         )
         deps.meter.add("SpecsRejected", 1, "Count")
