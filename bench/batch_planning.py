@@ -26,8 +26,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from mlcp.batching import Problem, evaluate, integer_lower_bound, lower_bound, solve
-from mlcp.models.batch import MAX_ARRAY_SIZE
+from mlcp.batch.planner import Problem, evaluate, integer_lower_bound, lower_bound, solve
+from mlcp.batch.spec import MAX_ARRAY_SIZE
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mlcp.batching import BatchPlan, Problem, hard_range, plan_batch, problem_for, sweep
+from mlcp.batch.planner import BatchPlan, Problem, hard_range, make_plan, problem_for, sweep
+from mlcp.batch.spec import MAX_ARRAY_SIZE, BatchSpec, batch_spec_schema_text, parse_batch_spec
 from mlcp.errors import PlanInfeasible
-from mlcp.models.batch import MAX_ARRAY_SIZE, BatchSpec, batch_spec_schema_text, parse_batch_spec
 
 PLOT_POINTS = 60
 
@@ -117,7 +117,7 @@ def plot(problem: Problem, plan: BatchPlan, path: Path) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     spec = _spec(args)
     try:
-        plan = plan_batch(spec, _item_count(args, spec))
+        plan = make_plan(spec, _item_count(args, spec))
     except PlanInfeasible as exc:
         print(f"mlcp: no plan satisfies the constraints: {exc.reason}", file=sys.stderr)
         return 1

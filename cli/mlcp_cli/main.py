@@ -16,12 +16,13 @@ from pathlib import Path
 
 import yaml
 
+from mlcp.common.naming import execution_name
+from mlcp.common.payloads import Trigger, TriggerType
 from mlcp.errors import InputInvalid
-from mlcp.models.run import DatasetRef, RunInput, Trigger, TriggerType
-from mlcp.models.spec import PipelineSpec, parse_spec, spec_json_schema
-from mlcp.naming import execution_name
-from mlcp.preparation import prepare_run, processing_request
-from mlcp.tuning import tuning_request
+from mlcp.training.payloads import DatasetRef, RunInput
+from mlcp.training.preparation import prepare_run, processing_request
+from mlcp.training.spec import PipelineSpec, parse_spec, spec_json_schema
+from mlcp.training.tuning import tuning_request
 from mlcp_cli import api_commands
 from mlcp_cli.batch_commands import add_batch_commands
 from mlcp_cli.images import ImageResolutionUnavailable, resolve_images

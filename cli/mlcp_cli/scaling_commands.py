@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mlcp.models.scaling import parse_policy, policy_json_schema
-from mlcp.scaling_sim import SimConfig, SimResult, parse_trace, simulate, static_node_hours
+from mlcp.scaling.policy import parse_policy, policy_json_schema
+from mlcp.scaling.simulator import SimConfig, SimResult, parse_trace, simulate, static_node_hours
 
 
 def add_scaling_commands(subparsers: Any) -> argparse.ArgumentParser:

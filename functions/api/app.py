@@ -4,34 +4,29 @@ import os
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.api import ApiDeps
-from mlcp.aws.deps import aws_api_deps
-from mlcp.models.settings import load_batch_settings, load_settings
-from mlcp.observability import PowertoolsMeter
+from mlcp.aws.wiring.api import api_deps
+from mlcp.common.observability import logger, meter, metrics, tracer
 from mlcp.rest import context as rest_context
+from mlcp.rest.context import ApiDeps
 from mlcp.rest.resolver import create_app
 
-logger = Logger()
-tracer = Tracer(patch_modules=("botocore",))  # the handlers only call AWS through boto3
-metrics = Metrics()
 app = create_app()
 
 
 @cache
 def deps() -> ApiDeps:
-    # With the batch pipeline's settings (PROFILES_TABLE) the API serves /batches too.
-    settings = load_batch_settings(os.environ) if os.environ.get("PROFILES_TABLE") else load_settings(os.environ)
-    return aws_api_deps(settings, PowertoolsMeter(metrics))
+    # With the batch pipeline's variables (PROFILES_TABLE) the API serves /batches too; with the scaling
+    # controller's tables, /scaling.
+    return api_deps(os.environ, meter)
 
 
 @cache
 def idempotency_store() -> DynamoDBPersistenceLayer | None:
-    table = deps().core.settings.idempotency_table
+    table = deps().idempotency_table
     return DynamoDBPersistenceLayer(table_name=table) if table else None
 
 

@@ -4,28 +4,23 @@ import os
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp import batch_service
-from mlcp.aws.deps import aws_batch_deps
-from mlcp.models.batch import PlanInput
-from mlcp.models.settings import load_batch_settings
-from mlcp.observability import PowertoolsMeter, parse_event
-
-logger = Logger()
-tracer = Tracer(patch_modules=("botocore",))  # the handlers only call AWS through boto3
-metrics = Metrics()
+from mlcp.aws.wiring.batch import batch_deps
+from mlcp.batch import use_cases
+from mlcp.batch.spec import PlanInput
+from mlcp.common.observability import logger, meter, metrics, tracer
+from mlcp.common.validation import parse_event
 
 
 @cache
-def deps() -> batch_service.BatchDeps:
-    return aws_batch_deps(load_batch_settings(os.environ), PowertoolsMeter(metrics))
+def deps() -> use_cases.BatchDeps:
+    return batch_deps(os.environ, meter)
 
 
 @logger.inject_lambda_context(correlation_id_path="execution_arn")
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = batch_service.plan_run(parse_event(PlanInput, event, "plan_batch input"), deps())
+    result = use_cases.plan_batch(parse_event(PlanInput, event, "plan_batch input"), deps())
     return result.model_dump(mode="json")

@@ -4,23 +4,18 @@ import os
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp import service
-from mlcp.aws.deps import aws_deps
-from mlcp.models.events import ExecutionStatusChange
-from mlcp.models.settings import load_settings
-from mlcp.observability import PowertoolsMeter, parse_event
-
-logger = Logger()
-tracer = Tracer(patch_modules=("botocore",))  # the handlers only call AWS through boto3
-metrics = Metrics()
+from mlcp.aws.wiring.training import training_deps
+from mlcp.common.observability import logger, meter, metrics, tracer
+from mlcp.common.validation import parse_event
+from mlcp.training import use_cases
+from mlcp.training.events import ExecutionStatusChange
 
 
 @cache
-def deps() -> service.Deps:
-    return aws_deps(load_settings(os.environ), PowertoolsMeter(metrics))
+def deps() -> use_cases.Deps:
+    return training_deps(os.environ, meter)
 
 
 @logger.inject_lambda_context(correlation_id_path="detail.executionArn")
@@ -28,4 +23,4 @@ def deps() -> service.Deps:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     change = parse_event(ExecutionStatusChange, event, "Step Functions status event")
-    return service.record_execution(change, deps()).model_dump(mode="json")
+    return use_cases.record_execution(change, deps()).model_dump(mode="json")

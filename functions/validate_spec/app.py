@@ -4,28 +4,23 @@ import os
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp import service
-from mlcp.aws.deps import aws_deps
-from mlcp.models.run import ValidateInput
-from mlcp.models.settings import load_settings
-from mlcp.observability import PowertoolsMeter, parse_event
-
-logger = Logger()
-tracer = Tracer(patch_modules=("botocore",))  # the handlers only call AWS through boto3
-metrics = Metrics()
+from mlcp.aws.wiring.training import training_deps
+from mlcp.common.observability import logger, meter, metrics, tracer
+from mlcp.common.validation import parse_event
+from mlcp.training import use_cases
+from mlcp.training.payloads import ValidateInput
 
 
 @cache
-def deps() -> service.Deps:
-    return aws_deps(load_settings(os.environ), PowertoolsMeter(metrics))
+def deps() -> use_cases.Deps:
+    return training_deps(os.environ, meter)
 
 
 @logger.inject_lambda_context(correlation_id_path="execution_arn")
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = service.validate_run(parse_event(ValidateInput, event, "validate_spec input"), deps())
+    result = use_cases.validate_spec(parse_event(ValidateInput, event, "validate_spec input"), deps())
     return result.model_dump(mode="json")

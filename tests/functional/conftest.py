@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from mlcp.aws import clients
-from mlcp.aws.dynamodb import DynamoRunStore
+from mlcp.aws.dynamodb.training import DynamoRunStore
 from tests.support import load_template
 
 REGION = "us-east-1"

@@ -11,13 +11,15 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from mlcp.aws.dynamodb import DynamoPipelineStore, DynamoProfileStore, DynamoRunStore, order_key
+from mlcp.aws.dynamodb.batch import DynamoProfileStore
+from mlcp.aws.dynamodb.table import order_key
+from mlcp.aws.dynamodb.training import DynamoPipelineStore, DynamoRunStore
 from mlcp.aws.s3 import S3ObjectStore
 from mlcp.aws.sagemaker import SageMakerAdapter
 from mlcp.aws.sfn import StepFunctionsExecutions
 from mlcp.aws.sns import SnsNotifier
 from mlcp.errors import ArtifactMissing
-from mlcp.models.run import DatasetRef, RunStatus
+from mlcp.training.payloads import DatasetRef, RunStatus
 from tests.functional.conftest import ACCOUNT, BUCKET, REGION, STATE_MACHINE_ARN, Cloud, _create_table
 
 AT = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)

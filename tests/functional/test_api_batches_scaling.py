@@ -14,7 +14,7 @@ import pytest
 from botocore.stub import Stubber
 
 from mlcp.aws import clients
-from mlcp.aws.dynamodb import DynamoScalingStateStore
+from mlcp.aws.dynamodb.scaling import DynamoScalingStateStore
 from mlcp_cli.local.api_server import proxy_event
 from tests.functional.conftest import ACCOUNT, BUCKET, REGION, Cloud, _create_table
 from tests.support import EXAMPLES, ROOT, FakeLambdaContext, load_event, load_handler

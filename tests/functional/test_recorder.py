@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from mlcp import runs
-from mlcp.aws.dynamodb import DynamoRunStore
+from mlcp.aws.dynamodb.training import DynamoRunStore
 from mlcp.errors import EventInvalid
-from mlcp.models.run import RunInput, RunStatus
+from mlcp.training import run_record
+from mlcp.training.payloads import RunInput, RunStatus
 from tests.functional.conftest import STATE_MACHINE_ARN, Cloud
 from tests.support import FakeLambdaContext, load_event, load_handler
 
@@ -36,7 +36,7 @@ def seed_pending_run(cloud: Cloud) -> None:
     """The record start_run creates before the execution starts."""
     run_input = RunInput(run_id=RUN_ID, pipeline="churn")
     created = DynamoRunStore(cloud.runs_table, cloud.dynamodb).create(
-        RUN_ID, runs.new_run_item(run_input, datetime(2026, 11, 27, 7, 59, 58, tzinfo=UTC))
+        RUN_ID, run_record.new_run_item(run_input, datetime(2026, 11, 27, 7, 59, 58, tzinfo=UTC))
     )
     assert created
 

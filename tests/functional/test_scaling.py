@@ -12,10 +12,11 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from mlcp.aws.dynamodb import DynamoScalingStateStore, from_dynamo
+from mlcp.aws.dynamodb.scaling import DynamoScalingStateStore
+from mlcp.aws.dynamodb.table import from_dynamo
 from mlcp.aws.eks import EksAdapter
-from mlcp.errors import EventInvalid, PolicyNotFound
-from mlcp.models.scaling import DecideInput, RecordInput
+from mlcp.errors import EventInvalid, InputInvalid, PolicyNotFound
+from mlcp.scaling.policy import DecideInput, RecordInput
 from tests.functional.conftest import ACCOUNT, REGION, Cloud, _create_table
 from tests.support import EVENTS, EXAMPLES, FakeLambdaContext, load_event, load_handler
 
@@ -274,7 +275,7 @@ def test_record_failures_release_the_lease_without_cooldown(
 def test_handlers_refuse_a_missing_table_setting(scaling: Scaling, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SCALING_STATE_TABLE")
     load_handler("decide_scaling").deps.cache_clear()
-    with pytest.raises(Exception, match="SCALING_STATE_TABLE: must be set"):
+    with pytest.raises(InputInvalid, match="function environment is invalid: SCALING_STATE_TABLE: Field required"):
         scaling.decide(alarm_event("e-1"))
 
 

@@ -20,8 +20,8 @@ import pytest
 from botocore.stub import Stubber
 from botocore.validate import validate_parameters
 
-from mlcp import runs
-from mlcp.aws.dynamodb import DynamoRunStore
+from mlcp.aws.dynamodb.training import DynamoRunStore
+from mlcp.common import notifications
 from mlcp.errors import (
     ArtifactMissing,
     CompressionFailed,
@@ -32,7 +32,8 @@ from mlcp.errors import (
     PipelineNotFound,
     TuningFailed,
 )
-from mlcp.models.run import RunInput, RunStatus, StageName, StageStatus
+from mlcp.training import run_record
+from mlcp.training.payloads import RunInput, RunStatus, StageName, StageStatus
 from tests.functional.conftest import ACCOUNT, BUCKET, REGION, ROLE_ARN, Cloud
 from tests.support import FakeLambdaContext, example_spec_text, load_event, load_handler
 
@@ -92,7 +93,7 @@ def seed_run(cloud: Cloud, stages: Mapping[str, Mapping[str, Any]] | None = None
     """The run record as start_run and validate_spec leave it: RUNNING, plus the given stage records."""
     store = DynamoRunStore(cloud.runs_table, cloud.dynamodb)
     run_input = RunInput.model_validate(load_event("training_pipeline/validate_spec")["input"])
-    assert store.create(RUN_ID, runs.new_run_item(run_input, T0))
+    assert store.create(RUN_ID, run_record.new_run_item(run_input, T0))
     assert store.set_status(RUN_ID, RunStatus.RUNNING, T0, {"execution_arn": EXECUTION_ARN})
     if stages:
         store.update(RUN_ID, {}, stages)
@@ -360,7 +361,7 @@ def test_validate_spec_input_that_does_not_match_the_model(cloud: Cloud, change:
 
 # --- build_tuning --------------------------------------------------------------------------------------------
 def test_build_tuning_returns_the_request_and_marks_tune_running(cloud: Cloud) -> None:
-    seed_run(cloud, {StageName.AUGMENT: runs.stage(StageStatus.RUNNING, T0, started=T0)})
+    seed_run(cloud, {StageName.AUGMENT: run_record.stage(StageStatus.RUNNING, T0, started=T0)})
     event = load_event("training_pipeline/build_tuning")
 
     request = invoke("build_tuning", event)
@@ -382,12 +383,12 @@ def test_build_tuning_returns_the_request_and_marks_tune_running(cloud: Cloud) -
     assert item["stages"]["tune"]["job_name"] == TUNING_JOB
     assert "started_at" in item["stages"]["tune"]
     assert item["stages"]["augment"]["status"] == "SUCCEEDED"
-    assert item["stages"]["augment"]["started_at"] == runs.iso(T0)
+    assert item["stages"]["augment"]["started_at"] == notifications.iso(T0)
 
 
 # --- select_best ---------------------------------------------------------------------------------------------
 def test_select_best_reads_the_best_trial(cloud: Cloud, sagemaker: StubbedSageMaker) -> None:
-    seed_run(cloud, {StageName.TUNE: runs.stage(StageStatus.RUNNING, T0, started=T0, job_name=TUNING_JOB)})
+    seed_run(cloud, {StageName.TUNE: run_record.stage(StageStatus.RUNNING, T0, started=T0, job_name=TUNING_JOB)})
     sagemaker.stubber.add_response(
         "describe_hyper_parameter_tuning_job",
         tuning_description(),
@@ -425,12 +426,12 @@ def test_select_best_reads_the_best_trial(cloud: Cloud, sagemaker: StubbedSageMa
     assert item["trials"]["Completed"] == 11
     assert item["trials"]["NonRetryableError"] == 1
     assert item["stages"]["tune"]["status"] == "SUCCEEDED"
-    assert item["stages"]["tune"]["started_at"] == runs.iso(T0)
+    assert item["stages"]["tune"]["started_at"] == notifications.iso(T0)
     assert "ended_at" in item["stages"]["tune"]
 
 
 def test_select_best_without_a_best_training_job(cloud: Cloud, sagemaker: StubbedSageMaker) -> None:
-    seed_run(cloud, {StageName.TUNE: runs.stage(StageStatus.RUNNING, T0, started=T0, job_name=TUNING_JOB)})
+    seed_run(cloud, {StageName.TUNE: run_record.stage(StageStatus.RUNNING, T0, started=T0, job_name=TUNING_JOB)})
     sagemaker.stubber.add_response(
         "describe_hyper_parameter_tuning_job",
         tuning_description(best=False),
@@ -556,7 +557,7 @@ def stub_compression_job(sagemaker: StubbedSageMaker, auc: float) -> None:
 
 
 def compress_running() -> dict[str, dict[str, Any]]:
-    return {StageName.COMPRESS: runs.stage(StageStatus.RUNNING, T0, started=T0, job_name=COMPRESSION_JOB)}
+    return {StageName.COMPRESS: run_record.stage(StageStatus.RUNNING, T0, started=T0, job_name=COMPRESSION_JOB)}
 
 
 def test_evaluate_gate_passes(cloud: Cloud, sagemaker: StubbedSageMaker) -> None:
@@ -589,7 +590,7 @@ def test_evaluate_gate_passes(cloud: Cloud, sagemaker: StubbedSageMaker) -> None
     assert item["gate"]["metric_after"] == 0.9101
     assert "registration_request" not in item["gate"]
     assert item["stages"]["compress"]["status"] == "SUCCEEDED"
-    assert item["stages"]["compress"]["started_at"] == runs.iso(T0)
+    assert item["stages"]["compress"]["started_at"] == notifications.iso(T0)
     assert item["stages"]["gate"]["status"] == "SUCCEEDED"
     assert item["stages"]["register"]["status"] == "RUNNING"
 
@@ -674,7 +675,7 @@ def test_evaluate_gate_when_the_compressed_artifact_is_missing(cloud: Cloud, sag
 
 # --- record_success / record_failure -------------------------------------------------------------------------
 def test_record_success_stores_the_model_package(cloud: Cloud) -> None:
-    seed_run(cloud, {StageName.REGISTER: runs.stage(StageStatus.RUNNING, T0, started=T0)})
+    seed_run(cloud, {StageName.REGISTER: run_record.stage(StageStatus.RUNNING, T0, started=T0)})
     event = load_event("training_pipeline/record_success")
     arn = event["registered"]["model_package_arn"]
 
@@ -687,7 +688,7 @@ def test_record_success_stores_the_model_package(cloud: Cloud) -> None:
     item = record(cloud)
     assert item["model_package_arn"] == arn
     assert item["stages"]["register"]["status"] == "SUCCEEDED"
-    assert item["stages"]["register"]["started_at"] == runs.iso(T0)
+    assert item["stages"]["register"]["started_at"] == notifications.iso(T0)
     assert "ended_at" in item["stages"]["register"]
 
 
@@ -695,8 +696,8 @@ def test_record_failure_after_a_gate_failure(cloud: Cloud) -> None:
     seed_run(
         cloud,
         {
-            StageName.COMPRESS: runs.stage(StageStatus.SUCCEEDED, T1, started=T0, job_name=COMPRESSION_JOB),
-            StageName.GATE: runs.stage(StageStatus.FAILED, T1, started=T1, detail="size reduced by 12.00%"),
+            StageName.COMPRESS: run_record.stage(StageStatus.SUCCEEDED, T1, started=T0, job_name=COMPRESSION_JOB),
+            StageName.GATE: run_record.stage(StageStatus.FAILED, T1, started=T1, detail="size reduced by 12.00%"),
         },
     )
     event = load_event("training_pipeline/record_failure_gate")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mlcp.aws.dynamodb import from_dynamo
+from mlcp.aws.dynamodb.table import from_dynamo
 from mlcp.errors import EventInvalid
 from tests.functional.conftest import BUCKET, STATE_MACHINE_ARN, Cloud
 from tests.support import FakeLambdaContext, example_spec_text, load_event, load_handler

@@ -24,10 +24,10 @@ from moto import mock_aws
 from mypy_boto3_s3 import S3Client
 from mypy_boto3_sagemaker import SageMakerClient
 
-from mlcp import compression, gate, tuning
-from mlcp.models.run import BestModel, CompressedRef, RunContext, RunInput
-from mlcp.models.spec import parse_spec
-from mlcp.preparation import prepare_run, processing_request
+from mlcp.training import compression, gate, tuning
+from mlcp.training.payloads import BestModel, CompressedRef, RunContext, RunInput
+from mlcp.training.preparation import prepare_run, processing_request
+from mlcp.training.spec import parse_spec
 from mlcp_cli.local.clock import SimClock
 from mlcp_cli.local.faults import Degradation, Faults, JobFault
 from mlcp_cli.local.jobs import MOTO_ADDED_OPERATIONS, BatchWork, JobBackend, JobDurations, active_backend

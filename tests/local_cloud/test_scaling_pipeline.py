@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mlcp.aws.dynamodb import from_dynamo
+from mlcp.aws.dynamodb.table import from_dynamo
 from mlcp_cli.local import motofix
 from mlcp_cli.local.cloud import EXAMPLES, LocalCloud
 from mlcp_cli.local.faults import ApiFault, JobFault

@@ -13,8 +13,8 @@ import pytest
 from pydantic import BaseModel
 
 from mlcp import errors
-from mlcp.models import batch as batch_models
-from mlcp.models import run as run_models
+from mlcp.batch import spec as batch_models
+from mlcp.training import payloads as run_models
 from tests.support import ROOT, STATEMACHINES, load_template
 
 ASL_FILES = sorted(STATEMACHINES.glob("*.asl.json"))

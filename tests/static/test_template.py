@@ -11,7 +11,11 @@ from typing import Any
 
 import pytest
 
-from mlcp.models.settings import Settings
+from mlcp.batch.settings import BatchSettings
+from mlcp.common.settings import FunctionSettings
+from mlcp.rest.settings import ApiSettings
+from mlcp.scaling.settings import ScalingSettings
+from mlcp.training.settings import TrainingSettings
 from tests.support import FUNCTIONS, ROOT, load_template
 
 BIN = Path(sys.executable).parent
@@ -49,7 +53,9 @@ def test_sam_build_packages_handlers_and_layer_for_arm64(tmp_path: Path) -> None
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     layer = build_dir / "MlcpLayer" / "python"
-    assert (layer / "mlcp" / "service.py").exists()
+    core = ROOT / "layers" / "mlcp"
+    missing = [str(f.relative_to(core)) for f in core.glob("mlcp/**/*.py") if not (layer / f.relative_to(core)).exists()]
+    assert not missing, f"not in the built layer: {missing}"
     assert list((layer / "pydantic_core").glob("*aarch64*.so")), "pydantic_core was not built for arm64"
     for function in load_functions():
         handler_dir = build_dir / function
@@ -91,10 +97,30 @@ def test_every_function_points_at_a_handler_directory_and_back() -> None:
         assert "def lambda_handler(" in source, name
 
 
-def test_settings_environment_is_complete() -> None:
-    variables = set(load_template()["Globals"]["Function"]["Environment"]["Variables"])
-    required = {f.alias for f in Settings.model_fields.values() if f.is_required()}
-    assert required <= variables, f"missing in Globals.Function.Environment: {required - variables}"
+# The settings each capability's wiring validates (mlcp.aws.wiring.<module>); the API serves /batches and /scaling too.
+WIRING_SETTINGS: dict[str, list[type[FunctionSettings]]] = {
+    "training": [TrainingSettings],
+    "batch": [BatchSettings],
+    "scaling": [ScalingSettings],
+    "api": [ApiSettings, BatchSettings, ScalingSettings],
+}
+
+
+def test_each_function_is_given_exactly_the_settings_its_capability_requires() -> None:
+    """GIVEN each function of template.yaml WHEN its handler wires one capability (mlcp.aws.wiring.<capability>)
+    THEN Globals + the function's own Environment hold every variable that capability's settings require."""
+    template = load_template()
+    globals_ = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    for function in load_functions().values():
+        name = Path(function["Properties"]["CodeUri"]).name
+        source = (FUNCTIONS / name / "app.py").read_text()
+        wiring = [cap for cap in WIRING_SETTINGS if f"from mlcp.aws.wiring.{cap} import" in source]
+        assert len(wiring) == 1, f"{name}: expected one mlcp.aws.wiring import, found {wiring}"
+        own = set((function["Properties"].get("Environment") or {}).get("Variables") or {})
+        for model in WIRING_SETTINGS[wiring[0]]:
+            required = {str(f.alias) for f in model.model_fields.values() if f.is_required()}
+            missing = required - globals_ - own
+            assert not missing, f"{name}: {model.__name__} requires {sorted(missing)}, not set in template.yaml"
 
 
 def test_bucket_is_encrypted_tls_only_private_and_sends_events_to_eventbridge() -> None:

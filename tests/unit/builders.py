@@ -18,9 +18,10 @@ import regex  # type: ignore[import-untyped]  # AWS patterns use \p{L}-style cla
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StringShape, StructureShape
 from botocore.validate import ParamValidator
 
-from mlcp.models.run import BestModel, DatasetRef, RunContext, RunInput, Trigger, TriggerType
-from mlcp.models.spec import PipelineSpec, parse_spec
-from mlcp.preparation import DatasetManifest, prepare_run
+from mlcp.common.payloads import Trigger, TriggerType
+from mlcp.training.payloads import BestModel, DatasetRef, RunContext, RunInput
+from mlcp.training.preparation import DatasetManifest, prepare_run
+from mlcp.training.spec import PipelineSpec, parse_spec
 from tests.support import STATEMACHINES, example_spec
 
 ACCOUNT = "123456789012"

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlcp import api, naming
+from mlcp.common import naming, pagination
 from mlcp.errors import InputInvalid
 from mlcp.rest.resolver import openapi_document, openapi_text
+from mlcp.training import api
 from mlcp_cli.images import INSTALL_HINT, ImageResolutionUnavailable, resolve_images
 from mlcp_cli.main import main
 from tests.support import ROOT, example_spec
@@ -44,14 +45,14 @@ def test_run_ids_are_valid_execution_names(pipeline: str, version: str, key: str
 
 
 def test_tokens_round_trip_and_are_bound_to_their_listing() -> None:
-    token = api.encode_token("runs:churn:*", KEY)
+    token = pagination.encode_token("runs:churn:*", KEY)
     assert token is not None
-    assert api.encode_token("runs:churn:*", None) is None
+    assert pagination.encode_token("runs:churn:*", None) is None
 
-    assert api.decode_token(token, "runs:churn:*", {"run_id"}) == KEY
-    assert api.decode_token(None, "runs:churn:*", {"run_id"}) is None
+    assert pagination.decode_token(token, "runs:churn:*", {"run_id"}) == KEY
+    assert pagination.decode_token(None, "runs:churn:*", {"run_id"}) is None
     with pytest.raises(InputInvalid) as caught:
-        api.decode_token(token, "runs:*:*", {"run_id"})
+        pagination.decode_token(token, "runs:*:*", {"run_id"})
     assert caught.value.errors[0].field == "next_token"
 
 
@@ -60,14 +61,14 @@ def test_tokens_round_trip_and_are_bound_to_their_listing() -> None:
     [
         "%%%",
         "bm90IGpzb24",  # "not json"
-        api.encode_token("s", {"run_id": {"N": "1"}}),
-        api.encode_token("s", {"run_id": {"S": ""}}),
-        api.encode_token("s", {"other": {"S": "x"}}),
+        pagination.encode_token("s", {"run_id": {"N": "1"}}),
+        pagination.encode_token("s", {"run_id": {"S": ""}}),
+        pagination.encode_token("s", {"other": {"S": "x"}}),
     ],
 )
 def test_forged_tokens_are_input_errors(token: str | None) -> None:
     with pytest.raises(InputInvalid):
-        api.decode_token(token, "s", {"run_id"})
+        pagination.decode_token(token, "s", {"run_id"})
 
 
 def test_the_committed_openapi_document_is_current() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlcp.models.batch import batch_spec_json_schema
+from mlcp.batch.spec import batch_spec_json_schema
 from mlcp_cli.main import main
 from tests.support import ROOT
 

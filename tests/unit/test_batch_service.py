@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from mlcp import batch_service
-from mlcp.batch_service import BatchDeps, child_runs, collect_stats, count_manifest, plan_run
+from mlcp.batch import use_cases
+from mlcp.batch.settings import BatchSettings
+from mlcp.batch.spec import BatchRunInput, CollectInput, PlanInput, Shards
+from mlcp.batch.use_cases import BatchDeps, child_runs, collect_batch_stats, count_manifest, plan_batch
+from mlcp.common.payloads import Trigger, TriggerType
 from mlcp.errors import ArtifactMissing, ConcurrentUpdate, InputInvalid
-from mlcp.models.batch import BatchRunInput, CollectInput, PlanInput, Shards
-from mlcp.models.run import Trigger, TriggerType
-from mlcp.models.settings import BatchSettings
 
 BUCKET = "mlcp-artifacts-123456789012"
 PREFIX = f"s3://{BUCKET}/batches/scoring/"
@@ -118,7 +118,7 @@ def _run(**extra: Any) -> BatchRunInput:
 
 
 def _plan(deps: BatchDeps, run: BatchRunInput) -> Any:
-    return plan_run(PlanInput(input=run, execution_arn="arn:aws:states:::execution:x:y"), deps)
+    return plan_batch(PlanInput(input=run, execution_arn="arn:aws:states:::execution:x:y"), deps)
 
 
 @pytest.mark.parametrize(
@@ -194,7 +194,7 @@ def test_collect_reports_failed_shards_updates_the_profile_and_offers_a_retry() 
     run = _run(item_count=60)
     planned = _plan(deps, run)
     assert (planned.shards.children, planned.shards.items_per_child) == (4, 15)  # one wave on the 4 slots
-    stats = collect_stats(
+    stats = collect_batch_stats(
         CollectInput(
             input=run,
             planned=planned,
@@ -220,7 +220,7 @@ CHILDREN: list[Mapping[str, Any]] = [
 
 def _collect(deps: BatchDeps) -> Any:
     run = _run(item_count=60)
-    return collect_stats(CollectInput(input=run, planned=_plan(deps, run), job={"JobId": "job"}), deps)
+    return collect_batch_stats(CollectInput(input=run, planned=_plan(deps, run), job={"JobId": "job"}), deps)
 
 
 def test_a_concurrent_run_of_the_profile_is_blended_in_not_overwritten() -> None:
@@ -250,14 +250,14 @@ def test_a_profile_that_keeps_changing_is_a_retryable_error() -> None:
     def bump() -> None:
         profiles.items["scoring"] = {**profiles.items["scoring"], "runs": profiles.items["scoring"]["runs"] + 1}
 
-    profiles.interleave.extend([bump] * batch_service.PROFILE_WRITE_ATTEMPTS)
+    profiles.interleave.extend([bump] * use_cases.PROFILE_WRITE_ATTEMPTS)
     with pytest.raises(ConcurrentUpdate, match="kept changing"):
         _collect(deps)
-    assert profiles.refused == batch_service.PROFILE_WRITE_ATTEMPTS
+    assert profiles.refused == use_cases.PROFILE_WRITE_ATTEMPTS
 
 
 def test_start_needs_the_state_machine_arn() -> None:
     deps = _deps({})
     with pytest.raises(InputInvalid) as exc:
-        batch_service.start_batch_run(_run(), deps)
+        use_cases.start_batch_run(_run(), deps)
     assert exc.value.errors[0].field == "BATCH_STATE_MACHINE_ARN"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from mlcp.batch.spec import batch_spec_json_schema, batch_spec_schema_text, parse_batch_spec
 from mlcp.errors import BatchSpecInvalid
-from mlcp.models.batch import batch_spec_json_schema, batch_spec_schema_text, parse_batch_spec
 from tests.support import ROOT
 
 EXAMPLE = ROOT / "examples" / "batch" / "batch.yaml"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlcp.batching import items_of
+from mlcp.batch.planner import items_of
 from tests.support import ROOT
 
 WORKER = ROOT / "examples" / "batch" / "worker.py"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlcp.batching import (
+from mlcp.batch.planner import (
     Candidate,
     ChildRun,
     Problem,
@@ -19,13 +19,13 @@ from mlcp.batching import (
     integer_lower_bound,
     items_of,
     lower_bound,
-    plan_batch,
+    make_plan,
     run_estimate,
     solve,
     update_profile,
 )
+from mlcp.batch.spec import MAX_ARRAY_SIZE, BatchSpec, parse_batch_spec
 from mlcp.errors import InputInvalid, PlanInfeasible
-from mlcp.models.batch import MAX_ARRAY_SIZE, BatchSpec, parse_batch_spec
 from tests.support import ROOT
 
 EXAMPLE = ROOT / "examples" / "batch" / "batch.yaml"
@@ -129,39 +129,39 @@ def test_shards_cover_every_item_once(k: int, children: int, extra: int) -> None
     [(1, None, 1), (2, 2, 1), (10_000, 48, 209), (10_000_001, 9991, 1001)],
 )
 def test_edge_item_counts(items: int, array_size: int | None, per_child: int) -> None:
-    plan = plan_batch(_spec(), items)
+    plan = make_plan(_spec(), items)
     assert plan.array_size == array_size
     assert plan.items_per_child == per_child
     assert plan.children == math.ceil(items / per_child)
 
 
 def test_without_a_target_one_wave_fills_the_capacity() -> None:
-    plan = plan_batch(_spec(target_child_seconds=None), 10_000_001)
+    plan = make_plan(_spec(target_child_seconds=None), 10_000_001)
     assert (plan.children, plan.items_per_child, plan.waves) == (16, 625_001, 1)
     assert plan.makespan_seconds == pytest.approx(plan.lower_bound_seconds, rel=1e-5)
 
 
 def test_one_item_is_a_single_non_array_job() -> None:
-    plan = plan_batch(_spec(), 1)
+    plan = make_plan(_spec(), 1)
     assert (plan.array_size, plan.children, plan.waves) == (None, 1, 1)
     assert plan.makespan_seconds == pytest.approx(31.0)
 
 
 def test_tiny_items_do_not_pay_start_up_overhead_needlessly() -> None:
     # ten 10 ms items: one job of 30.1 s beats ten jobs of 30.01 s by cost at the same speed
-    plan = plan_batch(_spec(estimate={"per_item_seconds": 0.01, "startup_seconds": 30}), 10)
+    plan = make_plan(_spec(estimate={"per_item_seconds": 0.01, "startup_seconds": 30}), 10)
     assert plan.children == 1
 
 
 def test_the_target_child_duration_bounds_children_in_multi_wave_runs() -> None:
-    plan = plan_batch(_spec(), 100_000)
+    plan = make_plan(_spec(), 100_000)
     assert plan.child_seconds <= 240
     assert plan.child_seconds >= 0.9 * 240
     assert plan.waves > 1
 
 
 def test_the_target_is_relaxed_with_a_note_when_the_array_limit_forces_longer_children() -> None:
-    plan = plan_batch(_spec(), 10_000_001)
+    plan = make_plan(_spec(), 10_000_001)
     assert plan.items_per_child == 1001
     assert plan.notes
     assert "exceed the target" in plan.notes[0]
@@ -171,33 +171,33 @@ def test_the_target_is_relaxed_with_a_note_when_the_array_limit_forces_longer_ch
 @pytest.mark.parametrize("count", [0, -5])
 def test_zero_or_negative_counts_are_field_errors(count: int) -> None:
     with pytest.raises(InputInvalid) as exc:
-        plan_batch(_spec(), count)
+        make_plan(_spec(), count)
     assert exc.value.errors[0].field == "item_count"
 
 
 def test_an_unknown_count_is_a_field_error() -> None:
     with pytest.raises(InputInvalid) as exc:
-        plan_batch(_spec(), None)
+        make_plan(_spec(), None)
     assert exc.value.errors[0].field == "items"
     assert "unknown" in exc.value.errors[0].message
 
 
 def test_impossible_max_items_names_the_array_limit() -> None:
     with pytest.raises(PlanInfeasible) as exc:
-        plan_batch(_spec(max_items_per_child=10), 200_000)
+        make_plan(_spec(max_items_per_child=10), 200_000)
     assert "10,000-child array limit" in exc.value.reason
     assert exc.value.details["field"] == "max_items_per_child"
 
 
 def test_impossible_timeout_names_the_timeout() -> None:
     with pytest.raises(PlanInfeasible) as exc:
-        plan_batch(_spec(child_timeout_seconds=60, min_items_per_child=100), 1000)
+        make_plan(_spec(child_timeout_seconds=60, min_items_per_child=100), 1000)
     assert "child_timeout_seconds" in exc.value.reason
 
 
 def test_impossible_budget_names_the_cheapest_plan() -> None:
     with pytest.raises(PlanInfeasible) as exc:
-        plan_batch(_spec(budget_usd=0.0001), 1_000_000)
+        make_plan(_spec(budget_usd=0.0001), 1_000_000)
     assert "over the budget" in exc.value.reason
 
 
@@ -213,27 +213,27 @@ def test_cost_weight_trades_a_fast_on_demand_queue_for_a_cheap_spot_queue() -> N
         {"name": "spot", "max_vcpus": 16, "price_per_vcpu_hour": 0.01, "spot": True},
         {"name": "ondemand", "max_vcpus": 64, "price_per_vcpu_hour": 0.04},
     ]
-    assert plan_batch(_spec(queues=queues, cost_weight=0.0), 100_000).queue == "ondemand"
-    assert plan_batch(_spec(queues=queues, cost_weight=1.0), 100_000).queue == "spot"
+    assert make_plan(_spec(queues=queues, cost_weight=0.0), 100_000).queue == "ondemand"
+    assert make_plan(_spec(queues=queues, cost_weight=1.0), 100_000).queue == "spot"
 
 
 def test_a_faster_instance_family_shortens_the_per_item_time() -> None:
     queues = [{"name": "c7g", "max_vcpus": 16, "speed": 2.0}]
-    assert plan_batch(_spec(queues=queues), 100_000).per_item_seconds == pytest.approx(0.5)
+    assert make_plan(_spec(queues=queues), 100_000).per_item_seconds == pytest.approx(0.5)
 
 
 def test_resize_plans_on_the_bound_and_asks_for_what_it_uses() -> None:
     queues = [{"name": "q", "compute_environment": "ce", "max_vcpus": 4}]
-    small = plan_batch(_spec(queues=queues, resize={"min_vcpus": 2, "max_vcpus": 256}), 10)
+    small = make_plan(_spec(queues=queues, resize={"min_vcpus": 2, "max_vcpus": 256}), 10)
     assert small.resize_max_vcpus == 10
-    big = plan_batch(_spec(queues=queues, resize={"min_vcpus": 2, "max_vcpus": 256}), 1_000_000)
+    big = make_plan(_spec(queues=queues, resize={"min_vcpus": 2, "max_vcpus": 256}), 1_000_000)
     assert big.resize_max_vcpus == 256
     assert big.slots == 256
 
 
 def test_the_example_profile_plans() -> None:
     spec = parse_batch_spec(EXAMPLE.read_text(), source=str(EXAMPLE))
-    plan = plan_batch(spec, 20)
+    plan = make_plan(spec, 20)
     assert plan.queue == "mlcp-batch-spot"
     assert plan.items_per_child >= 1
 
@@ -241,7 +241,7 @@ def test_the_example_profile_plans() -> None:
 # --- self-tuning --------------------------------------------------------------------------------------------------
 def _run(profile: Profile, spec: BatchSpec, items: int, true_per_item: float, seed: int) -> tuple[float, Profile]:
     """Simulate a run: children take startup + items x true time x noise; return the median child seconds."""
-    plan = plan_batch(spec, items, profile)
+    plan = make_plan(spec, items, profile)
     rng = random.Random(seed)
     children = []
     for index in range(plan.children):

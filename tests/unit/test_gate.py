@@ -10,9 +10,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from mlcp import gate
-from mlcp.models.run import GateResult, RunContext
-from mlcp.models.spec import ObjectiveType
+from mlcp.training import gate
+from mlcp.training.payloads import GateResult, RunContext
+from mlcp.training.spec import ObjectiveType
 from tests.unit.builders import COMPRESSED_ARTIFACT, make_best, make_run, neo_spec_data, pruning, spec_data
 
 MAX = ObjectiveType.MAXIMIZE

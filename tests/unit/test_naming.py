@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from mlcp.naming import (
+from mlcp.common.naming import (
     compilation_job_name,
     compression_job_name,
     digest,

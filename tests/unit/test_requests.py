@@ -14,11 +14,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlcp import compression, gate, naming, preparation, tuning
+from mlcp.common import naming
 from mlcp.errors import SpecInvalid
-from mlcp.models.run import BestModel, RunContext
-from mlcp.models.spec import NEO_TARGET_DEVICES, Neo, Pruning, Quantization, TuningStage, parse_spec
-from mlcp.preparation import DatasetManifest
+from mlcp.training import compression, gate, preparation, tuning
+from mlcp.training.payloads import BestModel, RunContext
+from mlcp.training.preparation import DatasetManifest
+from mlcp.training.spec import NEO_TARGET_DEVICES, Neo, Pruning, Quantization, TuningStage, parse_spec
 from tests.unit.builders import (
     BEST_ARTIFACT,
     COMPRESSED_ARTIFACT,

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlcp.cron import CronError, parse_cron
 from mlcp.errors import PolicyInvalid
-from mlcp.models.scaling import (
+from mlcp.scaling.cron import CronError, parse_cron
+from mlcp.scaling.decide import active_schedule, complete, decide, split
+from mlcp.scaling.policy import (
     AlarmMemory,
     AlarmTrigger,
     ControllerState,
@@ -24,7 +25,6 @@ from mlcp.models.scaling import (
     parse_policy,
     policy_json_schema,
 )
-from mlcp.scaling import active_schedule, complete, decide, split
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "docs" / "scaling-policy.schema.json"

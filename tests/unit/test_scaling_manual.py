@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlcp.models.scaling import ControllerState, Lease, ManualTrigger, NodegroupConfig, ScalingPolicy
-from mlcp.scaling import complete, decide, manual_change
-from mlcp.scaling_service import MANUAL_SOURCE, parse_trigger
+from mlcp.scaling.decide import complete, decide, manual_change
+from mlcp.scaling.policy import ControllerState, Lease, ManualTrigger, NodegroupConfig, ScalingPolicy
+from mlcp.scaling.use_cases import MANUAL_SOURCE, parse_trigger
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 

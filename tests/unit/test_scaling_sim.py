@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from mlcp.errors import InputInvalid
-from mlcp.models.scaling import AlarmDefinition, ScalingPolicy
-from mlcp.scaling_sim import Action, SimConfig, _Alarm, count_flaps, parse_trace, simulate, static_node_hours
+from mlcp.scaling.policy import AlarmDefinition, ScalingPolicy
+from mlcp.scaling.simulator import Action, SimConfig, _Alarm, count_flaps, parse_trace, simulate, static_node_hours
 from mlcp_cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]

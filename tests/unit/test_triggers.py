@@ -11,10 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlcp import triggers
+from mlcp.common.payloads import TriggerType
+from mlcp.common.s3_events import S3Object, parse_s3_event
 from mlcp.errors import EventInvalid
-from mlcp.models.events import ScheduleInput, event_kind
-from mlcp.models.run import DatasetRef, TriggerType
+from mlcp.training import triggers
+from mlcp.training.events import ScheduleInput, event_kind
+from mlcp.training.payloads import DatasetRef
 from tests.support import load_event
 from tests.unit.builders import BUCKET
 
@@ -36,15 +38,15 @@ def manifest_event(**object_fields: Any) -> dict[str, Any]:
 
 
 def run_id_for(event: dict[str, Any]) -> str:
-    return triggers.run_input_for_manifest(triggers.parse_s3_event(event)).run_id
+    return triggers.run_input_for_manifest(parse_s3_event(event)).run_id
 
 
 # --- S3 events -----------------------------------------------------------------------------------------------
 def test_parse_manifest_upload() -> None:
     event = load_event("s3/manifest_uploaded")
     assert event_kind(event) == "s3"
-    obj = triggers.parse_s3_event(event)
-    assert obj == triggers.S3Object(
+    obj = parse_s3_event(event)
+    assert obj == S3Object(
         bucket=BUCKET,
         key=MANIFEST_KEY,
         version_id="W8vJ3sJqRkBNlFJcL0dVKSm8Yq3YIjKh",
@@ -57,18 +59,18 @@ def test_parse_manifest_upload() -> None:
 
 
 def test_parse_pipeline_upload() -> None:
-    obj = triggers.parse_s3_event(load_event("s3/pipeline_uploaded"))
+    obj = parse_s3_event(load_event("s3/pipeline_uploaded"))
     assert (obj.bucket, obj.key) == (BUCKET, "pipelines/churn/pipeline.yaml")
     assert obj.version_id == "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
     assert triggers.pipeline_name_from_key(obj.key) == "churn"
 
 
 def test_identity_without_versioning() -> None:
-    obj = triggers.parse_s3_event(manifest_event(version_id=None))
+    obj = parse_s3_event(manifest_event(version_id=None))
     assert obj.version_id is None
     assert obj.identity == "0062E99A88DC407462"
     assert obj.source == obj.uri
-    assert triggers.parse_s3_event(manifest_event(version_id=None, sequencer=None)).identity == obj.etag
+    assert parse_s3_event(manifest_event(version_id=None, sequencer=None)).identity == obj.etag
 
 
 @pytest.mark.parametrize("key", ["pipelines/churn/pipeline.yml", "pipelines/churn/pipeline.json"])
@@ -78,7 +80,7 @@ def test_pipeline_key_extensions(key: str) -> None:
 
 # --- manifest -> run input -----------------------------------------------------------------------------------
 def test_manifest_gives_the_run_input() -> None:
-    run_input = triggers.run_input_for_manifest(triggers.parse_s3_event(load_event("s3/manifest_uploaded")))
+    run_input = triggers.run_input_for_manifest(parse_s3_event(load_event("s3/manifest_uploaded")))
     assert run_input.pipeline == "churn"
     assert run_input.dataset == DatasetRef(
         name="churn", version="2026-11-27", manifest_uri=f"s3://{BUCKET}/{MANIFEST_KEY}"
@@ -103,8 +105,8 @@ def test_same_event_twice_gives_the_same_run_id() -> None:
     redelivered["id"] = "0f9e8d7c-aaaa-bbbb-cccc-000000000000"  # EventBridge retries may carry another id
     redelivered["time"] = "2026-11-27T08:05:00Z"
     assert run_id_for(first) == run_id_for(redelivered)
-    assert triggers.run_input_for_manifest(triggers.parse_s3_event(first)) == triggers.run_input_for_manifest(
-        triggers.parse_s3_event(redelivered)
+    assert triggers.run_input_for_manifest(parse_s3_event(first)) == triggers.run_input_for_manifest(
+        parse_s3_event(redelivered)
     )
 
 
@@ -135,7 +137,7 @@ def test_same_key_in_another_bucket_gives_a_different_run_id() -> None:
 )
 def test_run_ids_are_valid_execution_names(pipeline: str, version: str, version_id: str) -> None:
     event = manifest_event(key=f"datasets/{pipeline}/{version}/manifest.json", version_id=version_id)
-    run_input = triggers.run_input_for_manifest(triggers.parse_s3_event(event))
+    run_input = triggers.run_input_for_manifest(parse_s3_event(event))
     assert EXECUTION_NAME.match(run_input.run_id), run_input.run_id
     assert run_input.pipeline == pipeline
     assert run_input.dataset is not None
@@ -157,7 +159,7 @@ def test_run_ids_are_valid_execution_names(pipeline: str, version: str, version_
     ],
 )
 def test_bad_manifest_keys(key: str) -> None:
-    obj = triggers.parse_s3_event(manifest_event(key=key))
+    obj = parse_s3_event(manifest_event(key=key))
     with pytest.raises(EventInvalid) as caught:
         triggers.run_input_for_manifest(obj)
     assert [e.field for e in caught.value.errors] == ["detail.object.key"]
@@ -194,25 +196,25 @@ def _without(path: str) -> dict[str, Any]:
 )
 def test_malformed_s3_event_names_the_missing_field(path: str) -> None:
     with pytest.raises(EventInvalid) as caught:
-        triggers.parse_s3_event(_without(path))
+        parse_s3_event(_without(path))
     assert path in [e.field for e in caught.value.errors]
 
 
 @pytest.mark.parametrize("event", [None, "an event", [], 42])
 def test_non_object_s3_event_is_invalid(event: Any) -> None:
     with pytest.raises(EventInvalid) as caught:
-        triggers.parse_s3_event(event)
+        parse_s3_event(event)
     assert caught.value.errors
 
 
 def test_wrongly_typed_key_is_invalid() -> None:
     with pytest.raises(EventInvalid) as caught:
-        triggers.parse_s3_event(manifest_event(key={"not": "a string"}))
+        parse_s3_event(manifest_event(key={"not": "a string"}))
     assert "detail.object.key" in [e.field for e in caught.value.errors]
 
 
 def test_overlong_version_is_an_invalid_event() -> None:
-    obj = triggers.parse_s3_event(manifest_event(key=f"datasets/churn/{'v' * 200}/manifest.json"))
+    obj = parse_s3_event(manifest_event(key=f"datasets/churn/{'v' * 200}/manifest.json"))
     with pytest.raises(EventInvalid) as caught:
         triggers.run_input_for_manifest(obj)
     assert caught.value.errors

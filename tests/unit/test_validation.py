@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 import pytest
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from mlcp.common.validation import Loc, Rules, RuleViolation, dotted, field_errors
 from mlcp.errors import FieldError
-from mlcp.models.validation import Loc, Rules, RuleViolation, dotted, field_errors
 
 
 # --- toy models ------------------------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 
-from mlcp import api
-from mlcp.models.api import BatchStartResponse, BatchView, IdempotencyKey, RunId, StartBatchRequest
+from mlcp.batch import api
+from mlcp.batch.api_models import BatchStartResponse, BatchView, StartBatchRequest
+from mlcp.common.api_models import IdempotencyKey, RunId
 from mlcp.rest import context
 from mlcp.rest.errors import CONFLICT, ERROR_RESPONSES, NOT_FOUND
 
@@ -43,7 +44,7 @@ def start_batch(
         caller=context.caller(router),
         idempotency_key=idempotency_key,
         request_id=context.request_id(router),
-        deps=context.deps(router),
+        api=context.batch(router),
     )
     return Response(
         status_code=201 if result.started else 200,
@@ -62,4 +63,4 @@ def start_batch(
     tags=TAGS,
 )
 def get_batch(batch_id: Annotated[RunId, Path()]) -> BatchView:
-    return api.get_batch(batch_id, context.deps(router))
+    return api.get_batch(batch_id, context.batch(router))

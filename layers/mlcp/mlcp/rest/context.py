@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from mlcp.api import ApiDeps
+from mlcp.batch.api import BatchApi
+from mlcp.scaling.api import ScalingApi
+from mlcp.training.api import RunsApi
 
 DEPS = "deps"
 IDEMPOTENCY = "idempotency"  # a BasePersistenceLayer, or absent (no Idempotency-Key support)
 ANONYMOUS = "anonymous"
+
+
+@dataclass
+class ApiDeps:
+    """The API function's ports, one group per capability; /batches and /scaling only where the function is
+    given their settings (template.yaml ApiFunction)."""
+
+    runs: RunsApi
+    batch: BatchApi | None = None
+    scaling: ScalingApi | None = None
+    idempotency_table: str | None = None  # POST /runs with Idempotency-Key (Powertools idempotency records)
+    idempotency_ttl_seconds: int = 86400
 
 
 def deps(router: Router) -> ApiDeps:
@@ -18,6 +33,24 @@ def deps(router: Router) -> ApiDeps:
     if not isinstance(value, ApiDeps):
         raise RuntimeError("the API handler did not put its dependencies in the resolver context")
     return value
+
+
+def runs(router: Router) -> RunsApi:
+    return deps(router).runs
+
+
+def batch(router: Router) -> BatchApi:
+    api = deps(router).batch
+    if api is None or not api.pipeline.settings.batch_state_machine_arn:
+        raise RuntimeError("the API function has no batch pipeline settings (PROFILES_TABLE, BATCH_STATE_MACHINE_ARN)")
+    return api
+
+
+def scaling(router: Router) -> ScalingApi:
+    api = deps(router).scaling
+    if api is None:
+        raise RuntimeError("the API function has no scaling controller settings (SCALING_*_TABLE)")
+    return api
 
 
 def caller(router: Router) -> str:

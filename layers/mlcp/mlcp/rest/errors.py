@@ -18,9 +18,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from botocore.exceptions import ClientError
 
 from mlcp.aws.clients import error_code
+from mlcp.common.validation import dotted
 from mlcp.errors import Conflict, InputInvalid, NotFound, Throttled
-from mlcp.models.api import ErrorResponse, FieldProblem
-from mlcp.models.validation import dotted
+from mlcp.rest.models import ErrorResponse, FieldProblem
 
 logger = Logger(child=True)
 

@@ -8,10 +8,11 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from mlcp import api
-from mlcp.models.api import MAX_PAGE, PipelineName, PipelinePage, PipelineView
+from mlcp.common.api_models import MAX_PAGE
 from mlcp.rest import context
 from mlcp.rest.errors import ERROR_RESPONSES, NOT_FOUND
+from mlcp.training import api
+from mlcp.training.api_models import PipelineName, PipelinePage, PipelineView
 
 router = Router()  # type: ignore[no-untyped-call]
 TAGS = ["pipelines"]
@@ -33,7 +34,7 @@ def put_pipeline(
     name: Annotated[PipelineName, Path()],
     spec: Annotated[dict[str, Any], Body(description="A pipeline spec", examples=[{"name": "churn"}])],
 ) -> Response[PipelineView]:
-    view, created = api.put_pipeline(name, spec, caller=context.caller(router), deps=context.deps(router))
+    view, created = api.put_pipeline(name, spec, caller=context.caller(router), deps=context.runs(router))
     return Response(status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=view)
 
 
@@ -44,7 +45,7 @@ def list_pipelines(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     next_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> PipelinePage:
-    return api.list_pipelines(limit=limit, next_token=next_token, deps=context.deps(router))
+    return api.list_pipelines(limit=limit, next_token=next_token, deps=context.runs(router))
 
 
 @router.get(
@@ -54,4 +55,4 @@ def list_pipelines(
     tags=TAGS,
 )
 def get_pipeline(name: Annotated[PipelineName, Path()]) -> PipelineView:
-    return api.get_pipeline(name, context.deps(router))
+    return api.get_pipeline(name, context.runs(router))

@@ -10,21 +10,19 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
-from mlcp import api
-from mlcp.models.api import (
-    MAX_PAGE,
-    IdempotencyKey,
+from mlcp.common.api_models import MAX_PAGE, IdempotencyKey, RunId
+from mlcp.rest import context
+from mlcp.rest.errors import CONFLICT, ERROR_RESPONSES, NOT_FOUND
+from mlcp.training import api
+from mlcp.training.api_models import (
     PipelineName,
     RunActionResponse,
-    RunId,
     RunPage,
     RunView,
     StartRunRequest,
     StartRunResponse,
 )
-from mlcp.models.run import RunStatus
-from mlcp.rest import context
-from mlcp.rest.errors import CONFLICT, ERROR_RESPONSES, NOT_FOUND
+from mlcp.training.payloads import RunStatus
 
 router = Router()  # type: ignore[no-untyped-call]
 TAGS = ["runs"]
@@ -33,18 +31,18 @@ TAGS = ["runs"]
 def _start_with_key(request: StartRunRequest, key: str, store: BasePersistenceLayer) -> dict[str, Any]:
     """Powertools idempotency around the start: the record is keyed by (caller, key) and remembers a hash of the
     request, so a retry gets the first response and the same key with another request is refused (409)."""
-    deps, caller, request_id = context.deps(router), context.caller(router), context.request_id(router)
+    api_deps, caller, request_id = context.deps(router), context.caller(router), context.request_id(router)
     config = IdempotencyConfig(
         event_key_jmespath="[caller, key]",
         payload_validation_jmespath="request",
         raise_on_no_idempotency_key=True,
-        expires_after_seconds=deps.core.settings.idempotency_ttl_seconds,
+        expires_after_seconds=api_deps.idempotency_ttl_seconds,
     )
     if router.lambda_context is not None:
         config.register_lambda_context(router.lambda_context)
 
     def start(attempt: dict[str, Any]) -> dict[str, Any]:  # noqa: ARG001 - what the idempotency record hashes
-        result = api.start_run(request, caller=caller, idempotency_key=key, request_id=request_id, deps=deps)
+        result = api.start_run(request, caller=caller, idempotency_key=key, request_id=request_id, deps=api_deps.runs)
         return result.model_dump(mode="json")
 
     once: Any = idempotent_function(data_keyword_argument="attempt", persistence_store=store, config=config)(start)
@@ -80,7 +78,7 @@ def start_run(
             caller=context.caller(router),
             idempotency_key=idempotency_key,
             request_id=context.request_id(router),
-            deps=context.deps(router),
+            deps=context.runs(router),
         )
     return Response(
         status_code=201 if result.started else 200,
@@ -104,7 +102,7 @@ def list_runs(
     next_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> RunPage:
     return api.list_runs(
-        pipeline=pipeline, status=status, limit=limit, next_token=next_token, deps=context.deps(router)
+        pipeline=pipeline, status=status, limit=limit, next_token=next_token, deps=context.runs(router)
     )
 
 
@@ -115,7 +113,7 @@ def list_runs(
     tags=TAGS,
 )
 def get_run(run_id: Annotated[RunId, Path()]) -> RunView:
-    return api.get_run(run_id, context.deps(router))
+    return api.get_run(run_id, context.runs(router))
 
 
 @router.post(
@@ -126,7 +124,7 @@ def get_run(run_id: Annotated[RunId, Path()]) -> RunView:
     tags=TAGS,
 )
 def cancel_run(run_id: Annotated[RunId, Path()]) -> RunActionResponse:
-    return api.cancel_run(run_id, caller=context.caller(router), deps=context.deps(router))
+    return api.cancel_run(run_id, caller=context.caller(router), deps=context.runs(router))
 
 
 @router.post(
@@ -137,4 +135,4 @@ def cancel_run(run_id: Annotated[RunId, Path()]) -> RunActionResponse:
     tags=TAGS,
 )
 def redrive_run(run_id: Annotated[RunId, Path()]) -> RunActionResponse:
-    return api.redrive_run(run_id, context.deps(router))
+    return api.redrive_run(run_id, context.runs(router))

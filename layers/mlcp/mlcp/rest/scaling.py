@@ -8,18 +8,18 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 
-from mlcp import api
-from mlcp.models.api import (
+from mlcp.common.api_models import IdempotencyKey
+from mlcp.rest import context
+from mlcp.rest.errors import CONFLICT, ERROR_RESPONSES, NOT_FOUND
+from mlcp.scaling import api
+from mlcp.scaling.api_models import (
     MAX_DECISIONS,
     ClusterName,
-    IdempotencyKey,
     NodegroupName,
     ScalingActionRequest,
     ScalingActionResponse,
     ScalingView,
 )
-from mlcp.rest import context
-from mlcp.rest.errors import CONFLICT, ERROR_RESPONSES, NOT_FOUND
 
 router = Router()  # type: ignore[no-untyped-call]
 TAGS = ["scaling"]
@@ -38,7 +38,7 @@ def get_scaling(
     nodegroup: Annotated[NodegroupName, Path()],
     limit: Annotated[int, Query(ge=1, le=MAX_DECISIONS)] = 10,
 ) -> ScalingView:
-    return api.get_scaling(cluster, nodegroup, limit=limit, deps=context.deps(router))
+    return api.get_scaling(cluster, nodegroup, limit=limit, scaling=context.scaling(router))
 
 
 @router.post(
@@ -70,7 +70,7 @@ def scaling_action(
         caller=context.caller(router),
         idempotency_key=idempotency_key,
         request_id=context.request_id(router),
-        deps=context.deps(router),
+        scaling=context.scaling(router),
     )
     return Response(
         status_code=202,

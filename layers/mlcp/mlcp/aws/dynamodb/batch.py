@@ -1,0 +1,41 @@
+"""The batch pipeline's table: job profiles (what the planner learnt), with optimistic concurrency on runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from mlcp.aws.clients import error_code
+from mlcp.aws.dynamodb.table import Table, from_dynamo, to_dynamo
+
+
+class DynamoProfileStore(Table):
+    """The batch profiles table: one item per job profile (key ``profile``), what the planner learnt."""
+
+    def get(self, profile: str) -> dict[str, Any] | None:
+        item = self.ddb.get_item(TableName=self.table, Key={"profile": {"S": profile}}, ConsistentRead=True).get("Item")
+        return from_dynamo(item) if item else None
+
+    def put(self, profile: str, item: Mapping[str, Any], expected_runs: int | None) -> bool:
+        """Optimistic concurrency on ``runs`` (every update adds one), so concurrent runs of a profile never
+        overwrite each other's observations."""
+        document = {k: to_dynamo(v) for k, v in item.items() if v is not None}
+        document["profile"] = {"S": profile}
+        if expected_runs is None:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(#p)"}
+        else:
+            condition = {
+                "ConditionExpression": "#r = :runs",
+                "ExpressionAttributeValues": {":runs": {"N": str(expected_runs)}},
+            }
+            condition["ExpressionAttributeNames"] = {"#r": "runs"}
+        condition.setdefault("ExpressionAttributeNames", {"#p": "profile"})
+        try:
+            self.ddb.put_item(TableName=self.table, Item=document, **condition)
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

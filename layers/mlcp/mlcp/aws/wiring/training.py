@@ -1,0 +1,32 @@
+"""The training pipeline's ports (mlcp.training.use_cases.Deps) on S3, SageMaker, Step Functions, SNS, DynamoDB."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from mlcp.aws.dynamodb.training import DynamoPipelineStore, DynamoRunStore
+from mlcp.aws.s3 import S3ObjectStore
+from mlcp.aws.sagemaker import SageMakerAdapter
+from mlcp.aws.sfn import StepFunctionsExecutions
+from mlcp.aws.sns import SnsNotifier
+from mlcp.common.ports import Meter
+from mlcp.common.settings import load_settings
+from mlcp.training.settings import TrainingSettings
+from mlcp.training.use_cases import Deps
+
+
+def training_deps_for(settings: TrainingSettings, meter: Meter) -> Deps:
+    return Deps(
+        settings=settings,
+        objects=S3ObjectStore(),
+        sagemaker=SageMakerAdapter(),
+        executions=StepFunctionsExecutions(),
+        notifier=SnsNotifier(settings.notification_topic_arn),
+        runs=DynamoRunStore(settings.runs_table),
+        pipelines=DynamoPipelineStore(settings.pipelines_table),
+        meter=meter,
+    )
+
+
+def training_deps(environ: Mapping[str, str], meter: Meter) -> Deps:
+    return training_deps_for(load_settings(TrainingSettings, environ), meter)

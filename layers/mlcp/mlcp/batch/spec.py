@@ -1,0 +1,342 @@
+"""The batch spec: a job profile for an AWS Batch array run (``batches/<profile>/batch.yaml`` or a manifest's
+``spec`` field, the CLI's ``mlcp batch plan``).
+
+A spec names where the items come from (an S3 manifest of item keys, a prefix to list, or an explicit count), the
+container (image, vCPUs, memory, GPUs, command, environment), the candidate job queues with their capacity and price,
+and the planner's constraints (target child duration, min/max items per child, child timeout, budget). The models
+enforce AWS Batch's own limits (array size, retry attempts, evaluateOnExit, timeout >= 60 s). The JSON Schema in
+docs/batch-spec.schema.json is generated from these models (``mlcp batch schema``); a test fails on drift.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mlcp.common.payloads import Trigger
+from mlcp.common.validation import IMAGE_URI, S3_URI, Rules, field_errors
+from mlcp.errors import BatchSpecInvalid, FieldError
+
+# --- AWS Batch limits (API reference) -------------------------------------------------------------------------
+MIN_ARRAY_SIZE = 2
+MAX_ARRAY_SIZE = 10_000
+MAX_RETRY_ATTEMPTS = 10
+MAX_EVALUATE_ON_EXIT = 5
+MIN_TIMEOUT_S = 60
+# Fargate uses fractional vCPUs (0.25, 0.5); EC2 integer vCPUs.
+MAX_VCPUS_PER_JOB = 192.0
+DEFAULT_TARGET_CHILD_S = 240  # AWS's guidance: 3-5 minutes per child job
+FARGATE_VCPU_HOUR_USD = 0.04048  # us-east-1 on-demand, per vCPU-hour
+
+PROFILE_NAME = r"^[a-z0-9](-?[a-z0-9])*$"
+JOB_QUEUE = r"^(arn:aws[a-z\-]*:batch:[a-z0-9\-]+:[0-9]{12}:job-queue/)?[A-Za-z0-9_\-]{1,128}$"
+COMPUTE_ENV = r"^(arn:aws[a-z\-]*:batch:[a-z0-9\-]+:[0-9]{12}:compute-environment/)?[A-Za-z0-9_\-]{1,128}$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# Reserved by the shard contract and by AWS Batch (AWS_BATCH_*); a spec may not set them.
+SHARD_ENV = ("MLCP_ITEMS_PER_CHILD", "MLCP_ITEM_COUNT", "MLCP_MANIFEST_URI", "MLCP_OUTPUT_URI", "MLCP_INDEX_MAP_URI")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ItemsSource(_Model):
+    """Exactly one of ``manifest`` / ``prefix`` / ``count``."""
+
+    manifest: Annotated[
+        str | None,
+        Field(
+            pattern=S3_URI,
+            max_length=1024,
+            description='S3 URI of a JSON manifest: {"items": ["key", ...]} or a JSON list of keys.',
+        ),
+    ] = None
+    prefix: Annotated[
+        str | None, Field(pattern=S3_URI, max_length=1024, description="S3 prefix whose objects are the items.")
+    ] = None
+    count: Annotated[
+        int | None, Field(ge=1, description="An explicit number of items (the worker derives them from its index).")
+    ] = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ItemsSource:
+        given = [n for n in ("manifest", "prefix", "count") if getattr(self, n) is not None]
+        rules = Rules()
+        got = ", ".join(given) or "none"
+        rules.check(len(given) == 1, [], f"set exactly one of manifest, prefix, count (got {got})")
+        rules.raise_if_any()
+        return self
+
+
+class RetryRule(_Model):
+    """One entry of the job definition's ``retryStrategy.evaluateOnExit`` (AWS: at most 5)."""
+
+    action: Literal["RETRY", "EXIT"]
+    on_status_reason: Annotated[str | None, Field(max_length=512, examples=["Host EC2*"])] = None
+    on_reason: Annotated[str | None, Field(max_length=512)] = None
+    on_exit_code: Annotated[str | None, Field(pattern=r"^[0-9]*\*?$", max_length=512)] = None
+
+    def to_aws(self) -> dict[str, str]:
+        out: dict[str, str] = {"Action": self.action}
+        for key, value in (
+            ("OnStatusReason", self.on_status_reason),
+            ("OnReason", self.on_reason),
+            ("OnExitCode", self.on_exit_code),
+        ):
+            if value is not None:
+                out[key] = str(value)
+        return out
+
+
+class RetrySpec(_Model):
+    attempts: Annotated[int, Field(ge=1, le=MAX_RETRY_ATTEMPTS)] = 2
+    evaluate_on_exit: Annotated[list[RetryRule], Field(max_length=MAX_EVALUATE_ON_EXIT)] = Field(
+        default_factory=lambda: [
+            RetryRule(action="RETRY", on_status_reason="Host EC2*"),  # Spot reclaim / host failure
+            RetryRule(action="EXIT", on_reason="*"),
+        ]
+    )
+
+
+class JobSpec(_Model):
+    """The container every child runs (registered as, or matching, the Batch job definition)."""
+
+    definition: Annotated[str, Field(min_length=1, max_length=256, description="Job definition name[:revision]")]
+    image: Annotated[str | None, Field(pattern=IMAGE_URI, max_length=255)] = None
+    vcpus: Annotated[float, Field(gt=0, le=MAX_VCPUS_PER_JOB)] = 1.0
+    memory_mib: Annotated[int, Field(ge=128, le=4_000_000)] = 2048
+    gpus: Annotated[int, Field(ge=0, le=16)] = 0
+    command: Annotated[
+        list[str],
+        Field(
+            max_length=100,
+            description="Container command; {items_per_child}, {item_count}, {manifest} and {output} are "
+            "replaced at plan time (the child's index is AWS_BATCH_JOB_ARRAY_INDEX).",
+        ),
+    ] = Field(default_factory=list)
+    environment: Annotated[dict[Annotated[str, Field(pattern=ENV_NAME)], str], Field(max_length=100)] = Field(
+        default_factory=dict
+    )
+
+    @model_validator(mode="after")
+    def _reserved_env(self) -> JobSpec:
+        rules = Rules()
+        for name in self.environment:
+            rules.check(
+                name not in SHARD_ENV and not name.startswith("AWS_BATCH_"),
+                ["environment", name],
+                "is reserved by the shard contract / AWS Batch",
+            )
+        rules.raise_if_any()
+        return self
+
+
+class QueueSpec(_Model):
+    """A candidate job queue: where it runs, how much it may run at once, what it costs."""
+
+    name: Annotated[str, Field(pattern=JOB_QUEUE)]
+    compute_environment: Annotated[
+        str | None, Field(pattern=COMPUTE_ENV, description="Compute environment to resize (optional)")
+    ] = None
+    max_vcpus: Annotated[int, Field(ge=1, le=1_000_000, description="Usable capacity (the CE's maxvCpus)")]
+    price_per_vcpu_hour: Annotated[float, Field(ge=0)] = FARGATE_VCPU_HOUR_USD
+    speed: Annotated[float, Field(gt=0, le=100, description="Relative speed of the instance family (1 = baseline)")] = (
+        1.0
+    )
+    spot: bool = False
+
+
+class ResizeSpec(_Model):
+    """Raise or lower the compute environment's maxvCpus to fit the plan, within bounds; restored afterwards."""
+
+    min_vcpus: Annotated[int, Field(ge=0)] = 0
+    max_vcpus: Annotated[int, Field(ge=1, le=1_000_000)]
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ResizeSpec:
+        rules = Rules()
+        rules.check(self.min_vcpus <= self.max_vcpus, ["min_vcpus"], "must be <= max_vcpus")
+        rules.raise_if_any()
+        return self
+
+
+class EstimateSpec(_Model):
+    """The prior the planner starts from when the profile has no history."""
+
+    per_item_seconds: Annotated[float, Field(gt=0, le=86_400)] = 1.0
+    startup_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
+
+
+class BatchSpec(_Model):
+    """A job profile: what to run over which items, on which queues, under which constraints."""
+
+    name: Annotated[str, Field(pattern=PROFILE_NAME, max_length=40, description="Job profile (self-tuning key)")]
+    items: ItemsSource
+    job: JobSpec
+    queues: Annotated[list[QueueSpec], Field(min_length=1, max_length=10)]
+    cost_weight: Annotated[
+        float, Field(ge=0, le=1, description="Queue choice: 0 = fastest plan, 1 = cheapest plan")
+    ] = 0.0
+    target_child_seconds: Annotated[int | None, Field(ge=MIN_TIMEOUT_S, le=7 * 86_400)] = DEFAULT_TARGET_CHILD_S
+    min_items_per_child: Annotated[int, Field(ge=1)] = 1
+    max_items_per_child: Annotated[int | None, Field(ge=1)] = None
+    child_timeout_seconds: Annotated[int | None, Field(ge=MIN_TIMEOUT_S, le=14 * 86_400)] = None
+    budget_usd: Annotated[float | None, Field(gt=0)] = None
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+    resize: ResizeSpec | None = None
+    estimate: EstimateSpec = Field(default_factory=EstimateSpec)
+    output: Annotated[str | None, Field(pattern=S3_URI, max_length=1024, description="Results prefix")] = None
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> BatchSpec:
+        rules = Rules()
+        if self.max_items_per_child is not None:
+            rules.check(
+                self.min_items_per_child <= self.max_items_per_child,
+                ["min_items_per_child"],
+                f"must be <= max_items_per_child ({self.max_items_per_child})",
+            )
+        names = [q.name for q in self.queues]
+        rules.check(len(set(names)) == len(names), ["queues"], "queue names must be unique")
+        for i, queue in enumerate(self.queues):
+            rules.check(
+                queue.max_vcpus >= self.job.vcpus or self.resize is not None,
+                ["queues", i, "max_vcpus"],
+                f"is below the job's vcpus ({self.job.vcpus:g}): no child could ever run",
+            )
+        if self.resize is not None:
+            rules.check(
+                self.resize.max_vcpus >= self.job.vcpus,
+                ["resize", "max_vcpus"],
+                f"is below the job's vcpus ({self.job.vcpus:g})",
+            )
+        rules.raise_if_any()
+        return self
+
+
+def parse_batch_spec(document: str | bytes | dict[str, Any], *, source: str = "batch spec") -> BatchSpec:
+    """Parse a batch spec from YAML/JSON text or a dict; raise BatchSpecInvalid with field-level errors."""
+    data: Any = document
+    if not isinstance(document, dict):
+        try:
+            data = yaml.safe_load(document)
+        except yaml.YAMLError as exc:
+            raise BatchSpecInvalid(source, [FieldError("", f"is not valid YAML/JSON: {exc}")]) from exc
+    if not isinstance(data, dict):
+        raise BatchSpecInvalid(source, [FieldError("", "must be a mapping (YAML/JSON object) at the top level")])
+    try:
+        return BatchSpec.model_validate(data)
+    except ValidationError as exc:
+        raise BatchSpecInvalid(source, field_errors(exc)) from exc
+
+
+def batch_spec_json_schema() -> dict[str, Any]:
+    schema = BatchSpec.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://mlcp.dev/schemas/batch-spec.schema.json"
+    return schema
+
+
+def batch_spec_schema_text() -> str:
+    return json.dumps(batch_spec_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+# --- batch_pipeline payloads ----------------------------------------------------------------------------------
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class BatchRunInput(_Payload):
+    """The execution input of batch_pipeline: identities only, so duplicate triggers are byte-identical.
+
+    A shard retry names the run whose failed shards to run again (``retry_of``) and, optionally, which shard
+    indices (default: the ones that failed); the retry keeps the original shard size and item numbering.
+    """
+
+    run_id: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")]
+    profile: Annotated[str, Field(pattern=PROFILE_NAME, max_length=40)]
+    manifest_uri: Annotated[str | None, Field(pattern=S3_URI, max_length=1024)] = None
+    item_count: Annotated[int | None, Field(ge=1)] = None
+    trigger: Trigger
+    retry_of: Annotated[str | None, Field(min_length=1, max_length=80)] = None
+    indices: Annotated[list[Annotated[int, Field(ge=0)]] | None, Field(min_length=1, max_length=MAX_ARRAY_SIZE)] = None
+
+
+class PlanInput(_Payload):
+    input: BatchRunInput
+    execution_arn: str
+
+
+class Shards(_Payload):
+    """The shard contract: child ``i`` processes items ``[j k, min((j + 1) k, N))`` with ``j = map[i]`` (or ``i``)."""
+
+    item_count: int
+    items_per_child: int
+    children: int
+    manifest_uri: str | None
+    output_uri: str
+    index_map_uri: str | None = None  # a shard retry: JSON list, child index -> original shard index
+    indices: list[int] | None = None  # the same list (None: identity); kept in the payload for the stats
+
+
+class PlannedRun(_Payload):
+    """What plan_batch returns into ``$.planned``: the Batch request and the optional resize."""
+
+    run_id: str
+    profile: str
+    array: bool
+    submit: dict[str, Any]  # SubmitJob parameters, PascalCase (ArrayProperties only when array)
+    resize: dict[str, Any] | None  # {"ComputeEnvironment", "MaxvCpus"} or None
+    shards: Shards
+    plan: dict[str, Any]  # mlcp.batching.BatchPlan as JSON
+    run_prefix: str  # s3://<bucket>/batches/<profile>/runs/<run_id>/
+
+
+class CollectInput(_Payload):
+    input: BatchRunInput
+    planned: PlannedRun
+    job: dict[str, Any] | None = None  # the .sync output (DescribeJobs of the parent, PascalCase)
+    job_error: dict[str, Any] | None = None  # {"Error", "Cause"} when the job (or its submission) failed
+    restore_error: dict[str, Any] | None = None
+
+
+class BatchStats(_Payload):
+    """What collect_batch_stats returns: the outcome, the failed shards and what the planner learnt."""
+
+    run_id: str
+    profile: str
+    status: Literal["SUCCEEDED", "PARTIAL", "FAILED"]
+    job_id: str | None
+    children: int
+    succeeded: int
+    failed: int
+    failed_indices: list[int]  # original shard indices (first 100; all in stats.json)
+    median_child_seconds: float | None
+    target_child_seconds: int | None
+    per_item_seconds_before: float
+    per_item_seconds_after: float
+    stats_uri: str
+    retry: dict[str, Any] | None  # the execution input of a shard retry (None: nothing to retry)
+    subject: str
+    message: str
+
+
+class BatchStartResult(_Payload):
+    run_id: str
+    profile: str
+    execution_arn: str
+    started: bool
+
+
+class BatchScheduleInput(_Payload):
+    """The Input of a batch schedule's target: Scheduler fills the ARN and the time."""
+
+    source: Literal["mlcp.batch-schedule"]
+    profile: Annotated[str, Field(pattern=PROFILE_NAME, max_length=40)]
+    schedule_arn: Annotated[str, Field(min_length=1)]
+    scheduled_time: datetime
+    manifest_uri: Annotated[str | None, Field(pattern=S3_URI, max_length=1024)] = None

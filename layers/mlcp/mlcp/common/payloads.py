@@ -1,0 +1,31 @@
+"""Payloads that every capability shares: what triggered a run, and a notification (SNS subject + message)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Payload(BaseModel):
+    """A state payload: immutable, and tolerant of fields added by later versions."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class TriggerType(StrEnum):
+    S3 = "s3"
+    SCHEDULE = "schedule"
+    API = "api"
+    MANUAL = "manual"
+
+
+class Trigger(Payload):
+    type: TriggerType
+    source: Annotated[str, Field(max_length=2048, description="Object URI, schedule ARN, or API caller.")]
+
+
+class Notification(Payload):
+    subject: Annotated[str, Field(max_length=100)]
+    message: str

@@ -1,0 +1,143 @@
+"""The use cases behind /scaling (functions/api): data in, data out, errors as mlcp exceptions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from mlcp.common import naming
+from mlcp.common.ports import ExecutionControl, Executions
+from mlcp.errors import (
+    Conflict,
+    FieldError,
+    InputInvalid,
+    NotFound,
+)
+from mlcp.scaling import use_cases
+from mlcp.scaling.api_models import ScalingActionRequest, ScalingActionResponse, ScalingView
+from mlcp.scaling.policy import ControllerState, parse_policy
+from mlcp.scaling.ports import DecisionHistory, ScalingPolicyIndex
+from mlcp.scaling.use_cases import ScalingDeps
+
+
+@dataclass
+class ScalingApi:
+    """What /scaling needs: the controller's ports, the node group -> policy lookup and the decision history."""
+
+    controller: ScalingDeps
+    index: ScalingPolicyIndex
+    history: DecisionHistory
+    control: ExecutionControl  # DescribeExecution of a manual action (idempotency)
+    executions: Executions  # StartExecution of nodegroup_scaling
+
+
+def _policy_key(cluster: str, nodegroup: str, scaling: ScalingApi) -> str:
+    key = scaling.index.policy_for_nodegroup(cluster, nodegroup)
+    if key is None:
+        raise NotFound(
+            f"no scaling policy covers node group {nodegroup!r} of cluster {cluster!r}: upload "
+            f"scaling/{cluster}/<name>/policy.yaml listing it"
+        )
+    return key
+
+
+def get_scaling(cluster: str, nodegroup: str, *, limit: int, scaling: ScalingApi) -> ScalingView:
+    """GET /scaling/{cluster}/{nodegroup}: the policy covering it, the node group now, the controller state and
+    the policy's last decisions (newest first)."""
+    controller = scaling.controller
+    key = _policy_key(cluster, nodegroup, scaling)
+    policy = controller.policies.get_policy(key) or {}
+    described = controller.nodegroups.describe_nodegroup(cluster, nodegroup)
+    config = None
+    if described is not None:
+        config = {"status": described.get("status"), **dict(described.get("scalingConfig") or {})}
+    stored = controller.state.get_state(key)
+    state = ControllerState.model_validate(stored) if stored else ControllerState(policy=key)
+    return ScalingView(
+        cluster=cluster,
+        nodegroup=nodegroup,
+        policy_key=key,
+        policy=policy,
+        nodegroup_config=config,
+        state=state.model_dump(mode="json"),
+        decisions=scaling.history.recent(key, limit),
+    )
+
+
+def _action_errors(request: ScalingActionRequest) -> list[FieldError]:
+    errors = []
+    if request.desired is None and request.min is None and request.max is None:
+        errors.append(FieldError("desired", "give at least one of desired, min, max"))
+    if request.min is not None and request.max is not None and request.min > request.max:
+        errors.append(FieldError("min", f"must be <= max ({request.max})"))
+    if request.desired is not None:
+        if request.min is not None and request.desired < request.min:
+            errors.append(FieldError("desired", f"must be >= min ({request.min})"))
+        if request.max is not None and request.desired > request.max:
+            errors.append(FieldError("desired", f"must be <= max ({request.max})"))
+    return errors
+
+
+def scaling_action(
+    cluster: str,
+    nodegroup: str,
+    request: ScalingActionRequest,
+    *,
+    caller: str,
+    idempotency_key: str | None,
+    request_id: str,
+    scaling: ScalingApi,
+) -> ScalingActionResponse:
+    """POST /scaling/{cluster}/{nodegroup}/actions: start nodegroup_scaling with a manual trigger, so the change
+    goes through the controller (decide: clamp to the policy, take the lease; the decisions table; the update
+    loop; record). Refused up front (409) while an update is in flight; decide re-checks under the lease."""
+    errors = _action_errors(request)
+    if errors:
+        raise InputInvalid("request body", errors)
+    controller = scaling.controller
+    machine = controller.settings.scaling_state_machine_arn
+    if not machine:
+        raise RuntimeError("the API function has no SCALING_STATE_MACHINE_ARN")
+    key = _policy_key(cluster, nodegroup, scaling)
+    stored = controller.policies.get_policy(key)
+    if stored is None:
+        raise NotFound(f"scaling policy {key!r} is not registered")
+    policy = parse_policy(stored, source=f"registered scaling policy {key}")
+    described = controller.nodegroups.describe_nodegroup(cluster, nodegroup)
+    if described is None:
+        raise NotFound(f"node group {nodegroup!r} does not exist in cluster {cluster!r}")
+    if described.get("status", "ACTIVE") != "ACTIVE":
+        raise Conflict(f"node group {nodegroup!r} is {described.get('status')}: an update is running; retry later")
+    now = controller.clock()
+    state_item = controller.state.get_state(key)
+    state = ControllerState.model_validate(state_item) if state_item else ControllerState(policy=key)
+    if state.lease is not None and state.lease.expires_at > now:
+        raise Conflict(
+            f"an update of {key} is in flight ({state.lease.holder}, lease until {state.lease.expires_at:%H:%M:%S}Z)"
+        )
+    identity = ("key", caller, idempotency_key) if idempotency_key else ("request", request_id)
+    decision_id = naming.execution_name(f"{policy.name}-manual", nodegroup, cluster, *identity)
+    fields = request.model_dump(include={"desired", "min", "max"}, exclude_none=True)
+    event = {
+        "source": use_cases.MANUAL_SOURCE,
+        "kind": "manual",
+        "policy": key,
+        "nodegroup": nodegroup,
+        **fields,
+        "requested_by": caller[:2048],
+        "note": request.reason or "",
+        "request_id": decision_id,
+        "at": now.isoformat(),
+    }
+    arn = naming.execution_arn(machine, decision_id)
+    existing = scaling.control.describe(arn)
+    if existing is not None:
+        sent = json.loads(str(existing.get("input") or "{}"))
+        if not isinstance(sent, dict) or {k: v for k, v in sent.items() if k != "at"} != {
+            k: v for k, v in event.items() if k != "at"
+        }:
+            raise Conflict(f"decision {decision_id!r} exists with another request: use a new Idempotency-Key")
+        return ScalingActionResponse(decision_id=decision_id, policy_key=key, execution_arn=arn, started=False)
+    arn, started = scaling.executions.start(machine, decision_id, event)
+    controller.meter.add("ScalingManualActions", 1, "Count")
+    return ScalingActionResponse(decision_id=decision_id, policy_key=key, execution_arn=arn, started=started)

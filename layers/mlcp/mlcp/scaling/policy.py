@@ -1,0 +1,419 @@
+"""The node-group scaling policy (uploaded as ``scaling/<cluster>/<name>/policy.yaml``) and the controller's data:
+triggers, the node groups' current configs, the controller state (last actions, lease) and decisions.
+
+Policy semantics (docs/architecture.md has the paragraph): a policy covers one EKS managed node group or a group of
+them balanced by weight. Alarms in ALARM ask for a step (add N, add P %, set to N; scale-in: remove N, remove P %,
+set to N) from the group's current capacity; the result is clamped to the hard min/max and to the floor/ceiling of
+the schedule rule that fired last, and moves by at most ``max_step`` nodes per action. Scale-out waits for its
+cooldown after the last scale-out; scale-in waits for its cooldown after any action and for a stabilisation window
+without scale-out signals. One update is in flight per policy (a lease). Mode ``desired`` sets desiredSize (and the
+bounds around it); mode ``bounds`` moves only maxSize/minSize and leaves desiredSize to Cluster Autoscaler.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    computed_field,
+    field_validator,
+    model_validator,
+)
+
+from mlcp.common.validation import Rules, field_errors
+from mlcp.errors import FieldError, PolicyInvalid
+from mlcp.scaling.cron import CronError, parse_cron
+
+# The EventBridge rule of the template forwards state changes of alarms whose names start with this prefix.
+ALARM_PREFIX = "mlcp-scaling-"
+ClusterName = Annotated[str, Field(pattern=r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")]
+NodegroupName = Annotated[str, Field(pattern=r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,62}$")]
+PolicyName = Annotated[str, Field(pattern=r"^[a-z0-9](-?[a-z0-9])*$", max_length=63)]
+
+
+def _prefixed(value: str) -> str:
+    if not value.startswith(ALARM_PREFIX) or value == ALARM_PREFIX:
+        raise ValueError(f"must start with {ALARM_PREFIX!r} (the EventBridge rule forwards those alarms only)")
+    return value
+
+
+AlarmName = Annotated[str, Field(max_length=255), AfterValidator(_prefixed)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodegroupMember(_Strict):
+    name: NodegroupName
+    weight: Annotated[int, Field(ge=1, le=100, description="Share of the group's capacity (e.g. one per AZ).")] = 1
+
+
+class Cooldowns(_Strict):
+    scale_out_seconds: Annotated[int, Field(ge=0, le=86400, description="After the last scale-out.")] = 300
+    scale_in_seconds: Annotated[int, Field(ge=0, le=86400, description="After the last action of either kind.")] = 600
+
+
+class _Step(_Strict):
+    alarm: AlarmName
+    set: Annotated[int | None, Field(ge=0, le=1000, description="Set the capacity to N.")] = None
+
+
+class ScaleOutRule(_Step):
+    """While ``alarm`` is in ALARM: add N nodes, add P % (at least one node), or set the capacity to N."""
+
+    add: Annotated[int | None, Field(ge=1, le=1000)] = None
+    add_percent: Annotated[float | None, Field(gt=0, le=1000)] = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ScaleOutRule:
+        if sum(x is not None for x in (self.add, self.add_percent, self.set)) != 1:
+            raise ValueError("give exactly one of add, add_percent, set")
+        return self
+
+    def target(self, current: int) -> int:
+        if self.add is not None:
+            return current + self.add
+        if self.add_percent is not None:
+            return current + max(1, round(current * self.add_percent / 100))
+        assert self.set is not None
+        return self.set
+
+
+class ScaleInRule(_Step):
+    """While ``alarm`` is in ALARM: remove N nodes, remove P % (at least one node), or set the capacity to N."""
+
+    remove: Annotated[int | None, Field(ge=1, le=1000)] = None
+    remove_percent: Annotated[float | None, Field(gt=0, le=100)] = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ScaleInRule:
+        if sum(x is not None for x in (self.remove, self.remove_percent, self.set)) != 1:
+            raise ValueError("give exactly one of remove, remove_percent, set")
+        return self
+
+    def target(self, current: int) -> int:
+        if self.remove is not None:
+            return current - self.remove
+        if self.remove_percent is not None:
+            return current - max(1, round(current * self.remove_percent / 100))
+        assert self.set is not None
+        return self.set
+
+
+class ScheduleRule(_Strict):
+    """From each time ``cron`` fires until another schedule rule fires: keep the capacity in [floor, ceiling]."""
+
+    name: PolicyName
+    cron: Annotated[str, Field(description="AWS 6-field cron, UTC: 'cron(0 8 ? * MON-FRI *)'.")]
+    floor: Annotated[int | None, Field(ge=0, le=1000)] = None
+    ceiling: Annotated[int | None, Field(ge=1, le=1000)] = None
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        try:
+            parse_cron(value)
+        except CronError as exc:
+            raise ValueError(str(exc)) from exc
+        return value if value.startswith("cron(") else f"cron({value})"
+
+
+class AlarmDefinition(_Strict):
+    """A CloudWatch alarm the policy reacts to (created with the template or by hand; the simulator evaluates it).
+
+    The simulator feeds every alarm the group's utilisation in percent (demand / ready capacity).
+    """
+
+    name: AlarmName
+    namespace: str = "ContainerInsights"
+    metric: str = "node_cpu_utilization"
+    statistic: Literal["Average", "Maximum", "Minimum", "Sum", "SampleCount"] = "Average"
+    period_seconds: Annotated[int, Field(ge=10, le=86400)] = 60
+    evaluation_periods: Annotated[int, Field(ge=1, le=100)] = 3
+    datapoints_to_alarm: Annotated[int, Field(ge=1, le=100)] = 3
+    threshold: float
+    comparison: Literal[
+        "GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"
+    ]
+    treat_missing_data: Literal["missing", "ignore", "breaching", "notBreaching"] = "missing"
+
+    @model_validator(mode="after")
+    def _datapoints(self) -> AlarmDefinition:
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError("datapoints_to_alarm must be <= evaluation_periods")
+        return self
+
+
+class ScalingPolicy(_Strict):
+    """How one node group (or a weighted group of node groups) of one EKS cluster is resized."""
+
+    cluster: ClusterName
+    name: PolicyName
+    mode: Literal["desired", "bounds"] = "desired"
+    nodegroups: Annotated[list[NodegroupMember], Field(min_length=1, max_length=10)]
+    min_size: Annotated[int, Field(ge=0, le=1000, description="Hard minimum of the group's capacity.")]
+    max_size: Annotated[int, Field(ge=1, le=1000, description="Hard maximum of the group's capacity.")]
+    max_step: Annotated[int, Field(ge=1, le=1000, description="Most nodes one action adds or removes.")] = 10
+    cooldowns: Cooldowns = Cooldowns()
+    scale_in_stabilisation_seconds: Annotated[int, Field(ge=0, le=86400)] = 600
+    lease_seconds: Annotated[int, Field(ge=60, le=86400, description="An update in flight blocks others.")] = 3600
+    scale_out: list[ScaleOutRule] = []
+    scale_in: list[ScaleInRule] = []
+    schedules: list[ScheduleRule] = []
+    alarms: list[AlarmDefinition] = []
+
+    @property
+    def key(self) -> str:
+        return f"{self.cluster}/{self.name}"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScalingPolicy:
+        rules = Rules()
+        rules.check(self.min_size <= self.max_size, ["min_size"], f"must be <= max_size ({self.max_size})")
+        names = [m.name for m in self.nodegroups]
+        for i, name in enumerate(names):
+            rules.check(name not in names[:i], ["nodegroups", i, "name"], f"{name!r} is listed twice")
+        alarms = [r.alarm for r in self.scale_out] + [r.alarm for r in self.scale_in]
+        for i, alarm in enumerate(alarms):
+            where: list[str | int] = (
+                ["scale_out", i] if i < len(self.scale_out) else ["scale_in", i - len(self.scale_out)]
+            )
+            rules.check(alarm not in alarms[:i], [*where, "alarm"], f"{alarm!r} already drives another rule")
+        for i, out in enumerate(self.scale_out):
+            if out.set is not None:
+                rules.check(out.set <= self.max_size, ["scale_out", i, "set"], "must be <= max_size")
+        for i, rule in enumerate(self.schedules):
+            for attr in ("floor", "ceiling"):
+                value = getattr(rule, attr)
+                if value is not None:
+                    rules.check(
+                        self.min_size <= value <= self.max_size,
+                        ["schedules", i, attr],
+                        f"must be within min_size..max_size ({self.min_size}..{self.max_size})",
+                    )
+            if rule.floor is not None and rule.ceiling is not None:
+                rules.check(rule.floor <= rule.ceiling, ["schedules", i, "floor"], "must be <= ceiling")
+            rules.check(
+                rule.name not in [r.name for r in self.schedules[:i]], ["schedules", i, "name"], "is not unique"
+            )
+        rules.raise_if_any()
+        return self
+
+    def alarm_names(self) -> list[str]:
+        return [r.alarm for r in self.scale_out] + [r.alarm for r in self.scale_in]
+
+
+def parse_policy(document: str | bytes | dict[str, Any], *, source: str = "scaling policy") -> ScalingPolicy:
+    """Parse a policy from YAML/JSON text or a dict; raise PolicyInvalid with field-level errors."""
+    data: Any = document
+    if not isinstance(document, dict):
+        import yaml  # noqa: PLC0415 - only the callers that parse text pay for importing it
+
+        try:
+            text = document.decode() if isinstance(document, bytes) else document
+            data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+        except (UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+            raise PolicyInvalid(source, [FieldError("", f"is not valid YAML/JSON text: {exc}")]) from exc
+    if not isinstance(data, dict):
+        raise PolicyInvalid(source, [FieldError("", "must be a mapping (YAML/JSON object) at the top level")])
+    try:
+        return ScalingPolicy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyInvalid(source, field_errors(exc)) from exc
+
+
+def policy_json_schema() -> dict[str, Any]:
+    schema = ScalingPolicy.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://mlcp.dev/schemas/scaling-policy.schema.json"
+    return schema
+
+
+# --- controller data ---------------------------------------------------------------------------------------------
+class AlarmTrigger(_Strict):
+    """A "CloudWatch Alarm State Change" event, reduced to what the decision needs."""
+
+    kind: Literal["alarm"] = "alarm"
+    alarm: str
+    state: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
+    previous_state: str = ""
+    at: dt.datetime
+    event_id: str = ""
+
+
+class ScheduleTrigger(_Strict):
+    """A Scheduler schedule (a schedule rule's cron, or a periodic re-evaluation) for one policy."""
+
+    kind: Literal["schedule"] = "schedule"
+    policy: str
+    schedule: str = ""
+    at: dt.datetime
+
+
+class ManualTrigger(_Strict):
+    """A manual change of one node group (POST /scaling/{cluster}/{nodegroup}/actions), decided like any trigger:
+    clamped to the policy's hard min/max (the node group's share of them) and ``max_step``, refused while another
+    update holds the lease. Cooldowns do not hold it (an operator's decision); a success starts them."""
+
+    kind: Literal["manual"] = "manual"
+    policy: str
+    nodegroup: str
+    desired: Annotated[int | None, Field(ge=0, le=1000)] = None
+    min: Annotated[int | None, Field(ge=0, le=1000)] = None
+    max: Annotated[int | None, Field(ge=1, le=1000)] = None
+    requested_by: Annotated[str, Field(max_length=2048)] = ""
+    note: Annotated[str, Field(max_length=256, description="The operator's reason, kept on the decision.")] = ""
+    request_id: Annotated[str, Field(max_length=128)] = ""
+    at: dt.datetime
+
+
+AnyTrigger = AlarmTrigger | ScheduleTrigger | ManualTrigger
+Trigger = Annotated[AnyTrigger, Field(discriminator="kind")]
+
+
+class NodegroupConfig(_Strict):
+    """The part of DescribeNodegroup's ``nodegroup`` that the decision reads."""
+
+    name: str
+    status: str = "ACTIVE"
+    min_size: Annotated[int, Field(ge=0)]
+    max_size: Annotated[int, Field(ge=0)]
+    desired_size: Annotated[int, Field(ge=0)]
+
+    @classmethod
+    def from_describe(cls, nodegroup: dict[str, Any]) -> NodegroupConfig:
+        scaling = nodegroup.get("scalingConfig") or {}
+        return cls(
+            name=nodegroup["nodegroupName"],
+            status=nodegroup.get("status", "ACTIVE"),
+            min_size=scaling.get("minSize", 0),
+            max_size=scaling.get("maxSize", 1),
+            desired_size=scaling.get("desiredSize", 0),
+        )
+
+
+class AlarmMemory(_Strict):
+    state: str
+    since: dt.datetime
+
+
+class Lease(_Strict):
+    holder: str
+    expires_at: dt.datetime
+    direction: Literal["out", "in", "schedule"]
+
+
+class ControllerState(_Strict):
+    """One item per policy in the controller-state table; ``version`` guards every write (conditional put)."""
+
+    policy: str
+    version: int = 0
+    lease: Lease | None = None
+    last_scale_out_at: dt.datetime | None = None
+    last_scale_in_at: dt.datetime | None = None
+    last_scale_out_signal_at: dt.datetime | None = None
+    alarms: dict[str, AlarmMemory] = {}
+
+
+class ScalingConfig(_Strict):
+    """UpdateNodegroupConfig's scalingConfig (desiredSize absent in bounds mode)."""
+
+    minSize: int  # noqa: N815 - EKS's own field names
+    maxSize: int  # noqa: N815
+    desiredSize: int | None = None  # noqa: N815
+
+    def request(self) -> dict[str, int]:
+        return self.model_dump(exclude_none=True)
+
+
+class NodegroupUpdate(_Strict):
+    model_config = ConfigDict(extra="ignore", frozen=True)  # its JSON carries the computed sdk_scaling_config
+
+    nodegroup: str
+    scaling_config: ScalingConfig
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def sdk_scaling_config(self) -> dict[str, int]:
+        """The ScalingConfig parameter as the aws-sdk Step Functions integration takes it (PascalCase)."""
+        return {key[0].upper() + key[1:]: value for key, value in self.scaling_config.request().items()}
+
+
+class Decision(_Strict):
+    """What the controller decided, with its inputs (written to the decisions table, applied or not)."""
+
+    decision_id: str
+    policy: str
+    cluster: str
+    at: dt.datetime
+    action: Literal["noop", "update"]
+    direction: Literal["out", "in", "schedule"] | None = None
+    reason: str
+    capacity: int  # the group's capacity the decision started from (desired or max, by mode)
+    target: int
+    updates: list[NodegroupUpdate] = []
+    trigger: Annotated[AnyTrigger, Field(discriminator="kind")]
+    nodegroups: list[NodegroupConfig]
+    state_version: int
+
+    @property
+    def applied(self) -> bool:
+        return self.action == "update"
+
+
+# --- state machine payloads ------------------------------------------------------------------------------------
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class DecideInput(_Payload):
+    """What "Decide Scaling" sends: the triggering event (alarm state change or schedule input) and the execution."""
+
+    event: dict[str, Any]
+    execution_arn: str
+
+
+class WaitSettings(_Payload):
+    first_wait_seconds: int
+    poll_seconds: int
+    max_polls: int
+
+
+class DecideResult(_Payload):
+    decision: Decision
+    decision_key: str
+    duplicate: bool = False
+    settings: WaitSettings
+
+
+class UpdateOutcome(_Payload):
+    """One Map iteration's final state: the update's id, its last DescribeUpdate, or the error that ended it."""
+
+    nodegroup: str = "(all)"  # the Map itself was interrupted
+    update: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    counter: dict[str, Any] | None = None
+
+
+class RecordInput(_Payload):
+    decision: Decision
+    decision_key: str
+    results: list[UpdateOutcome] = []
+    error: dict[str, Any] | None = None
+    execution_arn: str
+
+
+class RecordResult(_Payload):
+    failed: bool
+    outcome: str
+    subject: str
+    message: str

@@ -1,0 +1,312 @@
+"""The scaling controller's use cases (one per handler): register a policy, decide, record the outcome.
+
+Data in, data out, through the ports in :class:`ScalingDeps`; the decision itself is mlcp.scaling.decide (pure).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from mlcp.common import notifications
+from mlcp.common.ports import Meter, Notifier, ObjectStore
+from mlcp.common.s3_events import parse_s3_event
+from mlcp.common.validation import field_errors
+from mlcp.errors import EventInvalid, FieldError, PolicyInvalid, PolicyNotFound
+from mlcp.scaling.decide import complete, decide
+from mlcp.scaling.policy import (
+    AlarmTrigger,
+    AnyTrigger,
+    ControllerState,
+    DecideInput,
+    DecideResult,
+    Decision,
+    ManualTrigger,
+    NodegroupConfig,
+    RecordInput,
+    RecordResult,
+    ScalingPolicy,
+    ScheduleTrigger,
+    UpdateOutcome,
+    WaitSettings,
+    parse_policy,
+)
+from mlcp.scaling.ports import DecisionLog, Nodegroups, ScalingPolicyStore, ScalingStateStore
+from mlcp.scaling.settings import ScalingSettings
+
+POLICY_KEY = re.compile(r"^scaling/(?P<cluster>[^/]+)/(?P<name>[^/]+)/policy\.(ya?ml|json)$")
+STATE_WRITE_ATTEMPTS = 4
+MANUAL_SOURCE = "mlcp.scaling.manual"  # the execution input of a manual change (POST /scaling/.../actions)
+
+
+@dataclass
+class ScalingDeps:
+    settings: ScalingSettings
+    objects: ObjectStore
+    nodegroups: Nodegroups
+    policies: ScalingPolicyStore
+    state: ScalingStateStore
+    decisions: DecisionLog
+    notifier: Notifier
+    meter: Meter
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+
+# --- registration ------------------------------------------------------------------------------------------------
+class PolicyRegistration(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    policy: str
+    status: str  # registered | rejected
+    source: str
+    errors: list[dict[str, str]] = []
+
+
+def register_scaling_policy(event: Mapping[str, Any], deps: ScalingDeps) -> PolicyRegistration:
+    """S3 ``scaling/<cluster>/<name>/policy.yaml`` uploaded: validate and register it (with its alarm index), or
+    reject it with a notification naming the fields; a rejected upload leaves the registered policy in place."""
+    obj = parse_s3_event(event)
+    match = POLICY_KEY.match(obj.key)
+    if match is None:
+        raise EventInvalid(
+            f"object key {obj.key!r}",
+            [FieldError("detail.object.key", "expected scaling/<cluster>/<name>/policy.yaml")],
+        )
+    key = f"{match['cluster']}/{match['name']}"
+    try:
+        policy = parse_policy(deps.objects.read(obj.uri, obj.version_id), source=obj.source)
+        if policy.key != key:
+            raise PolicyInvalid(obj.source, [FieldError("cluster", f"policy {policy.key!r} uploaded under {key!r}")])
+    except PolicyInvalid as exc:
+        errors = [e.as_dict() for e in exc.errors]
+        deps.policies.record_rejection(key, obj.source, errors, deps.clock())
+        deps.notifier.publish(
+            subject=notifications.subject(f"scaling policy {key} rejected"),
+            message=notifications.rejection_message(
+                "scaling policy", obj.source, exc.errors, f"{key} keeps its previous policy"
+            ),
+            attributes={"event": "scaling_policy_rejected", "policy": key},
+        )
+        deps.meter.add("ScalingPoliciesRejected", 1, "Count")
+        return PolicyRegistration(policy=key, status="rejected", source=obj.source, errors=errors)
+    deps.policies.put_policy(
+        key,
+        policy.model_dump(mode="json"),
+        policy.alarm_names(),
+        version=obj.identity or "unversioned",
+        source=obj.source,
+    )
+    deps.meter.add("ScalingPoliciesRegistered", 1, "Count")
+    return PolicyRegistration(policy=key, status="registered", source=obj.source)
+
+
+# --- decide ------------------------------------------------------------------------------------------------------
+def parse_trigger(event: Mapping[str, Any]) -> AnyTrigger:
+    """A "CloudWatch Alarm State Change" event, or the input of a scaling schedule (see template.yaml)."""
+    try:
+        if event.get("detail-type") == "CloudWatch Alarm State Change":
+            detail = event.get("detail") or {}
+            return AlarmTrigger.model_validate(
+                {
+                    "alarm": detail.get("alarmName"),
+                    "state": (detail.get("state") or {}).get("value"),
+                    "previous_state": (detail.get("previousState") or {}).get("value", ""),
+                    "at": event.get("time"),
+                    "event_id": event.get("id", ""),
+                }
+            )
+        if event.get("source") == MANUAL_SOURCE:
+            return ManualTrigger.model_validate({k: v for k, v in event.items() if k != "source"})
+        if event.get("source") == "mlcp.scaling.schedule":
+            return ScheduleTrigger.model_validate(
+                {
+                    "policy": event.get("policy"),
+                    "schedule": event.get("schedule_arn", ""),
+                    "at": event.get("scheduled_time"),
+                }
+            )
+    except ValidationError as exc:
+        raise EventInvalid("scaling trigger", field_errors(exc)) from exc
+    raise EventInvalid(
+        "scaling trigger",
+        [
+            FieldError(
+                "detail-type",
+                f"expected a CloudWatch Alarm State Change event, a mlcp.scaling.schedule or a {MANUAL_SOURCE} input",
+            )
+        ],
+    )
+
+
+def _decision_id(trigger: AnyTrigger) -> str:
+    if isinstance(trigger, AlarmTrigger) and trigger.event_id:
+        return trigger.event_id
+    if isinstance(trigger, ManualTrigger) and trigger.request_id:
+        return trigger.request_id
+    subject = trigger.alarm if isinstance(trigger, AlarmTrigger) else trigger.policy
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{subject}-{trigger.at:%Y%m%dT%H%M%SZ}")
+
+
+def _key(trigger: AnyTrigger, decision_id: str) -> str:
+    return f"{trigger.at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%S.%fZ}#{decision_id}"
+
+
+def decision_key(decision: Decision) -> str:
+    """The decision's sort key in the decisions table: the trigger's time, then the decision id."""
+    return _key(decision.trigger, decision.decision_id)
+
+
+def _policy(trigger: AnyTrigger, deps: ScalingDeps) -> ScalingPolicy:
+    key = deps.policies.policy_for_alarm(trigger.alarm) if isinstance(trigger, AlarmTrigger) else trigger.policy
+    stored = deps.policies.get_policy(key) if key else None
+    if stored is None:
+        what = (
+            f"alarm {trigger.alarm}"
+            if isinstance(trigger, AlarmTrigger)
+            else f"manual change of {trigger.policy}"
+            if isinstance(trigger, ManualTrigger)
+            else f"schedule of {trigger.policy}"
+        )
+        raise PolicyNotFound(f"no scaling policy is registered for the {what}")
+    return parse_policy(stored, source=f"registered scaling policy {key}")
+
+
+def _state(deps: ScalingDeps, policy: str) -> ControllerState:
+    stored = deps.state.get_state(policy)
+    return ControllerState.model_validate(stored) if stored else ControllerState(policy=policy)
+
+
+def decide_scaling(inp: DecideInput, deps: ScalingDeps) -> DecideResult:
+    """Decide, take the lease with a conditional write (re-deciding if another decision wrote first), log it.
+
+    The decision is made as of the trigger's time (the alarm's state change, the schedule's scheduled time), so the
+    decisions table can replay it exactly.
+    """
+    trigger = parse_trigger(inp.event)
+    decision_id = _decision_id(trigger)
+    key = _key(trigger, decision_id)
+    settings = WaitSettings(
+        first_wait_seconds=deps.settings.scaling_first_wait_seconds,
+        poll_seconds=deps.settings.scaling_poll_seconds,
+        max_polls=deps.settings.scaling_max_polls,
+    )
+    try:
+        policy = _policy(trigger, deps)
+    except PolicyNotFound as exc:
+        if not isinstance(trigger, ScheduleTrigger):
+            raise  # an mlcp-scaling-* alarm without a policy is a configuration error worth a notification
+        # A re-evaluation schedule may exist before its policy is uploaded: a recorded no-op, not a page.
+        unregistered = _noop(trigger.policy, trigger, decision_id, exc.reason, deps)
+        deps.decisions.add(trigger.policy, key, unregistered.model_dump(mode="json") | {"status": "NOOP"})
+        return DecideResult(decision=unregistered, decision_key=key, settings=settings)
+    # Claim the trigger first: a redelivered event must neither decide again nor leave a lease behind.
+    if not deps.decisions.add(policy.key, key, {"status": "DECIDING", "execution_arn": inp.execution_arn}):
+        duplicate = _noop(policy.key, trigger, decision_id, f"duplicate trigger: decision {key} exists", deps)
+        return DecideResult(decision=duplicate, decision_key=key, duplicate=True, settings=settings)
+    for _ in range(STATE_WRITE_ATTEMPTS):
+        described = [deps.nodegroups.describe_nodegroup(policy.cluster, m.name) for m in policy.nodegroups]
+        nodegroups = [NodegroupConfig.from_describe(dict(d)) for d in described if d is not None]
+        state = _state(deps, policy.key)
+        outcome = decide(
+            decision_id=decision_id,
+            trigger=trigger,
+            nodegroups=nodegroups,
+            policy=policy,
+            state=state,
+            now=trigger.at,
+        )
+        if deps.state.put_state(policy.key, outcome.state.model_dump(mode="json"), expected_version=state.version):
+            decision = outcome.decision
+            break
+    else:
+        decision = outcome.decision.model_copy(
+            update={"action": "noop", "direction": None, "updates": [], "reason": "controller state kept changing"}
+        )
+    deps.decisions.complete(
+        policy.key, key, decision.model_dump(mode="json") | {"status": "IN_PROGRESS" if decision.applied else "NOOP"}
+    )
+    deps.meter.add("ScalingDecisions", 1, "Count")
+    deps.meter.add("ScalingUpdatesRequested", 1 if decision.applied else 0, "Count")
+    return DecideResult(decision=decision, decision_key=key, settings=settings)
+
+
+def _noop(policy: str, trigger: AnyTrigger, decision_id: str, reason: str, deps: ScalingDeps) -> Decision:
+    return Decision(
+        decision_id=decision_id,
+        policy=policy,
+        cluster=policy.partition("/")[0],
+        at=deps.clock(),
+        action="noop",
+        reason=reason,
+        capacity=0,
+        target=0,
+        trigger=trigger,
+        nodegroups=[],
+        state_version=0,
+    )
+
+
+# --- record ------------------------------------------------------------------------------------------------------
+_ERROR_OUTCOMES = {
+    "Eks.ResourceInUseException": "ResourceInUse",
+    "Eks.InvalidParameterException": "Rejected",
+    "Eks.ResourceNotFoundException": "NotFound",
+}
+
+
+def _outcome(result: UpdateOutcome) -> tuple[str, str]:
+    """(outcome, detail) of one node group's update."""
+    if result.error:
+        name = str(result.error.get("Error", "Error"))
+        return _ERROR_OUTCOMES.get(name, "Error"), f"{name}: {result.error.get('Cause', '')}"[:500]
+    status = str((result.result or {}).get("Status", "Unknown"))
+    if status == "InProgress":
+        polls = (result.counter or {}).get("polls", 0)
+        return "TimedOut", f"still InProgress after {polls} extra polls"
+    errors = (result.result or {}).get("Errors") or []
+    detail = "; ".join(f"{e.get('ErrorCode')}: {e.get('ErrorMessage')}" for e in errors)
+    return status, detail
+
+
+def record_scaling(inp: RecordInput, deps: ScalingDeps) -> RecordResult:
+    """Record the outcome on the decision, release the lease (a success starts the cooldown), say what happened."""
+    decision = inp.decision
+    outcomes = {r.nodegroup: _outcome(r) for r in inp.results}
+    if inp.error is not None and not outcomes:
+        outcomes = {"(all)": ("Error", f"{inp.error.get('Error')}: {inp.error.get('Cause', '')}"[:500])}
+    succeeded = bool(outcomes) and all(o == "Successful" for o, _ in outcomes.values())
+    overall = "Successful" if succeeded else next((o for o, _ in outcomes.values() if o != "Successful"), "Error")
+    now = deps.clock()
+    for _ in range(STATE_WRITE_ATTEMPTS):
+        state = _state(deps, decision.policy)
+        done = complete(state, decision.decision_id, decision.direction or "", succeeded, decision.at)
+        if deps.state.put_state(decision.policy, done.model_dump(mode="json"), expected_version=state.version):
+            break
+    deps.decisions.complete(
+        decision.policy,
+        inp.decision_key,
+        {
+            "status": "SUCCEEDED" if succeeded else "FAILED",
+            "outcome": overall,
+            "results": {name: {"outcome": o, "detail": d} for name, (o, d) in outcomes.items()},
+            "completed_at": now.isoformat(),
+        },
+    )
+    deps.meter.add("ScalingUpdatesSucceeded" if succeeded else "ScalingUpdatesFailed", 1, "Count")
+    lines = [
+        f"Decision {decision.decision_id} for {decision.policy}: {decision.reason}.",
+        *(f"  {name}: {o}{f' ({d})' if d else ''}" for name, (o, d) in sorted(outcomes.items())),
+        f"Execution: {inp.execution_arn}",
+    ]
+    verb = f"{decision.capacity} -> {decision.target}"
+    return RecordResult(
+        failed=not succeeded,
+        outcome=overall,
+        subject=notifications.subject(f"scaling {decision.policy} {verb} {'done' if succeeded else overall}"),
+        message="\n".join(lines),
+    )

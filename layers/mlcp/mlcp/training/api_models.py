@@ -1,0 +1,118 @@
+"""Requests and responses of the REST API (API Gateway + functions/api). The OpenAPI document is generated from
+these models and the routes (docs/openapi.json); the CLI's API client reads responses with them too."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from mlcp.common.api_models import ApiRequest, ApiResponse
+from mlcp.training.payloads import RunStatus
+from mlcp.training.spec import PIPELINE_NAME
+
+PipelineName = Annotated[str, Field(min_length=1, max_length=40, pattern=PIPELINE_NAME, examples=["churn"])]
+# Dataset versions are the <version> of datasets/<pipeline>/<version>/manifest.json (an S3 key segment).
+DatasetVersion = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._=-]+$", examples=["v1"])]
+
+
+class StartRunRequest(ApiRequest):
+    """A registered pipeline (``pipeline``) or an inline spec (``spec``), on a dataset version."""
+
+    pipeline: Annotated[PipelineName | None, Field(description="A registered pipeline; optional with `spec`.")] = None
+    dataset_version: Annotated[
+        DatasetVersion | None,
+        Field(description="datasets/<pipeline>/<version>/manifest.json; default: the latest uploaded version."),
+    ] = None
+    spec: Annotated[
+        dict[str, Any] | None,
+        Field(description="An inline pipeline spec (docs/pipeline-spec.schema.json) instead of the registered one."),
+    ] = None
+
+
+class StartRunResponse(ApiResponse):
+    run_id: str
+    pipeline: str
+    execution_arn: str
+    started: Annotated[bool, Field(description="False when the run already existed (a retried request).")]
+    dataset_version: str
+
+
+class StageView(ApiResponse):
+    status: str
+    started_at: str | None = None
+    ended_at: str | None = None
+    job_name: str | None = None
+    detail: str | None = None
+
+
+class Failure(ApiResponse):
+    stage: str | None = None
+    error: str | None = None
+    reason: str | None = None
+
+
+class RunView(ApiResponse):
+    run_id: str
+    pipeline: str
+    status: RunStatus
+    trigger: dict[str, str] | None = None
+    dataset_version: str | None = None
+    spec_version: str | None = None
+    execution_arn: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    redrive_count: int = 0
+    stages: dict[str, StageView] = {}  # noqa: RUF012 - a pydantic field
+    failure: Failure | None = None
+    best: dict[str, Any] | None = None
+    gate: dict[str, Any] | None = None
+    model_package_arn: str | None = None
+
+
+class RunSummary(ApiResponse):
+    run_id: str
+    pipeline: str
+    status: RunStatus
+    dataset_version: str | None = None
+    trigger_type: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class RunPage(ApiResponse):
+    items: list[RunSummary]
+    next_token: Annotated[str | None, Field(description="Pass as next_token for the next page; null at the end.")]
+
+
+class RunActionResponse(ApiResponse):
+    """The result of a cancel or redrive: the run's status as the API left it."""
+
+    run_id: str
+    execution_arn: str
+    status: RunStatus
+    redrive_count: int = 0
+
+
+class PipelineView(ApiResponse):
+    name: str
+    spec: dict[str, Any] | None = None
+    spec_version: str | None = None
+    spec_source: str | None = None
+    spec_updated_at: str | None = None
+    latest_dataset: dict[str, str] | None = None
+    last_rejection: dict[str, Any] | None = None
+
+
+class PipelineSummary(ApiResponse):
+    name: str
+    spec_version: str | None = None
+    spec_updated_at: str | None = None
+    latest_dataset_version: str | None = None
+
+
+class PipelinePage(ApiResponse):
+    items: list[PipelineSummary]
+    next_token: str | None

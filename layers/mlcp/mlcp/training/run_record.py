@@ -1,0 +1,126 @@
+"""The run record and the words mlcp says about runs (notifications, failure reasons). Pure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from mlcp.common.notifications import iso, subject
+from mlcp.common.payloads import Notification
+from mlcp.training.payloads import BestModel, GateResult, RunContext, RunInput, RunStatus, StageName, StageStatus
+
+_ERROR_STAGE = {
+    "SpecInvalid": StageName.VALIDATE,
+    "ManifestInvalid": StageName.VALIDATE,
+    "PipelineNotFound": StageName.VALIDATE,
+    "DatasetNotFound": StageName.VALIDATE,
+    "TuningFailed": StageName.TUNE,
+    "CompressionFailed": StageName.COMPRESS,
+    "GateFailed": StageName.GATE,
+}
+_STAGE_ORDER = list(StageName)
+
+
+def new_run_item(run_input: RunInput, at: datetime) -> dict[str, Any]:
+    return {
+        "run_id": run_input.run_id,
+        "pipeline": run_input.pipeline,
+        "status": RunStatus.PENDING.value,
+        "trigger": run_input.trigger.model_dump(mode="json"),
+        "dataset_version": run_input.dataset.version if run_input.dataset else None,
+        "created_at": iso(at),
+        "updated_at": iso(at),
+        "stages": {},
+    }
+
+
+def stage(
+    status: StageStatus,
+    at: datetime,
+    *,
+    started: datetime | None = None,
+    job_name: str | None = None,
+    detail: str | None = None,
+) -> dict[str, Any]:
+    """A partial stage record: ``ended_at`` is set for terminal statuses, ``started_at`` when given."""
+    record: dict[str, Any] = {"status": status.value}
+    if started is not None:
+        record["started_at"] = iso(started)
+    if status in (StageStatus.SUCCEEDED, StageStatus.FAILED, StageStatus.SKIPPED):
+        record["ended_at"] = iso(at)
+    if job_name:
+        record["job_name"] = job_name
+    if detail:
+        record["detail"] = detail
+    return record
+
+
+def ended_stages(item: Mapping[str, Any], updated: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
+    """Durations (s) of the stages that this update ended, read from the record after the update."""
+    out: dict[str, float] = {}
+    stages = item.get("stages") or {}
+    for name, change in updated.items():
+        if change.get("status") not in (StageStatus.SUCCEEDED.value, StageStatus.FAILED.value):
+            continue
+        record = stages.get(str(name)) or {}
+        start, end = record.get("started_at"), record.get("ended_at")
+        if start and end:
+            out[str(name)] = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    return out
+
+
+def failed_stage(record: Mapping[str, Any], error: str) -> str:
+    """The stage a failure belongs to: the one still RUNNING in the record, else the error's stage."""
+    stages = record.get("stages") or {}
+    running = [s for s in _STAGE_ORDER if (stages.get(s.value) or {}).get("status") == StageStatus.RUNNING.value]
+    if running:
+        return running[-1].value
+    return _ERROR_STAGE.get(error, StageName.VALIDATE).value
+
+
+def failure_reason(error: Mapping[str, Any]) -> tuple[str, str]:
+    """(error name, readable reason) from a Step Functions Catch result ``{"Error": ..., "Cause": ...}``.
+
+    Lambda errors carry a JSON Cause with errorMessage; SageMaker .sync failures carry the Describe* response
+    with FailureReason; anything else is passed through, shortened.
+    """
+    name = str(error.get("Error") or "UnknownError")
+    cause = error.get("Cause") or ""
+    reason = str(cause)
+    try:
+        parsed = json.loads(cause) if isinstance(cause, str) and cause.startswith("{") else cause
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, Mapping):
+        if "errorMessage" in parsed:
+            reason = str(parsed["errorMessage"])
+            name = str(parsed.get("errorType") or name)
+        elif "FailureReason" in parsed:
+            job = next(
+                (str(parsed[k]) for k in parsed if k.endswith("JobName") and isinstance(parsed[k], str)),
+                "job",
+            )
+            reason = f"{job}: {parsed['FailureReason']}"
+    if not reason:
+        reason = name
+    return name, reason[:2000]
+
+
+def success_notification(run: RunContext, best: BestModel, result: GateResult, package_arn: str) -> Notification:
+    hyper = ", ".join(f"{k}={v}" for k, v in sorted(best.hyperparameters.items()))
+    after = f"{result.metric_after:.6g}" if result.metric_after is not None else "not measured (Neo)"
+    lines = [
+        f"Run {run.run_id} of pipeline {run.pipeline} succeeded (dataset {run.dataset_version}).",
+        f"Best trial: {best.training_job_name} ({hyper})",
+        f"Objective {best.objective_metric}: {best.objective_value:.6g} -> after compression {after}",
+        f"Size: {result.size_before} -> {result.size_after} bytes ({result.size_reduction:.1%} smaller)",
+        f"Model package: {package_arn}",
+    ]
+    return Notification(subject=subject(f"run {run.run_id} SUCCEEDED"), message="\n".join(lines))
+
+
+def failure_notification(run_id: str, pipeline: str, stage_name: str, error: str, reason: str) -> Notification:
+    message = f"Run {run_id} of pipeline {pipeline} FAILED at stage {stage_name} ({error}).\n\nReason: {reason}"
+    return Notification(subject=subject(f"run {run_id} FAILED at {stage_name}"), message=message)

@@ -1,0 +1,20 @@
+"""Settings of the training pipeline's functions (template.yaml: Globals and each function's Environment)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from mlcp.common.settings import FunctionSettings
+
+
+class TrainingSettings(FunctionSettings):
+    """register_pipeline, start_run, the training_pipeline stages, the run recorder, and the API."""
+
+    runs_table: Annotated[str, Field(alias="RUNS_TABLE", min_length=3)]
+    pipelines_table: Annotated[str, Field(alias="PIPELINES_TABLE", min_length=3)]
+    sagemaker_role_arn: Annotated[str, Field(alias="SAGEMAKER_ROLE_ARN", min_length=20)]
+    training_state_machine_arn: Annotated[str, Field(alias="TRAINING_STATE_MACHINE_ARN", min_length=20)]
+    neo_poll_seconds: Annotated[int, Field(alias="NEO_POLL_SECONDS", ge=1, le=3600)] = 30
+    neo_max_polls: Annotated[int, Field(alias="NEO_MAX_POLLS", ge=1, le=1000)] = 120

@@ -1,0 +1,624 @@
+"""The pipeline spec: what a user uploads as ``pipelines/<name>/pipeline.yaml`` (YAML or JSON).
+
+The models enforce SageMaker's own rules (limits, strategy constraints, name patterns) so a spec that validates
+here is accepted by CreateHyperParameterTuningJob / CreateTrainingJob / CreateCompilationJob. The JSON Schema in
+docs/pipeline-spec.schema.json is generated from these models (``mlcp spec schema``); a test fails on drift.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mlcp.common.validation import IMAGE_URI, S3_URI, Rules, field_errors
+from mlcp.errors import FieldError, SpecInvalid
+
+# --- limits (SageMaker API reference / service quotas) -------------------------------------------------------
+MAX_TUNABLE_HYPERPARAMETERS = 30
+MAX_HYPERPARAMETERS = 100
+MAX_METRIC_DEFINITIONS = 20
+MAX_CATEGORICAL_VALUES = 30
+MAX_TRAINING_JOBS = 750
+MAX_TRAINING_JOBS_RANDOM = 10_000
+MAX_PARALLEL_TRAINING_JOBS = 100
+MAX_TRAINING_RUNTIME_S = 28 * 24 * 3600  # 2,419,200 s
+MAX_PROCESSING_RUNTIME_S = 5 * 24 * 3600  # 432,000 s
+MAX_TAGS = 50
+
+INSTANCE_TYPE = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
+ROLE_ARN = r"^arn:aws[a-z\-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@\-/]{1,512}$"
+# SageMaker job-like names: letters, digits and hyphens, starting and ending alphanumeric.
+SAGEMAKER_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+# Pipeline names end up in S3 keys, execution names and job names: keep them short and plain.
+PIPELINE_NAME = r"^[a-z0-9](-?[a-z0-9])*$"
+HYPERPARAMETER_NAME = r"^[A-Za-z0-9_.:/+=@\-]+$"
+CHANNEL_NAME = r"^[A-Za-z0-9.\-_]{1,64}$"
+# SageMaker tag keys/values and free-text descriptions (API reference patterns).
+TAG_TEXT = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$"
+DESCRIPTION_TEXT = r"^[\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]*$"
+MAX_TRAINING_CHANNELS = 20
+
+S3Uri = Annotated[str, Field(pattern=S3_URI, max_length=1024, examples=["s3://my-bucket/data/train/"])]
+ImageUri = Annotated[str, Field(pattern=IMAGE_URI, max_length=255)]
+InstanceType = Annotated[str, Field(pattern=INSTANCE_TYPE, examples=["ml.m5.xlarge"])]
+RoleArn = Annotated[str, Field(pattern=ROLE_ARN, max_length=2048)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+# --- dataset -------------------------------------------------------------------------------------------------
+class InputMode(StrEnum):
+    FILE = "File"
+    PIPE = "Pipe"
+    FAST_FILE = "FastFile"
+
+
+class Channel(_Model):
+    """One input channel of the training jobs (``train``, ``validation``, ...)."""
+
+    name: Annotated[str, Field(pattern=CHANNEL_NAME)]
+    uri: Annotated[
+        str | None,
+        Field(
+            pattern=S3_URI,
+            max_length=1024,
+            description="S3 prefix of the channel; `{version}` is replaced by the dataset version of the run. "
+            "Default: s3://<artifact bucket>/datasets/<pipeline>/{version}/<channel>/ (next to the manifest).",
+        ),
+    ] = None
+    content_type: Annotated[str | None, Field(max_length=256)] = None
+    distribution: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"
+
+
+class Dataset(_Model):
+    channels: Annotated[list[Channel], Field(min_length=1, max_length=20)]
+
+    @model_validator(mode="after")
+    def _unique_channels(self) -> Dataset:
+        rules = Rules()
+        seen: set[str] = set()
+        for i, ch in enumerate(self.channels):
+            rules.check(ch.name not in seen, ("channels", i, "name"), f"duplicate channel name {ch.name!r}")
+            seen.add(ch.name)
+        rules.raise_if_any()
+        return self
+
+
+class Output(_Model):
+    s3_prefix: Annotated[S3Uri, Field(description="Where jobs write models, reports and compressed artifacts.")]
+
+
+# --- augment (SageMaker Processing) --------------------------------------------------------------------------
+class ProcessingInput(_Model):
+    name: Annotated[str, Field(pattern=CHANNEL_NAME)]
+    s3_uri: S3Uri
+    local_path: Annotated[str, Field(pattern=r"^/opt/ml/processing/[A-Za-z0-9_.\-/]+$", max_length=256)]
+
+
+class ProcessingOutput(_Model):
+    name: Annotated[
+        str,
+        Field(
+            pattern=CHANNEL_NAME,
+            description="An output named like a dataset channel replaces that channel for tuning.",
+        ),
+    ]
+    local_path: Annotated[str, Field(pattern=r"^/opt/ml/processing/[A-Za-z0-9_.\-/]+$", max_length=256)]
+
+
+class AugmentStage(_Model):
+    """Optional data augmentation / preprocessing as a SageMaker Processing job, before tuning."""
+
+    image_uri: ImageUri
+    instance_type: InstanceType = "ml.m5.xlarge"
+    instance_count: Annotated[int, Field(ge=1, le=100)] = 1
+    volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 30
+    max_runtime_seconds: Annotated[int, Field(ge=1, le=MAX_PROCESSING_RUNTIME_S)] = 3600
+    entrypoint: Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=100)] = []
+    arguments: Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=256)] = []
+    environment: Annotated[dict[str, Annotated[str, Field(max_length=256)]], Field(max_length=100)] = {}
+    inputs: Annotated[
+        list[ProcessingInput] | None,
+        Field(max_length=10, description="Default: every dataset channel at /opt/ml/processing/input/<name>."),
+    ] = None
+    outputs: Annotated[list[ProcessingOutput], Field(min_length=1, max_length=10)]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> AugmentStage:
+        rules = Rules()
+        names = [i.name for i in self.inputs or []] + [o.name for o in self.outputs]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            where = "outputs" if name in {o.name for o in self.outputs} else "inputs"
+            rules.check(False, (where,), f"processing input/output name {name!r} is used twice")
+        rules.raise_if_any()
+        return self
+
+
+# --- tuning --------------------------------------------------------------------------------------------------
+class Strategy(StrEnum):
+    BAYESIAN = "Bayesian"
+    RANDOM = "Random"
+    GRID = "Grid"
+    HYPERBAND = "Hyperband"
+
+
+class ObjectiveType(StrEnum):
+    MAXIMIZE = "Maximize"
+    MINIMIZE = "Minimize"
+
+
+class ScalingType(StrEnum):
+    AUTO = "Auto"
+    LINEAR = "Linear"
+    LOGARITHMIC = "Logarithmic"
+    REVERSE_LOGARITHMIC = "ReverseLogarithmic"
+
+
+class Objective(_Model):
+    metric: Annotated[str, Field(min_length=1, max_length=255)]
+    type: ObjectiveType
+
+
+class MetricDefinition(_Model):
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    regex: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class ContinuousRange(_Model):
+    name: Annotated[str, Field(pattern=HYPERPARAMETER_NAME, max_length=256)]
+    min: float
+    max: float
+    scaling: ScalingType = ScalingType.AUTO
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ContinuousRange:
+        rules = Rules()
+        rules.check(math.isfinite(self.min), ("min",), "must be a finite number")
+        rules.check(math.isfinite(self.max), ("max",), "must be a finite number")
+        rules.check(self.min < self.max, ("max",), f"must be greater than min ({self.min})")
+        if self.scaling is ScalingType.LOGARITHMIC:
+            rules.check(self.min > 0, ("min",), "Logarithmic scaling needs min > 0")
+        if self.scaling is ScalingType.REVERSE_LOGARITHMIC:
+            rules.check(
+                self.min >= 0 and self.max < 1,
+                ("scaling",),
+                "ReverseLogarithmic scaling needs 0 <= min and max < 1",
+            )
+        rules.raise_if_any()
+        return self
+
+
+class IntegerRange(_Model):
+    name: Annotated[str, Field(pattern=HYPERPARAMETER_NAME, max_length=256)]
+    min: int
+    max: int
+    scaling: Literal[ScalingType.AUTO, ScalingType.LINEAR, ScalingType.LOGARITHMIC] = ScalingType.AUTO
+
+    @model_validator(mode="after")
+    def _bounds(self) -> IntegerRange:
+        rules = Rules()
+        rules.check(self.min < self.max, ("max",), f"must be greater than min ({self.min})")
+        if self.scaling is ScalingType.LOGARITHMIC:
+            rules.check(self.min > 0, ("min",), "Logarithmic scaling needs min > 0")
+        rules.raise_if_any()
+        return self
+
+
+class CategoricalRange(_Model):
+    name: Annotated[str, Field(pattern=HYPERPARAMETER_NAME, max_length=256)]
+    values: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=256)]],
+        Field(min_length=1, max_length=MAX_CATEGORICAL_VALUES),
+    ]
+
+    @model_validator(mode="after")
+    def _unique(self) -> CategoricalRange:
+        rules = Rules()
+        rules.check(len(set(self.values)) == len(self.values), ("values",), "values must be unique")
+        rules.raise_if_any()
+        return self
+
+
+class ParameterRanges(_Model):
+    continuous: list[ContinuousRange] = []
+    integer: list[IntegerRange] = []
+    categorical: list[CategoricalRange] = []
+
+    def names(self) -> list[str]:
+        return [r.name for r in self.continuous] + [r.name for r in self.integer] + [r.name for r in self.categorical]
+
+    def grid_size(self) -> int:
+        return math.prod(len(c.values) for c in self.categorical)
+
+
+class Hyperband(_Model):
+    min_resource: Annotated[int, Field(ge=1)] = 1
+    max_resource: Annotated[int, Field(ge=1)] = 81
+
+    @model_validator(mode="after")
+    def _order(self) -> Hyperband:
+        rules = Rules()
+        rules.check(self.min_resource < self.max_resource, ("max_resource",), "must be greater than min_resource")
+        rules.raise_if_any()
+        return self
+
+
+class Spot(_Model):
+    enabled: bool = True
+    max_wait_seconds: Annotated[int, Field(ge=1, le=MAX_TRAINING_RUNTIME_S)]
+
+
+class TrainingResources(_Model):
+    image_uri: ImageUri
+    instance_type: InstanceType = "ml.m5.xlarge"
+    instance_count: Annotated[int, Field(ge=1, le=100)] = 1
+    volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 30
+    max_runtime_seconds: Annotated[int, Field(ge=1, le=MAX_TRAINING_RUNTIME_S)] = 86400
+    input_mode: InputMode = InputMode.FILE
+    spot: Spot | None = None
+    environment: Annotated[dict[str, Annotated[str, Field(max_length=512)]], Field(max_length=48)] = {}
+
+    @model_validator(mode="after")
+    def _spot(self) -> TrainingResources:
+        rules = Rules()
+        if self.spot is not None and self.spot.enabled:
+            rules.check(
+                self.spot.max_wait_seconds >= self.max_runtime_seconds,
+                ("spot", "max_wait_seconds"),
+                f"must be >= max_runtime_seconds ({self.max_runtime_seconds}) for managed spot training",
+            )
+        rules.raise_if_any()
+        return self
+
+
+class TuningStage(_Model):
+    strategy: Strategy = Strategy.BAYESIAN
+    objective: Objective
+    metric_definitions: Annotated[list[MetricDefinition], Field(min_length=1, max_length=MAX_METRIC_DEFINITIONS)]
+    parameter_ranges: ParameterRanges
+    static_hyperparameters: dict[
+        Annotated[str, Field(pattern=HYPERPARAMETER_NAME, max_length=256)],
+        Annotated[str, Field(max_length=2500)],
+    ] = {}
+    max_jobs: Annotated[
+        int | None,
+        Field(ge=1, le=MAX_TRAINING_JOBS_RANDOM, description="Not allowed with the Grid strategy."),
+    ] = None
+    max_parallel_jobs: Annotated[int, Field(ge=1, le=MAX_PARALLEL_TRAINING_JOBS)] = 2
+    early_stopping: Literal["Off", "Auto"] = "Off"
+    random_seed: Annotated[int | None, Field(ge=0)] = None
+    hyperband: Hyperband | None = None
+    training: TrainingResources
+
+    @model_validator(mode="after")
+    def _sagemaker_rules(self) -> TuningStage:
+        rules = Rules()
+        ranges = self.parameter_ranges
+        names = ranges.names()
+        rules.check(bool(names), ("parameter_ranges",), "at least one hyperparameter range is required")
+        rules.check(
+            len(names) <= MAX_TUNABLE_HYPERPARAMETERS,
+            ("parameter_ranges",),
+            f"{len(names)} tunable hyperparameters; SageMaker allows at most {MAX_TUNABLE_HYPERPARAMETERS}",
+        )
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            rules.check(False, ("parameter_ranges",), f"hyperparameter {name!r} has more than one range")
+        for name in sorted(set(names) & set(self.static_hyperparameters)):
+            rules.check(False, ("static_hyperparameters", name), "is also a tunable range; remove one of them")
+        rules.check(
+            len(names) + len(self.static_hyperparameters) <= MAX_HYPERPARAMETERS,
+            ("static_hyperparameters",),
+            f"at most {MAX_HYPERPARAMETERS} hyperparameters in all (tunable + static)",
+        )
+        metric_names = [m.name for m in self.metric_definitions]
+        for name in sorted({n for n in metric_names if metric_names.count(n) > 1}):
+            rules.check(False, ("metric_definitions",), f"metric {name!r} is defined twice")
+        rules.check(
+            self.objective.metric in metric_names,
+            ("objective", "metric"),
+            f"{self.objective.metric!r} is not among metric_definitions ({', '.join(metric_names)})",
+        )
+
+        if self.strategy is Strategy.GRID:
+            rules.check(
+                not ranges.continuous and not ranges.integer,
+                ("parameter_ranges",),
+                "the Grid strategy takes categorical ranges only",
+            )
+            rules.check(self.max_jobs is None, ("max_jobs",), "not allowed with the Grid strategy")
+            rules.check(
+                ranges.grid_size() <= MAX_TRAINING_JOBS,
+                ("parameter_ranges", "categorical"),
+                f"the grid has {ranges.grid_size()} combinations; at most {MAX_TRAINING_JOBS} training jobs",
+            )
+        else:
+            rules.check(self.max_jobs is not None, ("max_jobs",), f"required with the {self.strategy} strategy")
+            limit = MAX_TRAINING_JOBS_RANDOM if self.strategy is Strategy.RANDOM else MAX_TRAINING_JOBS
+            if self.max_jobs is not None:
+                rules.check(
+                    self.max_jobs <= limit,
+                    ("max_jobs",),
+                    f"at most {limit} training jobs with the {self.strategy} strategy",
+                )
+                rules.check(
+                    self.max_parallel_jobs <= self.max_jobs,
+                    ("max_parallel_jobs",),
+                    f"must not exceed max_jobs ({self.max_jobs})",
+                )
+        if self.strategy is Strategy.GRID:
+            rules.check(
+                self.max_parallel_jobs <= ranges.grid_size(),
+                ("max_parallel_jobs",),
+                f"must not exceed the number of grid combinations ({ranges.grid_size()})",
+            )
+        if self.strategy is Strategy.HYPERBAND:
+            rules.check(
+                self.early_stopping == "Off",
+                ("early_stopping",),
+                "must be Off with Hyperband (it stops jobs early itself)",
+            )
+        else:
+            rules.check(self.hyperband is None, ("hyperband",), "only allowed with the Hyperband strategy")
+        if self.strategy is Strategy.GRID:
+            rules.check(self.random_seed is None, ("random_seed",), "has no effect with the Grid strategy")
+        rules.raise_if_any()
+        return self
+
+    def grid(self) -> list[dict[str, str]]:
+        """All combinations of a Grid search (what SageMaker will run), in order."""
+        cats = self.parameter_ranges.categorical
+        return [
+            {c.name: v for c, v in zip(cats, combo, strict=True)}
+            for combo in itertools.product(*(c.values for c in cats))
+        ]
+
+
+# --- compression ---------------------------------------------------------------------------------------------
+class CompressionJob(_Model):
+    """Pruning and quantization run as a SageMaker training job over the best model's artifact."""
+
+    image_uri: ImageUri
+    instance_type: InstanceType = "ml.m5.xlarge"
+    instance_count: Annotated[int, Field(ge=1, le=100)] = 1
+    volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 30
+    max_runtime_seconds: Annotated[int, Field(ge=1, le=MAX_TRAINING_RUNTIME_S)] = 3600
+    hyperparameters: dict[
+        Annotated[str, Field(pattern=HYPERPARAMETER_NAME, max_length=256)],
+        Annotated[str, Field(max_length=2500)],
+    ] = {}
+    size_metric: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=255,
+            description="Metric (from the tuning metric_definitions or extra_metrics) that reports model bytes; "
+            "optional, the gate measures artifact sizes in S3 itself.",
+        ),
+    ] = "model_size_bytes"
+    extra_metrics: Annotated[list[MetricDefinition], Field(max_length=10)] = []
+
+
+class Pruning(CompressionJob):
+    method: Literal["pruning"]
+    target_sparsity: Annotated[float, Field(gt=0, lt=1, description="Fraction of weights set to zero.")]
+    structured: bool = False
+
+
+class Quantization(CompressionJob):
+    method: Literal["quantization"]
+    dtype: Literal["int8", "fp16", "bf16"]
+    calibration_channel: Annotated[
+        str | None, Field(pattern=CHANNEL_NAME, description="Dataset channel used for calibration.")
+    ] = None
+
+
+class NeoTargetPlatform(_Model):
+    os: Literal["ANDROID", "LINUX"]
+    arch: Literal["X86_64", "X86", "ARM64", "ARM_EABI", "ARM_EABIHF"]
+    accelerator: Literal["INTEL_GRAPHICS", "MALI", "NVIDIA"] | None = None
+
+
+NEO_TARGET_DEVICES = (
+    "lambda", "ml_m4", "ml_m5", "ml_m6g", "ml_c4", "ml_c5", "ml_c6g", "ml_p2", "ml_p3", "ml_g4dn", "ml_inf1",
+    "ml_inf2", "ml_trn1", "ml_eia2", "jetson_tx1", "jetson_tx2", "jetson_nano", "jetson_xavier", "rasp3b",
+    "rasp4b", "imx8qm", "deeplens", "rk3399", "rk3288", "aisage", "sbe_c", "qcs605", "qcs603", "sitara_am57x",
+    "amba_cv2", "amba_cv22", "amba_cv25", "x86_win32", "x86_win64", "coreml", "jacinto_tda4vm", "imx8mplus",
+)  # fmt: skip
+
+
+class Neo(_Model):
+    """SageMaker Neo compilation of the best model for a device or platform."""
+
+    method: Literal["neo"]
+    framework: Literal["TENSORFLOW", "KERAS", "MXNET", "ONNX", "PYTORCH", "XGBOOST", "TFLITE", "DARKNET", "SKLEARN"]
+    framework_version: Annotated[str | None, Field(pattern=r"^[0-9]\.[0-9]+(\.[0-9]+)?$")] = None
+    input_shape: Annotated[
+        dict[str, list[Annotated[int, Field(ge=1)]]],
+        Field(min_length=1, description='Input name -> shape, e.g. {"input0": [1, 3, 224, 224]}'),
+    ]
+    target_device: Annotated[str | None, Field(json_schema_extra={"enum": list(NEO_TARGET_DEVICES)})] = None
+    target_platform: NeoTargetPlatform | None = None
+    max_runtime_seconds: Annotated[int, Field(ge=1, le=86400)] = 900
+
+    @model_validator(mode="after")
+    def _target(self) -> Neo:
+        rules = Rules()
+        rules.check(
+            (self.target_device is None) != (self.target_platform is None),
+            ("target_device",),
+            "give exactly one of target_device and target_platform",
+        )
+        if self.target_device is not None:
+            rules.check(
+                self.target_device in NEO_TARGET_DEVICES,
+                ("target_device",),
+                f"unknown Neo target device {self.target_device!r}",
+            )
+        rules.raise_if_any()
+        return self
+
+    def data_input_config(self) -> str:
+        return json.dumps(self.input_shape, separators=(",", ":"))
+
+
+Compression = Annotated[Pruning | Quantization | Neo, Field(discriminator="method")]
+COMPRESSION_METHODS = ("pruning", "quantization", "neo")
+
+
+# --- gate and registry ---------------------------------------------------------------------------------------
+class Gate(_Model):
+    """Accept the compressed model only if it kept its quality and got smaller enough."""
+
+    max_metric_drop_absolute: Annotated[float | None, Field(ge=0)] = None
+    max_metric_drop_relative: Annotated[float | None, Field(ge=0, le=1)] = None
+    min_size_reduction: Annotated[
+        float, Field(ge=0, lt=1, description="1 - compressed/original bytes; 0.5 means at least halved.")
+    ] = 0.0
+
+    @model_validator(mode="after")
+    def _one_drop(self) -> Gate:
+        rules = Rules()
+        rules.check(
+            not (self.max_metric_drop_absolute is not None and self.max_metric_drop_relative is not None),
+            ("max_metric_drop_relative",),
+            "give max_metric_drop_absolute or max_metric_drop_relative, not both",
+        )
+        rules.raise_if_any()
+        return self
+
+
+class ApprovalStatus(StrEnum):
+    APPROVED = "Approved"
+    REJECTED = "Rejected"
+    PENDING = "PendingManualApproval"
+
+
+class Registry(_Model):
+    model_package_group: Annotated[str, Field(pattern=SAGEMAKER_NAME, max_length=63)]
+    approval_status: ApprovalStatus = ApprovalStatus.PENDING
+    inference_image_uri: Annotated[
+        ImageUri | None, Field(description="Serving image; default: the tuning training image.")
+    ] = None
+    content_types: Annotated[list[str], Field(min_length=1, max_length=10)] = ["application/json"]
+    response_types: Annotated[list[str], Field(min_length=1, max_length=10)] = ["application/json"]
+    description: Annotated[str | None, Field(max_length=1024, pattern=DESCRIPTION_TEXT)] = None
+
+
+# --- the spec ------------------------------------------------------------------------------------------------
+class PipelineSpec(_Model):
+    """A training pipeline: dataset → [augment] → tune → compress → gate → register."""
+
+    api_version: Literal["mlcp/v1"] = "mlcp/v1"
+    name: Annotated[str, Field(min_length=1, max_length=40, pattern=PIPELINE_NAME)]
+    description: Annotated[str | None, Field(max_length=1024)] = None
+    role_arn: Annotated[RoleArn | None, Field(description="SageMaker execution role; default: the stack's role.")] = (
+        None
+    )
+    dataset: Dataset
+    output: Annotated[
+        Output | None, Field(description="Default: s3://<artifact bucket>/runs/<pipeline>/ (one folder per run).")
+    ] = None
+    augment: AugmentStage | None = None
+    tuning: TuningStage
+    compression: Compression
+    gate: Gate = Gate()
+    registry: Registry
+    tags: Annotated[
+        dict[
+            Annotated[str, Field(min_length=1, max_length=128, pattern=TAG_TEXT)],
+            Annotated[str, Field(max_length=256, pattern=TAG_TEXT)],
+        ],
+        Field(max_length=40),
+    ] = {}
+
+    @model_validator(mode="after")
+    def _cross_stage(self) -> PipelineSpec:
+        rules = Rules()
+        channels = {c.name for c in self.dataset.channels}
+        if isinstance(self.compression, Pruning | Quantization):
+            # The compression training job gets the dataset channels plus the best model's "model" channel.
+            rules.check(
+                len(channels) < MAX_TRAINING_CHANNELS,
+                ("dataset", "channels"),
+                f"at most {MAX_TRAINING_CHANNELS - 1} channels with {self.compression.method} (the compression job "
+                f"adds the 'model' channel; SageMaker allows {MAX_TRAINING_CHANNELS})",
+            )
+            rules.check(
+                "model" not in channels,
+                ("dataset", "channels"),
+                "the channel name 'model' is reserved for the best model in the compression job",
+            )
+        if isinstance(self.compression, Quantization) and self.compression.calibration_channel:
+            rules.check(
+                self.compression.calibration_channel in channels,
+                ("compression", "calibration_channel"),
+                f"is not a dataset channel ({', '.join(sorted(channels))})",
+            )
+        if isinstance(self.compression, Neo):
+            rules.check(
+                self.gate.max_metric_drop_absolute is None and self.gate.max_metric_drop_relative is None,
+                ("gate",),
+                "Neo compilation does not re-evaluate the model; a metric-drop gate needs pruning or quantization",
+            )
+            rules.check(
+                self.registry.inference_image_uri is not None,
+                ("registry", "inference_image_uri"),
+                "required with Neo compilation (the compiled model needs a Neo inference image)",
+            )
+        for key in self.tags:
+            rules.check(not key.lower().startswith("aws:"), ("tags", key), "the aws: prefix is reserved")
+        rules.raise_if_any()
+        return self
+
+
+def spec_errors(exc: ValidationError) -> list[FieldError]:
+    return field_errors(exc, union_tags={"compression": COMPRESSION_METHODS})
+
+
+def _load_document(document: str | bytes, source: str) -> Any:
+    """JSON by JSON's rules (PyYAML reads YAML 1.1: it rejects tab indentation and reads 1e4 as a string)."""
+    import yaml  # noqa: PLC0415 - only the handlers that parse YAML text pay for importing it
+
+    try:
+        text = document.decode() if isinstance(document, bytes) else document
+    except UnicodeDecodeError as exc:
+        raise SpecInvalid(source, [FieldError("", "is not UTF-8 text")]) from exc
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass  # not JSON after all: YAML flow style, or a mistake YAML will locate
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise SpecInvalid(source, [FieldError("", f"not valid YAML/JSON{where}")]) from exc
+
+
+def parse_spec(document: str | bytes | dict[str, Any], *, source: str = "pipeline spec") -> PipelineSpec:
+    """Parse a spec from YAML/JSON text or a dict; raise SpecInvalid with field-level errors."""
+    if isinstance(document, dict):
+        data: Any = document
+    else:
+        data = _load_document(document, source)
+    if not isinstance(data, dict):
+        raise SpecInvalid(source, [FieldError("", "must be a mapping (YAML/JSON object) at the top level")])
+    try:
+        return PipelineSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecInvalid(source, spec_errors(exc)) from exc
+
+
+def spec_json_schema() -> dict[str, Any]:
+    schema = PipelineSpec.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://mlcp.dev/schemas/pipeline-spec.schema.json"
+    return schema
