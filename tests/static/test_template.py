@@ -54,7 +54,9 @@ def test_sam_build_packages_handlers_and_layer_for_arm64(tmp_path: Path) -> None
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     layer = build_dir / "MlcpLayer" / "python"
     core = ROOT / "layers" / "mlcp"
-    missing = [str(f.relative_to(core)) for f in core.glob("mlcp/**/*.py") if not (layer / f.relative_to(core)).exists()]
+    missing = [
+        str(f.relative_to(core)) for f in core.glob("mlcp/**/*.py") if not (layer / f.relative_to(core)).exists()
+    ]
     assert not missing, f"not in the built layer: {missing}"
     assert list((layer / "pydantic_core").glob("*aarch64*.so")), "pydantic_core was not built for arm64"
     for function in load_functions():

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from mlcp.training import gate
 from mlcp.training.payloads import GateResult, RunContext
-from mlcp.training.spec import ObjectiveType
+from mlcp.training.tuning_spec import ObjectiveType
 from tests.unit.builders import COMPRESSED_ARTIFACT, make_best, make_run, neo_spec_data, pruning, spec_data
 
 MAX = ObjectiveType.MAXIMIZE

@@ -19,7 +19,8 @@ from mlcp.errors import SpecInvalid
 from mlcp.training import compression, gate, preparation, tuning
 from mlcp.training.payloads import BestModel, RunContext
 from mlcp.training.preparation import DatasetManifest
-from mlcp.training.spec import NEO_TARGET_DEVICES, Neo, Pruning, Quantization, TuningStage, parse_spec
+from mlcp.training.spec import NEO_TARGET_DEVICES, Neo, Pruning, Quantization, parse_spec
+from mlcp.training.tuning_spec import TuningStage
 from tests.unit.builders import (
     BEST_ARTIFACT,
     COMPRESSED_ARTIFACT,

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from mlcp.errors import FieldError, SpecInvalid
-from mlcp.training.spec import Neo, PipelineSpec, Pruning, Quantization, Strategy, parse_spec, spec_json_schema
+from mlcp.training.spec import Neo, PipelineSpec, Pruning, Quantization, parse_spec, spec_json_schema
+from mlcp.training.tuning_spec import Strategy
 from tests.support import ROOT, example_spec, example_spec_text
 
 Doc = dict[str, Any]

@@ -20,4 +20,4 @@ class ErrorResponse(ApiResponse):
 
     code: Annotated[str, Field(examples=["InputInvalid", "NotFound", "Conflict", "Throttled"])]
     message: str
-    errors: list[FieldProblem] = []  # noqa: RUF012 - a pydantic field (pydantic copies mutable defaults)
+    errors: list[FieldProblem] = []

@@ -136,34 +136,14 @@ def decide(
         )
         return Outcome(decision, state)
 
-    missing = [m.name for m in policy.nodegroups if m.name not in by_name]
-    if missing:
-        return outcome(f"node group(s) {', '.join(missing)} not found in cluster {policy.cluster}")
-    busy = [f"{n.name} ({n.status})" for n in members if n.status != "ACTIVE"]
-    if busy:
-        return outcome(f"node group(s) {', '.join(busy)} not ACTIVE: an update is running")
-    if state.lease is not None and state.lease.expires_at > now:
-        return outcome(f"an update is in flight ({state.lease.holder}, lease until {state.lease.expires_at:%H:%M:%S})")
+    blocked = _blocked(policy, members, by_name, state, now)
+    if blocked:
+        return outcome(blocked)
     if isinstance(trigger, ManualTrigger):
         return _decide_manual(trigger, policy, by_name, capacity, decision_id, now, outcome)
 
     floor, ceiling = bounds(policy, now)
-    in_alarm = {name for name, memory in state.alarms.items() if memory.state == "ALARM"}
-    outs = [r for r in policy.scale_out if r.alarm in in_alarm]
-    ins = [r for r in policy.scale_in if r.alarm in in_alarm]
-    direction: Literal["out", "in", "schedule"]
-    if outs:
-        direction, wanted = "out", max(r.target(capacity) for r in outs)
-        why = f"scale-out alarm(s) {', '.join(r.alarm for r in outs)} in ALARM"
-        target = min(max(wanted, floor, capacity), ceiling)
-    elif ins:
-        direction, wanted = "in", min(r.target(capacity) for r in ins)
-        why = f"scale-in alarm(s) {', '.join(r.alarm for r in ins)} in ALARM"
-        target = max(min(wanted, ceiling, capacity), floor)
-    else:
-        direction, target = "schedule", min(max(capacity, floor), ceiling)
-        rule = active_schedule(policy, now)
-        why = f"schedule {rule.name if rule else '(none)'}: capacity within {floor}..{ceiling}"
+    direction, target, why = _aim(policy, state, capacity, floor=floor, ceiling=ceiling, now=now)
     if target == capacity:
         limit = "ceiling" if direction == "out" else "floor" if direction == "in" else "bounds"
         held = f" (held at the {limit} {floor}..{ceiling})" if direction != "schedule" else ""
@@ -186,6 +166,45 @@ def decide(
     state = state.model_copy(update={"lease": lease})
     verb = "scale out" if step > 0 else "scale in"
     return outcome(f"{why}; {verb} {capacity} -> {target}{capped}", target, updates)
+
+
+def _blocked(
+    policy: ScalingPolicy,
+    members: list[NodegroupConfig],
+    by_name: dict[str, NodegroupConfig],
+    state: ControllerState,
+    now: dt.datetime,
+) -> str | None:
+    """Why no update may start now (a node group missing or busy, an update in flight), or None."""
+    missing = [m.name for m in policy.nodegroups if m.name not in by_name]
+    if missing:
+        return f"node group(s) {', '.join(missing)} not found in cluster {policy.cluster}"
+    busy = [f"{n.name} ({n.status})" for n in members if n.status != "ACTIVE"]
+    if busy:
+        return f"node group(s) {', '.join(busy)} not ACTIVE: an update is running"
+    if state.lease is not None and state.lease.expires_at > now:
+        return f"an update is in flight ({state.lease.holder}, lease until {state.lease.expires_at:%H:%M:%S})"
+    return None
+
+
+def _aim(
+    policy: ScalingPolicy, state: ControllerState, capacity: int, *, floor: int, ceiling: int, now: dt.datetime
+) -> tuple[Literal["out", "in", "schedule"], int, str]:
+    """(direction, target capacity, why) from the alarms remembered in ALARM, else the schedule's bounds."""
+    in_alarm = {name for name, memory in state.alarms.items() if memory.state == "ALARM"}
+    outs = [r for r in policy.scale_out if r.alarm in in_alarm]
+    if outs:
+        wanted = max(r.target(capacity) for r in outs)
+        why = f"scale-out alarm(s) {', '.join(r.alarm for r in outs)} in ALARM"
+        return "out", min(max(wanted, floor, capacity), ceiling), why
+    ins = [r for r in policy.scale_in if r.alarm in in_alarm]
+    if ins:
+        wanted = min(r.target(capacity) for r in ins)
+        why = f"scale-in alarm(s) {', '.join(r.alarm for r in ins)} in ALARM"
+        return "in", max(min(wanted, ceiling, capacity), floor), why
+    rule = active_schedule(policy, now)
+    why = f"schedule {rule.name if rule else '(none)'}: capacity within {floor}..{ceiling}"
+    return "schedule", min(max(capacity, floor), ceiling), why
 
 
 def _decide_manual(  # noqa: PLR0917 - decide's locals, passed on

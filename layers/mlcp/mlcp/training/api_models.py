@@ -9,7 +9,7 @@ from pydantic import Field
 
 from mlcp.common.api_models import ApiRequest, ApiResponse
 from mlcp.training.payloads import RunStatus
-from mlcp.training.spec import PIPELINE_NAME
+from mlcp.training.sagemaker_limits import PIPELINE_NAME
 
 PipelineName = Annotated[str, Field(min_length=1, max_length=40, pattern=PIPELINE_NAME, examples=["churn"])]
 # Dataset versions are the <version> of datasets/<pipeline>/<version>/manifest.json (an S3 key segment).
@@ -65,7 +65,7 @@ class RunView(ApiResponse):
     started_at: str | None = None
     ended_at: str | None = None
     redrive_count: int = 0
-    stages: dict[str, StageView] = {}  # noqa: RUF012 - a pydantic field
+    stages: dict[str, StageView] = {}
     failure: Failure | None = None
     best: dict[str, Any] | None = None
     gate: dict[str, Any] | None = None

@@ -7,7 +7,8 @@ from typing import Any
 
 from mlcp.common import naming
 from mlcp.training.payloads import BestModel, GateResult, RunContext
-from mlcp.training.spec import Neo, ObjectiveType
+from mlcp.training.spec import Neo
+from mlcp.training.tuning_spec import ObjectiveType
 
 
 def exceeds(value: float, limit: float) -> bool:

@@ -106,14 +106,14 @@ class GateResult(Payload):
     size_after: int
     size_reduction: float
     compressed_artifact: str
-    reasons: list[str] = []  # noqa: RUF012 - a pydantic field
+    reasons: list[str] = []
     registration_request: dict[str, Any] | None = None
 
 
 class FailureInput(Payload):
     execution_name: str
-    execution_input: dict[str, Any] = {}  # noqa: RUF012 - a pydantic field
-    error: dict[str, Any] = {}  # noqa: RUF012 - a pydantic field
+    execution_input: dict[str, Any] = {}
+    error: dict[str, Any] = {}
 
 
 class SuccessInput(Payload):

@@ -7,60 +7,34 @@ docs/pipeline-spec.schema.json is generated from these models (``mlcp spec schem
 
 from __future__ import annotations
 
-import itertools
 import json
-import math
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from mlcp.common.validation import IMAGE_URI, S3_URI, Rules, field_errors
+from mlcp.common.validation import S3_URI, Rules, field_errors
 from mlcp.errors import FieldError, SpecInvalid
-
-# --- limits (SageMaker API reference / service quotas) -------------------------------------------------------
-MAX_TUNABLE_HYPERPARAMETERS = 30
-MAX_HYPERPARAMETERS = 100
-MAX_METRIC_DEFINITIONS = 20
-MAX_CATEGORICAL_VALUES = 30
-MAX_TRAINING_JOBS = 750
-MAX_TRAINING_JOBS_RANDOM = 10_000
-MAX_PARALLEL_TRAINING_JOBS = 100
-MAX_TRAINING_RUNTIME_S = 28 * 24 * 3600  # 2,419,200 s
-MAX_PROCESSING_RUNTIME_S = 5 * 24 * 3600  # 432,000 s
-MAX_TAGS = 50
-
-INSTANCE_TYPE = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
-ROLE_ARN = r"^arn:aws[a-z\-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@\-/]{1,512}$"
-# SageMaker job-like names: letters, digits and hyphens, starting and ending alphanumeric.
-SAGEMAKER_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
-# Pipeline names end up in S3 keys, execution names and job names: keep them short and plain.
-PIPELINE_NAME = r"^[a-z0-9](-?[a-z0-9])*$"
-HYPERPARAMETER_NAME = r"^[A-Za-z0-9_.:/+=@\-]+$"
-CHANNEL_NAME = r"^[A-Za-z0-9.\-_]{1,64}$"
-# SageMaker tag keys/values and free-text descriptions (API reference patterns).
-TAG_TEXT = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$"
-DESCRIPTION_TEXT = r"^[\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]*$"
-MAX_TRAINING_CHANNELS = 20
-
-S3Uri = Annotated[str, Field(pattern=S3_URI, max_length=1024, examples=["s3://my-bucket/data/train/"])]
-ImageUri = Annotated[str, Field(pattern=IMAGE_URI, max_length=255)]
-InstanceType = Annotated[str, Field(pattern=INSTANCE_TYPE, examples=["ml.m5.xlarge"])]
-RoleArn = Annotated[str, Field(pattern=ROLE_ARN, max_length=2048)]
+from mlcp.training.sagemaker_limits import (
+    CHANNEL_NAME,
+    DESCRIPTION_TEXT,
+    HYPERPARAMETER_NAME,
+    MAX_PROCESSING_RUNTIME_S,
+    MAX_TRAINING_CHANNELS,
+    MAX_TRAINING_RUNTIME_S,
+    PIPELINE_NAME,
+    SAGEMAKER_NAME,
+    TAG_TEXT,
+    ImageUri,
+    InstanceType,
+    RoleArn,
+    S3Uri,
+    SpecModel,
+)
+from mlcp.training.tuning_spec import MetricDefinition, TuningStage
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
-
-
-# --- dataset -------------------------------------------------------------------------------------------------
-class InputMode(StrEnum):
-    FILE = "File"
-    PIPE = "Pipe"
-    FAST_FILE = "FastFile"
-
-
-class Channel(_Model):
+class Channel(SpecModel):
     """One input channel of the training jobs (``train``, ``validation``, ...)."""
 
     name: Annotated[str, Field(pattern=CHANNEL_NAME)]
@@ -77,7 +51,7 @@ class Channel(_Model):
     distribution: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"
 
 
-class Dataset(_Model):
+class Dataset(SpecModel):
     channels: Annotated[list[Channel], Field(min_length=1, max_length=20)]
 
     @model_validator(mode="after")
@@ -91,18 +65,18 @@ class Dataset(_Model):
         return self
 
 
-class Output(_Model):
+class Output(SpecModel):
     s3_prefix: Annotated[S3Uri, Field(description="Where jobs write models, reports and compressed artifacts.")]
 
 
 # --- augment (SageMaker Processing) --------------------------------------------------------------------------
-class ProcessingInput(_Model):
+class ProcessingInput(SpecModel):
     name: Annotated[str, Field(pattern=CHANNEL_NAME)]
     s3_uri: S3Uri
     local_path: Annotated[str, Field(pattern=r"^/opt/ml/processing/[A-Za-z0-9_.\-/]+$", max_length=256)]
 
 
-class ProcessingOutput(_Model):
+class ProcessingOutput(SpecModel):
     name: Annotated[
         str,
         Field(
@@ -113,7 +87,7 @@ class ProcessingOutput(_Model):
     local_path: Annotated[str, Field(pattern=r"^/opt/ml/processing/[A-Za-z0-9_.\-/]+$", max_length=256)]
 
 
-class AugmentStage(_Model):
+class AugmentStage(SpecModel):
     """Optional data augmentation / preprocessing as a SageMaker Processing job, before tuning."""
 
     image_uri: ImageUri
@@ -141,247 +115,8 @@ class AugmentStage(_Model):
         return self
 
 
-# --- tuning --------------------------------------------------------------------------------------------------
-class Strategy(StrEnum):
-    BAYESIAN = "Bayesian"
-    RANDOM = "Random"
-    GRID = "Grid"
-    HYPERBAND = "Hyperband"
-
-
-class ObjectiveType(StrEnum):
-    MAXIMIZE = "Maximize"
-    MINIMIZE = "Minimize"
-
-
-class ScalingType(StrEnum):
-    AUTO = "Auto"
-    LINEAR = "Linear"
-    LOGARITHMIC = "Logarithmic"
-    REVERSE_LOGARITHMIC = "ReverseLogarithmic"
-
-
-class Objective(_Model):
-    metric: Annotated[str, Field(min_length=1, max_length=255)]
-    type: ObjectiveType
-
-
-class MetricDefinition(_Model):
-    name: Annotated[str, Field(min_length=1, max_length=255)]
-    regex: Annotated[str, Field(min_length=1, max_length=500)]
-
-
-class ContinuousRange(_Model):
-    name: Annotated[str, Field(pattern=HYPERPARAMETER_NAME, max_length=256)]
-    min: float
-    max: float
-    scaling: ScalingType = ScalingType.AUTO
-
-    @model_validator(mode="after")
-    def _bounds(self) -> ContinuousRange:
-        rules = Rules()
-        rules.check(math.isfinite(self.min), ("min",), "must be a finite number")
-        rules.check(math.isfinite(self.max), ("max",), "must be a finite number")
-        rules.check(self.min < self.max, ("max",), f"must be greater than min ({self.min})")
-        if self.scaling is ScalingType.LOGARITHMIC:
-            rules.check(self.min > 0, ("min",), "Logarithmic scaling needs min > 0")
-        if self.scaling is ScalingType.REVERSE_LOGARITHMIC:
-            rules.check(
-                self.min >= 0 and self.max < 1,
-                ("scaling",),
-                "ReverseLogarithmic scaling needs 0 <= min and max < 1",
-            )
-        rules.raise_if_any()
-        return self
-
-
-class IntegerRange(_Model):
-    name: Annotated[str, Field(pattern=HYPERPARAMETER_NAME, max_length=256)]
-    min: int
-    max: int
-    scaling: Literal[ScalingType.AUTO, ScalingType.LINEAR, ScalingType.LOGARITHMIC] = ScalingType.AUTO
-
-    @model_validator(mode="after")
-    def _bounds(self) -> IntegerRange:
-        rules = Rules()
-        rules.check(self.min < self.max, ("max",), f"must be greater than min ({self.min})")
-        if self.scaling is ScalingType.LOGARITHMIC:
-            rules.check(self.min > 0, ("min",), "Logarithmic scaling needs min > 0")
-        rules.raise_if_any()
-        return self
-
-
-class CategoricalRange(_Model):
-    name: Annotated[str, Field(pattern=HYPERPARAMETER_NAME, max_length=256)]
-    values: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=256)]],
-        Field(min_length=1, max_length=MAX_CATEGORICAL_VALUES),
-    ]
-
-    @model_validator(mode="after")
-    def _unique(self) -> CategoricalRange:
-        rules = Rules()
-        rules.check(len(set(self.values)) == len(self.values), ("values",), "values must be unique")
-        rules.raise_if_any()
-        return self
-
-
-class ParameterRanges(_Model):
-    continuous: list[ContinuousRange] = []
-    integer: list[IntegerRange] = []
-    categorical: list[CategoricalRange] = []
-
-    def names(self) -> list[str]:
-        return [r.name for r in self.continuous] + [r.name for r in self.integer] + [r.name for r in self.categorical]
-
-    def grid_size(self) -> int:
-        return math.prod(len(c.values) for c in self.categorical)
-
-
-class Hyperband(_Model):
-    min_resource: Annotated[int, Field(ge=1)] = 1
-    max_resource: Annotated[int, Field(ge=1)] = 81
-
-    @model_validator(mode="after")
-    def _order(self) -> Hyperband:
-        rules = Rules()
-        rules.check(self.min_resource < self.max_resource, ("max_resource",), "must be greater than min_resource")
-        rules.raise_if_any()
-        return self
-
-
-class Spot(_Model):
-    enabled: bool = True
-    max_wait_seconds: Annotated[int, Field(ge=1, le=MAX_TRAINING_RUNTIME_S)]
-
-
-class TrainingResources(_Model):
-    image_uri: ImageUri
-    instance_type: InstanceType = "ml.m5.xlarge"
-    instance_count: Annotated[int, Field(ge=1, le=100)] = 1
-    volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 30
-    max_runtime_seconds: Annotated[int, Field(ge=1, le=MAX_TRAINING_RUNTIME_S)] = 86400
-    input_mode: InputMode = InputMode.FILE
-    spot: Spot | None = None
-    environment: Annotated[dict[str, Annotated[str, Field(max_length=512)]], Field(max_length=48)] = {}
-
-    @model_validator(mode="after")
-    def _spot(self) -> TrainingResources:
-        rules = Rules()
-        if self.spot is not None and self.spot.enabled:
-            rules.check(
-                self.spot.max_wait_seconds >= self.max_runtime_seconds,
-                ("spot", "max_wait_seconds"),
-                f"must be >= max_runtime_seconds ({self.max_runtime_seconds}) for managed spot training",
-            )
-        rules.raise_if_any()
-        return self
-
-
-class TuningStage(_Model):
-    strategy: Strategy = Strategy.BAYESIAN
-    objective: Objective
-    metric_definitions: Annotated[list[MetricDefinition], Field(min_length=1, max_length=MAX_METRIC_DEFINITIONS)]
-    parameter_ranges: ParameterRanges
-    static_hyperparameters: dict[
-        Annotated[str, Field(pattern=HYPERPARAMETER_NAME, max_length=256)],
-        Annotated[str, Field(max_length=2500)],
-    ] = {}
-    max_jobs: Annotated[
-        int | None,
-        Field(ge=1, le=MAX_TRAINING_JOBS_RANDOM, description="Not allowed with the Grid strategy."),
-    ] = None
-    max_parallel_jobs: Annotated[int, Field(ge=1, le=MAX_PARALLEL_TRAINING_JOBS)] = 2
-    early_stopping: Literal["Off", "Auto"] = "Off"
-    random_seed: Annotated[int | None, Field(ge=0)] = None
-    hyperband: Hyperband | None = None
-    training: TrainingResources
-
-    @model_validator(mode="after")
-    def _sagemaker_rules(self) -> TuningStage:
-        rules = Rules()
-        ranges = self.parameter_ranges
-        names = ranges.names()
-        rules.check(bool(names), ("parameter_ranges",), "at least one hyperparameter range is required")
-        rules.check(
-            len(names) <= MAX_TUNABLE_HYPERPARAMETERS,
-            ("parameter_ranges",),
-            f"{len(names)} tunable hyperparameters; SageMaker allows at most {MAX_TUNABLE_HYPERPARAMETERS}",
-        )
-        for name in sorted({n for n in names if names.count(n) > 1}):
-            rules.check(False, ("parameter_ranges",), f"hyperparameter {name!r} has more than one range")
-        for name in sorted(set(names) & set(self.static_hyperparameters)):
-            rules.check(False, ("static_hyperparameters", name), "is also a tunable range; remove one of them")
-        rules.check(
-            len(names) + len(self.static_hyperparameters) <= MAX_HYPERPARAMETERS,
-            ("static_hyperparameters",),
-            f"at most {MAX_HYPERPARAMETERS} hyperparameters in all (tunable + static)",
-        )
-        metric_names = [m.name for m in self.metric_definitions]
-        for name in sorted({n for n in metric_names if metric_names.count(n) > 1}):
-            rules.check(False, ("metric_definitions",), f"metric {name!r} is defined twice")
-        rules.check(
-            self.objective.metric in metric_names,
-            ("objective", "metric"),
-            f"{self.objective.metric!r} is not among metric_definitions ({', '.join(metric_names)})",
-        )
-
-        if self.strategy is Strategy.GRID:
-            rules.check(
-                not ranges.continuous and not ranges.integer,
-                ("parameter_ranges",),
-                "the Grid strategy takes categorical ranges only",
-            )
-            rules.check(self.max_jobs is None, ("max_jobs",), "not allowed with the Grid strategy")
-            rules.check(
-                ranges.grid_size() <= MAX_TRAINING_JOBS,
-                ("parameter_ranges", "categorical"),
-                f"the grid has {ranges.grid_size()} combinations; at most {MAX_TRAINING_JOBS} training jobs",
-            )
-        else:
-            rules.check(self.max_jobs is not None, ("max_jobs",), f"required with the {self.strategy} strategy")
-            limit = MAX_TRAINING_JOBS_RANDOM if self.strategy is Strategy.RANDOM else MAX_TRAINING_JOBS
-            if self.max_jobs is not None:
-                rules.check(
-                    self.max_jobs <= limit,
-                    ("max_jobs",),
-                    f"at most {limit} training jobs with the {self.strategy} strategy",
-                )
-                rules.check(
-                    self.max_parallel_jobs <= self.max_jobs,
-                    ("max_parallel_jobs",),
-                    f"must not exceed max_jobs ({self.max_jobs})",
-                )
-        if self.strategy is Strategy.GRID:
-            rules.check(
-                self.max_parallel_jobs <= ranges.grid_size(),
-                ("max_parallel_jobs",),
-                f"must not exceed the number of grid combinations ({ranges.grid_size()})",
-            )
-        if self.strategy is Strategy.HYPERBAND:
-            rules.check(
-                self.early_stopping == "Off",
-                ("early_stopping",),
-                "must be Off with Hyperband (it stops jobs early itself)",
-            )
-        else:
-            rules.check(self.hyperband is None, ("hyperband",), "only allowed with the Hyperband strategy")
-        if self.strategy is Strategy.GRID:
-            rules.check(self.random_seed is None, ("random_seed",), "has no effect with the Grid strategy")
-        rules.raise_if_any()
-        return self
-
-    def grid(self) -> list[dict[str, str]]:
-        """All combinations of a Grid search (what SageMaker will run), in order."""
-        cats = self.parameter_ranges.categorical
-        return [
-            {c.name: v for c, v in zip(cats, combo, strict=True)}
-            for combo in itertools.product(*(c.values for c in cats))
-        ]
-
-
 # --- compression ---------------------------------------------------------------------------------------------
-class CompressionJob(_Model):
+class CompressionJob(SpecModel):
     """Pruning and quantization run as a SageMaker training job over the best model's artifact."""
 
     image_uri: ImageUri
@@ -419,7 +154,7 @@ class Quantization(CompressionJob):
     ] = None
 
 
-class NeoTargetPlatform(_Model):
+class NeoTargetPlatform(SpecModel):
     os: Literal["ANDROID", "LINUX"]
     arch: Literal["X86_64", "X86", "ARM64", "ARM_EABI", "ARM_EABIHF"]
     accelerator: Literal["INTEL_GRAPHICS", "MALI", "NVIDIA"] | None = None
@@ -433,7 +168,7 @@ NEO_TARGET_DEVICES = (
 )  # fmt: skip
 
 
-class Neo(_Model):
+class Neo(SpecModel):
     """SageMaker Neo compilation of the best model for a device or platform."""
 
     method: Literal["neo"]
@@ -473,7 +208,7 @@ COMPRESSION_METHODS = ("pruning", "quantization", "neo")
 
 
 # --- gate and registry ---------------------------------------------------------------------------------------
-class Gate(_Model):
+class Gate(SpecModel):
     """Accept the compressed model only if it kept its quality and got smaller enough."""
 
     max_metric_drop_absolute: Annotated[float | None, Field(ge=0)] = None
@@ -500,7 +235,7 @@ class ApprovalStatus(StrEnum):
     PENDING = "PendingManualApproval"
 
 
-class Registry(_Model):
+class Registry(SpecModel):
     model_package_group: Annotated[str, Field(pattern=SAGEMAKER_NAME, max_length=63)]
     approval_status: ApprovalStatus = ApprovalStatus.PENDING
     inference_image_uri: Annotated[
@@ -512,7 +247,7 @@ class Registry(_Model):
 
 
 # --- the spec ------------------------------------------------------------------------------------------------
-class PipelineSpec(_Model):
+class PipelineSpec(SpecModel):
     """A training pipeline: dataset → [augment] → tune → compress → gate → register."""
 
     api_version: Literal["mlcp/v1"] = "mlcp/v1"

@@ -8,7 +8,7 @@ from typing import Any
 from mlcp.errors import TuningFailed
 from mlcp.training.payloads import BestModel, RunContext
 from mlcp.training.preparation import aws_tags
-from mlcp.training.spec import Strategy, TuningStage
+from mlcp.training.tuning_spec import Strategy, TuningStage
 
 
 def _num(value: float | int) -> str:

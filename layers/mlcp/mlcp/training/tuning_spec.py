@@ -1,0 +1,267 @@
+"""The tuning stage of the pipeline spec: strategy, objective, parameter ranges and training resources, with
+CreateHyperParameterTuningJob's rules."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from mlcp.common.validation import Rules
+from mlcp.training.sagemaker_limits import (
+    HYPERPARAMETER_NAME,
+    MAX_CATEGORICAL_VALUES,
+    MAX_HYPERPARAMETERS,
+    MAX_METRIC_DEFINITIONS,
+    MAX_PARALLEL_TRAINING_JOBS,
+    MAX_TRAINING_JOBS,
+    MAX_TRAINING_JOBS_RANDOM,
+    MAX_TRAINING_RUNTIME_S,
+    MAX_TUNABLE_HYPERPARAMETERS,
+    ImageUri,
+    InputMode,
+    InstanceType,
+    SpecModel,
+)
+
+
+# --- tuning --------------------------------------------------------------------------------------------------
+class Strategy(StrEnum):
+    BAYESIAN = "Bayesian"
+    RANDOM = "Random"
+    GRID = "Grid"
+    HYPERBAND = "Hyperband"
+
+
+class ObjectiveType(StrEnum):
+    MAXIMIZE = "Maximize"
+    MINIMIZE = "Minimize"
+
+
+class ScalingType(StrEnum):
+    AUTO = "Auto"
+    LINEAR = "Linear"
+    LOGARITHMIC = "Logarithmic"
+    REVERSE_LOGARITHMIC = "ReverseLogarithmic"
+
+
+class Objective(SpecModel):
+    metric: Annotated[str, Field(min_length=1, max_length=255)]
+    type: ObjectiveType
+
+
+class MetricDefinition(SpecModel):
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    regex: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class ContinuousRange(SpecModel):
+    name: Annotated[str, Field(pattern=HYPERPARAMETER_NAME, max_length=256)]
+    min: float
+    max: float
+    scaling: ScalingType = ScalingType.AUTO
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ContinuousRange:
+        rules = Rules()
+        rules.check(math.isfinite(self.min), ("min",), "must be a finite number")
+        rules.check(math.isfinite(self.max), ("max",), "must be a finite number")
+        rules.check(self.min < self.max, ("max",), f"must be greater than min ({self.min})")
+        if self.scaling is ScalingType.LOGARITHMIC:
+            rules.check(self.min > 0, ("min",), "Logarithmic scaling needs min > 0")
+        if self.scaling is ScalingType.REVERSE_LOGARITHMIC:
+            rules.check(
+                self.min >= 0 and self.max < 1,
+                ("scaling",),
+                "ReverseLogarithmic scaling needs 0 <= min and max < 1",
+            )
+        rules.raise_if_any()
+        return self
+
+
+class IntegerRange(SpecModel):
+    name: Annotated[str, Field(pattern=HYPERPARAMETER_NAME, max_length=256)]
+    min: int
+    max: int
+    scaling: Literal[ScalingType.AUTO, ScalingType.LINEAR, ScalingType.LOGARITHMIC] = ScalingType.AUTO
+
+    @model_validator(mode="after")
+    def _bounds(self) -> IntegerRange:
+        rules = Rules()
+        rules.check(self.min < self.max, ("max",), f"must be greater than min ({self.min})")
+        if self.scaling is ScalingType.LOGARITHMIC:
+            rules.check(self.min > 0, ("min",), "Logarithmic scaling needs min > 0")
+        rules.raise_if_any()
+        return self
+
+
+class CategoricalRange(SpecModel):
+    name: Annotated[str, Field(pattern=HYPERPARAMETER_NAME, max_length=256)]
+    values: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=256)]],
+        Field(min_length=1, max_length=MAX_CATEGORICAL_VALUES),
+    ]
+
+    @model_validator(mode="after")
+    def _unique(self) -> CategoricalRange:
+        rules = Rules()
+        rules.check(len(set(self.values)) == len(self.values), ("values",), "values must be unique")
+        rules.raise_if_any()
+        return self
+
+
+class ParameterRanges(SpecModel):
+    continuous: list[ContinuousRange] = []
+    integer: list[IntegerRange] = []
+    categorical: list[CategoricalRange] = []
+
+    def names(self) -> list[str]:
+        return [r.name for r in self.continuous] + [r.name for r in self.integer] + [r.name for r in self.categorical]
+
+    def grid_size(self) -> int:
+        return math.prod(len(c.values) for c in self.categorical)
+
+
+class Hyperband(SpecModel):
+    min_resource: Annotated[int, Field(ge=1)] = 1
+    max_resource: Annotated[int, Field(ge=1)] = 81
+
+    @model_validator(mode="after")
+    def _order(self) -> Hyperband:
+        rules = Rules()
+        rules.check(self.min_resource < self.max_resource, ("max_resource",), "must be greater than min_resource")
+        rules.raise_if_any()
+        return self
+
+
+class Spot(SpecModel):
+    enabled: bool = True
+    max_wait_seconds: Annotated[int, Field(ge=1, le=MAX_TRAINING_RUNTIME_S)]
+
+
+class TrainingResources(SpecModel):
+    image_uri: ImageUri
+    instance_type: InstanceType = "ml.m5.xlarge"
+    instance_count: Annotated[int, Field(ge=1, le=100)] = 1
+    volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 30
+    max_runtime_seconds: Annotated[int, Field(ge=1, le=MAX_TRAINING_RUNTIME_S)] = 86400
+    input_mode: InputMode = InputMode.FILE
+    spot: Spot | None = None
+    environment: Annotated[dict[str, Annotated[str, Field(max_length=512)]], Field(max_length=48)] = {}
+
+    @model_validator(mode="after")
+    def _spot(self) -> TrainingResources:
+        rules = Rules()
+        if self.spot is not None and self.spot.enabled:
+            rules.check(
+                self.spot.max_wait_seconds >= self.max_runtime_seconds,
+                ("spot", "max_wait_seconds"),
+                f"must be >= max_runtime_seconds ({self.max_runtime_seconds}) for managed spot training",
+            )
+        rules.raise_if_any()
+        return self
+
+
+class TuningStage(SpecModel):
+    strategy: Strategy = Strategy.BAYESIAN
+    objective: Objective
+    metric_definitions: Annotated[list[MetricDefinition], Field(min_length=1, max_length=MAX_METRIC_DEFINITIONS)]
+    parameter_ranges: ParameterRanges
+    static_hyperparameters: dict[
+        Annotated[str, Field(pattern=HYPERPARAMETER_NAME, max_length=256)],
+        Annotated[str, Field(max_length=2500)],
+    ] = {}
+    max_jobs: Annotated[
+        int | None,
+        Field(ge=1, le=MAX_TRAINING_JOBS_RANDOM, description="Not allowed with the Grid strategy."),
+    ] = None
+    max_parallel_jobs: Annotated[int, Field(ge=1, le=MAX_PARALLEL_TRAINING_JOBS)] = 2
+    early_stopping: Literal["Off", "Auto"] = "Off"
+    random_seed: Annotated[int | None, Field(ge=0)] = None
+    hyperband: Hyperband | None = None
+    training: TrainingResources
+
+    @model_validator(mode="after")
+    def _sagemaker_rules(self) -> TuningStage:
+        rules = Rules()
+        ranges = self.parameter_ranges
+        names = ranges.names()
+        rules.check(bool(names), ("parameter_ranges",), "at least one hyperparameter range is required")
+        rules.check(
+            len(names) <= MAX_TUNABLE_HYPERPARAMETERS,
+            ("parameter_ranges",),
+            f"{len(names)} tunable hyperparameters; SageMaker allows at most {MAX_TUNABLE_HYPERPARAMETERS}",
+        )
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            rules.check(False, ("parameter_ranges",), f"hyperparameter {name!r} has more than one range")
+        for name in sorted(set(names) & set(self.static_hyperparameters)):
+            rules.check(False, ("static_hyperparameters", name), "is also a tunable range; remove one of them")
+        rules.check(
+            len(names) + len(self.static_hyperparameters) <= MAX_HYPERPARAMETERS,
+            ("static_hyperparameters",),
+            f"at most {MAX_HYPERPARAMETERS} hyperparameters in all (tunable + static)",
+        )
+        metric_names = [m.name for m in self.metric_definitions]
+        for name in sorted({n for n in metric_names if metric_names.count(n) > 1}):
+            rules.check(False, ("metric_definitions",), f"metric {name!r} is defined twice")
+        rules.check(
+            self.objective.metric in metric_names,
+            ("objective", "metric"),
+            f"{self.objective.metric!r} is not among metric_definitions ({', '.join(metric_names)})",
+        )
+
+        if self.strategy is Strategy.GRID:
+            rules.check(
+                not ranges.continuous and not ranges.integer,
+                ("parameter_ranges",),
+                "the Grid strategy takes categorical ranges only",
+            )
+            rules.check(self.max_jobs is None, ("max_jobs",), "not allowed with the Grid strategy")
+            rules.check(
+                ranges.grid_size() <= MAX_TRAINING_JOBS,
+                ("parameter_ranges", "categorical"),
+                f"the grid has {ranges.grid_size()} combinations; at most {MAX_TRAINING_JOBS} training jobs",
+            )
+        else:
+            rules.check(self.max_jobs is not None, ("max_jobs",), f"required with the {self.strategy} strategy")
+            limit = MAX_TRAINING_JOBS_RANDOM if self.strategy is Strategy.RANDOM else MAX_TRAINING_JOBS
+            if self.max_jobs is not None:
+                rules.check(
+                    self.max_jobs <= limit,
+                    ("max_jobs",),
+                    f"at most {limit} training jobs with the {self.strategy} strategy",
+                )
+                rules.check(
+                    self.max_parallel_jobs <= self.max_jobs,
+                    ("max_parallel_jobs",),
+                    f"must not exceed max_jobs ({self.max_jobs})",
+                )
+        if self.strategy is Strategy.GRID:
+            rules.check(
+                self.max_parallel_jobs <= ranges.grid_size(),
+                ("max_parallel_jobs",),
+                f"must not exceed the number of grid combinations ({ranges.grid_size()})",
+            )
+        if self.strategy is Strategy.HYPERBAND:
+            rules.check(
+                self.early_stopping == "Off",
+                ("early_stopping",),
+                "must be Off with Hyperband (it stops jobs early itself)",
+            )
+        else:
+            rules.check(self.hyperband is None, ("hyperband",), "only allowed with the Hyperband strategy")
+        if self.strategy is Strategy.GRID:
+            rules.check(self.random_seed is None, ("random_seed",), "has no effect with the Grid strategy")
+        rules.raise_if_any()
+        return self
+
+    def grid(self) -> list[dict[str, str]]:
+        """All combinations of a Grid search (what SageMaker will run), in order."""
+        cats = self.parameter_ranges.categorical
+        return [
+            {c.name: v for c, v in zip(cats, combo, strict=True)}
+            for combo in itertools.product(*(c.values for c in cats))
+        ]
