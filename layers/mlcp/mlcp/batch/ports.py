@@ -13,7 +13,7 @@ class BatchJobs(Protocol):
 
 
 class ProfileStore(Protocol):
-    """Per job profile, what the batch planner learnt (mlcp.batching.Profile as a dict)."""
+    """Per job profile, what the batch planner learnt (mlcp.batch.planner.Profile as a dict)."""
 
     def get(self, profile: str) -> dict[str, Any] | None: ...
 

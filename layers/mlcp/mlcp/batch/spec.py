@@ -292,7 +292,7 @@ class PlannedRun(_Payload):
     submit: dict[str, Any]  # SubmitJob parameters, PascalCase (ArrayProperties only when array)
     resize: dict[str, Any] | None  # {"ComputeEnvironment", "MaxvCpus"} or None
     shards: Shards
-    plan: dict[str, Any]  # mlcp.batching.BatchPlan as JSON
+    plan: dict[str, Any]  # mlcp.batch.planner.BatchPlan as JSON
     run_prefix: str  # s3://<bucket>/batches/<profile>/runs/<run_id>/
 
 

@@ -13,7 +13,7 @@ from mlcp.scaling.policy import AlarmDefinition, ScalingPolicy
 from mlcp.scaling.simulator import Action, SimConfig, _Alarm, count_flaps, parse_trace, simulate, static_node_hours
 from mlcp_cli.main import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE_POLICY = ROOT / "examples" / "scaling" / "policy.yaml"
 HIGH, LOW = "mlcp-scaling-high", "mlcp-scaling-low"
 

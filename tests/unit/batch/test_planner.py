@@ -1,4 +1,4 @@
-"""The batch planner and the self-tuning estimate (mlcp.batching): constraints always hold, edge counts, errors."""
+"""The batch planner and the self-tuning estimate (mlcp.batch.planner): constraints always hold, edge counts, errors."""
 
 from __future__ import annotations
 

@@ -819,7 +819,7 @@ def test_committed_json_schema_matches_the_models() -> None:
     generated = json.loads(json.dumps(spec_json_schema(), indent=2, sort_keys=True) + "\n")
     committed = json.loads(SCHEMA_FILE.read_text())
     assert committed == generated, (
-        f"{SCHEMA_FILE.relative_to(ROOT)} is out of date with mlcp.models.spec; run `make schema` and commit it"
+        f"{SCHEMA_FILE.relative_to(ROOT)} is out of date with mlcp.training.spec; run `make schema` and commit it"
     )
 
 

@@ -26,7 +26,7 @@ from mlcp.scaling.policy import (
     policy_json_schema,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_FILE = ROOT / "docs" / "scaling-policy.schema.json"
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)  # a Wednesday
 HIGH, CRIT, LOW = "mlcp-scaling-high", "mlcp-scaling-crit", "mlcp-scaling-low"
@@ -364,5 +364,5 @@ def test_committed_policy_json_schema_matches_the_models() -> None:
     generated = json.loads(json.dumps(policy_json_schema(), indent=2, sort_keys=True) + "\n")
     committed = json.loads(SCHEMA_FILE.read_text())
     assert generated == committed, (
-        f"{SCHEMA_FILE.relative_to(ROOT)} is out of date with mlcp.models.scaling; run `make scaling-schema`"
+        f"{SCHEMA_FILE.relative_to(ROOT)} is out of date with mlcp.scaling.policy; run `make scaling-schema`"
     )

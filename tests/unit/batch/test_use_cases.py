@@ -1,4 +1,4 @@
-"""The batch pipeline's use cases (mlcp.batch_service) with fake ports: item counts, shard retries, child stats."""
+"""The batch pipeline's use cases (mlcp.batch.use_cases) with fake ports: item counts, shard retries, child stats."""
 
 from __future__ import annotations
 

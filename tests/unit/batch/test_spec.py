@@ -1,4 +1,4 @@
-"""The batch spec (mlcp.models.batch): the example parses; each broken rule is reported on the field."""
+"""The batch spec (mlcp.batch.spec): the example parses; each broken rule is reported on the field."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def test_yaml_that_is_not_a_mapping_is_rejected() -> None:
 def test_committed_json_schema_matches_the_models() -> None:
     committed = json.loads(SCHEMA_FILE.read_text())
     assert committed == json.loads(batch_spec_schema_text()), (
-        f"{SCHEMA_FILE.relative_to(ROOT)} is out of date with mlcp.models.batch; run `make schema` and commit it"
+        f"{SCHEMA_FILE.relative_to(ROOT)} is out of date with mlcp.batch.spec; run `make schema` and commit it"
     )
 
 
