@@ -28,20 +28,25 @@ $(NPM_STAMP): package.json package-lock.json
 
 bootstrap: $(STAMP) $(NPM_STAMP) ## create .venv and install Python and npm tools
 
-test: bootstrap lint typecheck ## everything CI runs: lint, types, unit, functional, static, local cloud
-	$(BIN)/pytest --cov --cov-branch --cov-report=term --cov-fail-under=90
+# Parallel workers (pytest-xdist), one test module per worker at a time (--dist loadfile): a local-cloud module
+# deploys its cloud once and shares it across its tests. PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
+
+test: bootstrap lint typecheck ## everything CI runs: lint, types, unit, functional, static, local cloud, bench smoke
+	$(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-branch --cov-report=term --cov-fail-under=90
 
 test-unit: bootstrap ## pure core only (sockets blocked)
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest $(PYTEST_PARALLEL) tests/unit
 
 test-functional: bootstrap ## handlers in-process against moto
-	$(BIN)/pytest tests/functional
+	$(BIN)/pytest $(PYTEST_PARALLEL) tests/functional
 
 test-static: bootstrap ## cfn-lint (+ serverless rules), sam validate --lint, asl-validator, schema drift
-	$(BIN)/pytest tests/static
+	$(BIN)/pytest $(PYTEST_PARALLEL) tests/static
 
 test-local: bootstrap ## whole state machines in the embedded local cloud
-	$(BIN)/pytest tests/local_cloud
+	$(BIN)/pytest $(PYTEST_PARALLEL) tests/local_cloud
 
 lint: bootstrap ## ruff
 	$(BIN)/ruff check .
