@@ -22,7 +22,7 @@ from botocore.config import Config
 from moto import mock_aws
 
 from mlcp_cli.local import motofix
-from mlcp_cli.local.clock import SimClock
+from mlcp_cli.local.backends.clock import SimClock
 from mlcp_cli.local.dispatch import Dispatcher
 from mlcp_cli.local.faults import Faults
 from mlcp_cli.local.runtime import LambdaRuntime

@@ -14,8 +14,8 @@ import yaml
 
 from mlcp_cli.local import motofix
 from mlcp_cli.local.api_server import LocalApi, serve_api
+from mlcp_cli.local.backends.batch import BatchWork
 from mlcp_cli.local.cloud import EXAMPLES, LocalCloud
-from mlcp_cli.local.jobs import BatchWork
 from mlcp_cli.main import main
 from tests.local_cloud.conftest import states_entered
 from tests.local_cloud.test_api import http

@@ -32,9 +32,9 @@ from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
 from moto.stepfunctions.parser.backend import execution_worker
 
 from mlcp_cli.local import motofix
-from mlcp_cli.local.clock import SimClock
+from mlcp_cli.local.backends.clock import SimClock
+from mlcp_cli.local.backends.jobs import JobBackend, JobDurations
 from mlcp_cli.local.faults import ApiFault, JobFault
-from mlcp_cli.local.jobs import JobBackend, JobDurations
 from tests.local_cloud.conftest import failures
 from tests.local_cloud.motofix_support import (
     ACCOUNT,

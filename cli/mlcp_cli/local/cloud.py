@@ -25,11 +25,11 @@ import boto3
 from botocore.config import Config
 
 from mlcp_cli.local import motofix
-from mlcp_cli.local.clock import SimClock
+from mlcp_cli.local.backends.clock import SimClock
+from mlcp_cli.local.backends.jobs import JobBackend, JobDurations
 from mlcp_cli.local.deploy import ROOT, Deployment, deploy
 from mlcp_cli.local.dispatch import Dispatcher
 from mlcp_cli.local.faults import Faults
-from mlcp_cli.local.jobs import JobBackend, JobDurations
 from mlcp_cli.local.runtime import FunctionConfig, Invocation, LambdaRuntime, restore_environ
 
 REGION = "us-east-1"

@@ -117,7 +117,7 @@ from moto.stepfunctions.parser.backend import execution as parser_execution
 from moto.stepfunctions.parser.backend import execution_worker
 from moto.stepfunctions.parser.utils import camel_to_snake_case
 
-from mlcp_cli.local.clock import SimClock
+from mlcp_cli.local.backends.clock import SimClock
 from mlcp_cli.local.dispatch import Dispatcher
 from mlcp_cli.local.faults import Faults
 from mlcp_cli.local.runtime import FunctionConfig, LambdaRuntime
