@@ -19,27 +19,13 @@ from tests.local_cloud.backends.support import (
     REGION,
     ManualClock,
 )
+from tests.local_cloud.conftest import batch_queue
 
 
 @pytest.fixture
 def batch(aws: None) -> Any:
-    iam = boto3.client("iam", region_name=REGION)
-    role = iam.create_role(RoleName="batch-service", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     client: Any = boto3.client("batch", region_name=REGION)
-    env = client.create_compute_environment(
-        computeEnvironmentName="local", type="UNMANAGED", state="ENABLED", serviceRole=role
-    )["computeEnvironmentArn"]
-    client.create_job_queue(
-        jobQueueName="queue",
-        state="ENABLED",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env}],
-    )
-    client.register_job_definition(
-        jobDefinitionName="worker",
-        type="container",
-        containerProperties={"image": "busybox", "command": ["true"], "vcpus": 1, "memory": 128},
-    )
+    batch_queue(boto3.client("iam", region_name=REGION), client, "batch-service")
     return client
 
 

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from mlcp_cli.local.backends.jobs import JobBackend, JobDurations
+from tests.local_cloud.conftest import batch_queue
 from tests.local_cloud.patches.support import (
     TIMEOUT,
     Sandbox,
@@ -18,22 +19,7 @@ from tests.local_cloud.patches.support import (
 
 # --- batch_sync --------------------------------------------------------------------------------------------------
 def _batch_queue(box: Sandbox) -> None:
-    role = box.client("iam").create_role(RoleName="batch", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    batch = box.client("batch")
-    env = batch.create_compute_environment(
-        computeEnvironmentName="local", type="UNMANAGED", state="ENABLED", serviceRole=role
-    )["computeEnvironmentArn"]
-    batch.create_job_queue(
-        jobQueueName="queue",
-        state="ENABLED",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env}],
-    )
-    batch.register_job_definition(
-        jobDefinitionName="worker",
-        type="container",
-        containerProperties={"image": "busybox", "command": ["true"], "vcpus": 1, "memory": 128},
-    )
+    batch_queue(box.client("iam"), box.client("batch"), "batch")
 
 
 SUBMIT_ARRAY = task(
