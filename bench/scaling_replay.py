@@ -29,7 +29,7 @@ import yaml
 from mlcp.scaling.policy import ScalingPolicy, parse_policy
 from mlcp.scaling.simulator import SimConfig, parse_trace, simulate, static_node_hours
 from mlcp_cli.local.cloud import LocalCloud
-from mlcp_cli.local.motofix import EKS_UPDATE_SECONDS
+from mlcp_cli.local.patches.eks import EKS_UPDATE_SECONDS
 from mlcp_cli.scaling_commands import plot
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,8 +16,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from mlcp_cli.local.backends.jobs import JobDurations
 from mlcp_cli.local.cloud import LocalCloud
-from mlcp_cli.local.jobs import JobDurations
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -62,6 +62,25 @@ class HasHistory(Protocol):
     def history(self, execution_arn: str) -> list[dict[str, Any]]: ...
 
 
+def batch_queue(iam: Any, batch: Any, role_name: str) -> None:
+    """An UNMANAGED compute environment ``local``, its job queue ``queue`` and the job definition ``worker``."""
+    role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    env = batch.create_compute_environment(
+        computeEnvironmentName="local", type="UNMANAGED", state="ENABLED", serviceRole=role
+    )["computeEnvironmentArn"]
+    batch.create_job_queue(
+        jobQueueName="queue",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env}],
+    )
+    batch.register_job_definition(
+        jobDefinitionName="worker",
+        type="container",
+        containerProperties={"image": "busybox", "command": ["true"], "vcpus": 1, "memory": 128},
+    )
+
+
 def failures(cloud: HasHistory, execution_arn: str) -> list[str]:
     """Error names of every failed task attempt in the history (Lambda and service tasks)."""
     names = []

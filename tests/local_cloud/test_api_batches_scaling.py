@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from mlcp_cli.local import motofix
 from mlcp_cli.local.api_server import LocalApi, serve_api
+from mlcp_cli.local.backends.batch import BatchWork
 from mlcp_cli.local.cloud import EXAMPLES, LocalCloud
-from mlcp_cli.local.jobs import BatchWork
+from mlcp_cli.local.patches.eks import EKS_UPDATE_SECONDS
 from mlcp_cli.main import main
 from tests.local_cloud.conftest import states_entered
 from tests.local_cloud.test_api import http
@@ -29,7 +29,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalClou
     policy.pop("schedules")  # their floors depend on the day the tests run
     policy_file = tmp_path_factory.mktemp("scaling") / "policy.yaml"
     policy_file.write_text(yaml.safe_dump(policy))
-    parameters = {"ScalingFirstWaitSeconds": str(int(motofix.EKS_UPDATE_SECONDS))}
+    parameters = {"ScalingFirstWaitSeconds": str(int(EKS_UPDATE_SECONDS))}
     with LocalCloud(speed=5000.0, parameters=parameters) as cloud:
         cloud.jobs.batch_work_default = BatchWork(per_item_seconds=0.5, startup_seconds=30.0)
         cloud.create_example_nodegroups(policy_file, desired=2)

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
+from mlcp_cli.local.backends.batch import BatchWork
 from mlcp_cli.local.cloud import LocalCloud
 from mlcp_cli.local.faults import JobFault
-from mlcp_cli.local.jobs import BatchWork
 from tests.local_cloud.conftest import states_entered
 
 TRUE_PER_ITEM = 0.5

@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from mlcp.aws.dynamodb.table import from_dynamo
-from mlcp_cli.local import motofix
 from mlcp_cli.local.cloud import EXAMPLES, LocalCloud
 from mlcp_cli.local.faults import ApiFault, JobFault
+from mlcp_cli.local.patches.eks import EKS_UPDATE_SECONDS
 from tests.local_cloud.conftest import failures, states_entered
 
 CLUSTER, HIGH, CRITICAL = "ml-inference", "mlcp-scaling-gpu-high", "mlcp-scaling-gpu-critical"
@@ -30,7 +30,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     policy_file = tmp_path_factory.mktemp("scaling") / "policy.yaml"
     policy_file.write_text(yaml.safe_dump(policy))
     # The first DescribeUpdate comes as EKS finishes (both 180 simulated seconds), as in the template's default.
-    parameters = {"ScalingPolicyKey": f"{CLUSTER}/gpu", "ScalingFirstWaitSeconds": str(int(motofix.EKS_UPDATE_SECONDS))}
+    parameters = {"ScalingPolicyKey": f"{CLUSTER}/gpu", "ScalingFirstWaitSeconds": str(int(EKS_UPDATE_SECONDS))}
     with LocalCloud(speed=5000.0, parameters=parameters) as local:
         local.create_example_nodegroups(policy_file, desired=2)
         local.settle_scaling()

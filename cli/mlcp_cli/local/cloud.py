@@ -24,12 +24,13 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from mlcp_cli.local import motofix
-from mlcp_cli.local.clock import SimClock
+from mlcp_cli.local import patches
+from mlcp_cli.local.backends.clock import SimClock
+from mlcp_cli.local.backends.jobs import JobBackend, JobDurations
 from mlcp_cli.local.deploy import ROOT, Deployment, deploy
 from mlcp_cli.local.dispatch import Dispatcher
 from mlcp_cli.local.faults import Faults
-from mlcp_cli.local.jobs import JobBackend, JobDurations
+from mlcp_cli.local.patches.events import deliver
 from mlcp_cli.local.runtime import FunctionConfig, Invocation, LambdaRuntime, restore_environ
 
 REGION = "us-east-1"
@@ -93,8 +94,8 @@ class LocalCloud:
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         product_clients.client.cache_clear()
-        motofix.activate(
-            motofix.LocalContext(clock=self.clock, faults=self.faults, runtime=self.runtime, dispatcher=self.dispatcher)
+        patches.activate(
+            patches.LocalContext(clock=self.clock, faults=self.faults, runtime=self.runtime, dispatcher=self.dispatcher)
         )
         self.jobs.install()
         self.runtime.log_sink = self._write_log
@@ -121,7 +122,7 @@ class LocalCloud:
         self.dispatcher.shutdown()
         self.runtime.stop()
         self.jobs.uninstall()
-        motofix.deactivate()
+        patches.deactivate()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -212,7 +213,7 @@ class LocalCloud:
             scheduler_input(schedule, at or self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
         )
         self.dispatcher.submit(
-            lambda: motofix.deliver(
+            lambda: deliver(
                 target["Arn"],
                 payload,
                 retry_policy=target.get("RetryPolicy"),

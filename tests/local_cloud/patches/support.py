@@ -1,6 +1,7 @@
-"""Helpers of test_motofix.py: small moto scenarios run on plain moto, then with the local cloud's fixes active.
+"""Helpers of the patches' guard tests: small moto scenarios run on plain moto, then with the local cloud's fixes
+active.
 
-A :class:`Sandbox` is one ``mock_aws`` (Step Functions executing) plus a :class:`motofix.LocalContext` that is *not*
+A :class:`Sandbox` is one ``mock_aws`` (Step Functions executing) plus a :class:`patches.LocalContext` that is *not*
 active until :meth:`Sandbox.activate`: a test first shows what moto 5.2.5 does as released, then what the fix makes
 of the same scenario.
 """
@@ -21,8 +22,8 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from mlcp_cli.local import motofix
-from mlcp_cli.local.clock import SimClock
+from mlcp_cli.local import patches
+from mlcp_cli.local.backends.clock import SimClock
 from mlcp_cli.local.dispatch import Dispatcher
 from mlcp_cli.local.faults import Faults
 from mlcp_cli.local.runtime import LambdaRuntime
@@ -88,12 +89,30 @@ def task(resource: str, parameters: dict[str, Any] | None = None, **extra: Any) 
 
 
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"v": 1}, "End": True}}}
+WAIT_AN_HOUR = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+SAGEMAKER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker"
+OUTPUT_BUCKET = "motofix-output"
+
+
+def training_job(name: str) -> dict[str, Any]:
+    """A minimal valid CreateTrainingJob request, PascalCase as in ASL."""
+    return {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {
+            "TrainingImage": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/train:1",
+            "TrainingInputMode": "File",
+        },
+        "RoleArn": SAGEMAKER_ROLE,
+        "OutputDataConfig": {"S3OutputPath": f"s3://{OUTPUT_BUCKET}/models"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
+    }
 
 
 @dataclass
 class Sandbox:
     tmp_path: Path
-    context: motofix.LocalContext
+    context: patches.LocalContext
     _clients: dict[str, Any] = field(default_factory=dict)
     _role: str | None = None
     _machines: int = 0
@@ -126,8 +145,8 @@ class Sandbox:
         return self.context.clock
 
     def activate(self) -> None:
-        motofix.activate(self.context)
-        assert motofix.active() is self.context
+        patches.activate(self.context)
+        assert patches.active() is self.context
 
     def settle(self) -> None:
         """Every asynchronous delivery made (EventBridge targets, Event invocations)."""
@@ -251,9 +270,9 @@ class Sandbox:
 
 @contextmanager
 def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    motofix.install()
+    patches.install()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        context = motofix.LocalContext(
+        context = patches.LocalContext(
             clock=SimClock(speed=SPEED), faults=Faults(), runtime=LambdaRuntime(), dispatcher=Dispatcher()
         )
         context.runtime.start()
@@ -267,4 +286,18 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
                 context.dispatcher.drain(timeout=TIMEOUT)
                 context.dispatcher.shutdown()
                 context.runtime.stop()
-                motofix.deactivate()
+                patches.deactivate()
+
+
+def eks_nodegroup(box: Sandbox) -> Any:
+    """An EKS cluster ``c1`` with a node group ``gpu`` (min 1, desired 2, max 5); the sandbox's EKS client."""
+    eks = box.client("eks")
+    eks.create_cluster(name="c1", roleArn=ROLE_ARN, resourcesVpcConfig={})
+    eks.create_nodegroup(
+        clusterName="c1",
+        nodegroupName="gpu",
+        nodeRole=ROLE_ARN,
+        subnets=["subnet-1"],
+        scalingConfig={"minSize": 1, "maxSize": 5, "desiredSize": 2},
+    )
+    return eks
