@@ -16,13 +16,19 @@ duration is summarised (its children are capped at 4 minutes, so long runs pay o
 
 Writes bench/results/batch_planning.json and batch_planning.png. Last line:
 RESULT makespan_ratio_max=<float> makespan_ratio_median=<float>   (target: max <= 1.05)
+
+    .venv/bin/python bench/batch_planning.py [--out DIR]
+    .venv/bin/python bench/batch_planning.py --quick   # smoke run: 4 cases
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import statistics
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +42,8 @@ PER_ITEM = (0.01, 0.1, 1.0, 10.0)
 OVERHEAD = (30.0, 60.0, 120.0)
 CAPACITY = (4, 64, 512, 4096)
 FIXED = (1, 100, 1000)
+# --quick: 4 cases, one of them with an unreachable fluid bound (100 items of 10 s on 64 slots)
+QUICK_ITEMS, QUICK_PER_ITEM, QUICK_OVERHEAD, QUICK_CAPACITY = (100, 100_000), (10.0,), (60.0,), (4, 64)
 TARGET = 1.05
 
 
@@ -100,13 +108,36 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
-    rows = [case(*args) for args in itertools.product(ITEMS, PER_ITEM, OVERHEAD, CAPACITY)]
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 4 cases instead of 192")
+    parser.add_argument(
+        "--out", type=Path, help="results directory (default bench/results; --quick: a temporary one, removed at exit)"
+    )
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="mlcp-bench-") as scratch:
+        out: Path = args.out or (Path(scratch) if args.quick else RESULTS)
+        if args.quick:
+            plan_suite(QUICK_ITEMS, QUICK_PER_ITEM, QUICK_OVERHEAD, QUICK_CAPACITY, out=out)
+        else:
+            plan_suite(ITEMS, PER_ITEM, OVERHEAD, CAPACITY, out=out)
+    return 0
+
+
+def plan_suite(
+    items: tuple[int, ...],
+    per_item: tuple[float, ...],
+    overhead: tuple[float, ...],
+    capacity: tuple[int, ...],
+    *,
+    out: Path,
+) -> None:
+    rows = [case(*args) for args in itertools.product(items, per_item, overhead, capacity)]
     columns = ["planner", *(f"fixed_{k}" for k in FIXED)]
     print(f"makespan / lower bound over {len(rows)} cases: median and max per items count")
     header = f"{'items':>10} " + " ".join(f"{c:>17}" for c in columns) + f" {'infeasible fixed':>17}"
     print(header)
-    for n in ITEMS:
+    for n in items:
         group = [r for r in rows if r["items"] == n]
         cells = [_stats([r[c] for r in group if r[c] is not None]) for c in columns]
         infeasible = sum(1 for r in group for c in columns[1:] if r[c] is None)
@@ -133,11 +164,12 @@ def main() -> None:
         f"with the default 240 s target child duration: plan / LB median {statistics.median(targeted):.3f}, "
         f"max {max(targeted):.3f} (children capped at 4 min pay one start-up per wave)"
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "batch_planning.json").write_text(json.dumps(rows, indent=2))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "batch_planning.json").write_text(json.dumps(rows, indent=2))
+    print(f"wrote {out / 'batch_planning.json'}")
     try:
-        plot(rows, RESULTS / "batch_planning.png")
-        print(f"wrote {RESULTS / 'batch_planning.png'}")
+        plot(rows, out / "batch_planning.png")
+        print(f"wrote {out / 'batch_planning.png'}")
     except ImportError:
         print("matplotlib is not installed (pip install '.[plot]'): no PNG")
     ratios = [r["planner"] for r in reachable]
@@ -145,4 +177,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -5,11 +5,17 @@ from 16 threads at once. Each upload goes S3 -> EventBridge -> rule -> start_run
 StartExecution -> the training pipeline. "Lost" counts manifests that produced no execution and no dead letter.
 
 Last line: RESULT runs=200 succeeded=<int> lost=<int> seconds=<float>   (target succeeded=200, lost=0)
+
+    .venv/bin/python bench/local_throughput.py [--out DIR]
+    .venv/bin/python bench/local_throughput.py --quick    # smoke run: 2 manifests from 2 threads
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,15 +25,30 @@ from mlcp_cli.local.cloud import EXAMPLES, LocalCloud
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 RUNS = 200
+THREADS = 16
+QUICK_RUNS = 2  # --quick
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_RUNS} manifests instead of {RUNS}")
+    parser.add_argument(
+        "--out", type=Path, help="results directory (default bench/results; --quick: a temporary one, removed at exit)"
+    )
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="mlcp-bench-") as scratch:
+        out: Path = args.out or (Path(scratch) if args.quick else RESULTS)
+        throughput(QUICK_RUNS if args.quick else RUNS, out)
+    return 0
+
+
+def throughput(runs_wanted: int, out: Path) -> None:
     with LocalCloud(speed=5000.0) as cloud:
         cloud.upload_spec("churn", (EXAMPLES / "pipelines" / "churn" / "pipeline.yaml").read_bytes())
         cloud.dispatcher.drain()
-        versions = [f"v{i:03d}" for i in range(1, RUNS + 1)]
+        versions = [f"v{i:03d}" for i in range(1, runs_wanted + 1)]
         started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=16) as pool:
+        with ThreadPoolExecutor(max_workers=min(THREADS, runs_wanted)) as pool:
             list(pool.map(lambda v: cloud.upload_dataset("churn", v, {"description": f"throughput {v}"}), versions))
         uploaded = time.monotonic() - started
         executions = cloud.settle(timeout=1800)
@@ -41,16 +62,16 @@ def main() -> None:
         lost = sum(1 for v in versions if v not in started_versions) - len(dead)
         succeeded = by_status.get("SUCCEEDED", 0)
         recorded = sum(1 for r in runs if r.get("status") == "SUCCEEDED")
-    print(f"{'manifests uploaded':<28}{RUNS:>8}  ({uploaded:.1f} s to upload)")
+    print(f"{'manifests uploaded':<28}{runs_wanted:>8}  ({uploaded:.1f} s to upload)")
     print(f"{'executions':<28}{len(executions):>8}  {by_status}")
     print(f"{'runs table SUCCEEDED':<28}{recorded:>8}")
     print(f"{'dead letters':<28}{len(dead):>8}")
-    print(f"{'wall seconds':<28}{seconds:>8.1f}  ({RUNS / seconds:.2f} runs/s)")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "local_throughput.json").write_text(
+    print(f"{'wall seconds':<28}{seconds:>8.1f}  ({runs_wanted / seconds:.2f} runs/s)")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "local_throughput.json").write_text(
         json.dumps(
             {
-                "runs": RUNS,
+                "runs": runs_wanted,
                 "statuses": by_status,
                 "recorded_succeeded": recorded,
                 "dead_letters": len(dead),
@@ -60,8 +81,9 @@ def main() -> None:
             indent=2,
         )
     )
-    print(f"RESULT runs={RUNS} succeeded={succeeded} lost={max(lost, 0)} seconds={seconds:.1f}")
+    print(f"results written to {out / 'local_throughput.json'}")
+    print(f"RESULT runs={runs_wanted} succeeded={succeeded} lost={max(lost, 0)} seconds={seconds:.1f}")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -15,11 +15,16 @@ the state transitions of that execution are counted from its history (Standard w
 with a no-op decision's for comparison. Writes bench/results/scaling_replay.json and one PNG per trace. Last line:
 RESULT flaps=<int> node_hours_saved_pct=<float> under_capacity_min=<float> baseline_flaps=<int>
 (target flaps=0 and node_hours_saved_pct >= 25; totals over the three traces, savings against static peak).
+
+    .venv/bin/python bench/scaling_replay.py [--out DIR]
+    .venv/bin/python bench/scaling_replay.py --quick   # smoke run: the spike trace only, one node group only
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -36,6 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "scaling"
 RESULTS = ROOT / "bench" / "results"
 TRACES = ("diurnal", "spike", "ramp")
+NODEGROUPS = (1, 2)
+QUICK_TRACES = ("spike",)  # --quick
+QUICK_NODEGROUPS = (1,)
 
 
 def no_cooldown(policy: ScalingPolicy) -> ScalingPolicy:
@@ -74,18 +82,36 @@ def transitions(members: int) -> dict[str, Any]:
         return counts
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0] if __doc__ else None)
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: the spike trace only; transitions with one node group only"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="results directory (default bench/results; --quick: a temporary one, removed at exit)"
+    )
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="mlcp-bench-") as scratch:
+        out: Path = args.out or (Path(scratch) if args.quick else RESULTS)
+        if args.quick:
+            replay(QUICK_TRACES, QUICK_NODEGROUPS, out)
+        else:
+            replay(TRACES, NODEGROUPS, out)
+    return 0
+
+
+def replay(traces: tuple[str, ...], nodegroups: tuple[int, ...], out: Path) -> None:
     policy = parse_policy((EXAMPLES / "policy.yaml").read_bytes())
     baseline = no_cooldown(policy)
     config = SimConfig()
     rows: list[dict[str, Any]] = []
-    for name in TRACES:
+    for name in traces:
         demand = parse_trace((EXAMPLES / f"{name}.csv").read_text(), source=name)
         static_hours, static_nodes = static_node_hours(demand, config.node_capacity)
         ours = simulate(policy, demand, config)
         base = simulate(baseline, demand, config)
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        plot(ours, f"{policy.key} on {name}.csv", RESULTS / f"scaling_replay_{name}.png")
+        out.mkdir(parents=True, exist_ok=True)
+        plot(ours, f"{policy.key} on {name}.csv", out / f"scaling_replay_{name}.png")
         for strategy, result in (("policy", ours), ("no cooldown", base)):
             rows.append({"trace": name, "strategy": strategy, **result.summary()})
         rows.append(
@@ -125,22 +151,28 @@ def main() -> None:
         ),
         "baseline_under_capacity_min": total("no cooldown", "under_capacity_minutes"),
     }
-    machine = [transitions(1), transitions(2)]
+    machine = [transitions(members) for members in nodegroups]
     print()
     print(f"{'node groups':>11} {'applied decision':>17} {'no-op decision':>15}   (state transitions, local cloud)")
     for m in machine:
         print(f"{m['nodegroups']:>11} {m['applied']:>17} {m['noop']:>15}   {m['applied_status']}/{m['noop_status']}")
-    summary["transitions_per_applied_decision"] = machine[0]["applied"]
-    summary["transitions_per_applied_decision_2_nodegroups"] = machine[1]["applied"]
-    (RESULTS / "scaling_replay.json").write_text(
+    for m in machine:
+        suffix = "" if m["nodegroups"] == 1 else f"_{m['nodegroups']}_nodegroups"
+        summary[f"transitions_per_applied_decision{suffix}"] = m["applied"]
+    (out / "scaling_replay.json").write_text(
         json.dumps({"rows": rows, "summary": summary, "transitions": machine}, indent=2)
     )
-    print(f"plots: {', '.join(f'bench/results/scaling_replay_{n}.png' for n in TRACES)}")
+    print(f"results written to {_shown(out / 'scaling_replay.json')}")
+    print(f"plots: {', '.join(str(_shown(out / f'scaling_replay_{n}.png')) for n in traces)}")
     print(
         f"RESULT flaps={summary['flaps']} node_hours_saved_pct={summary['node_hours_saved_pct']} "
         f"under_capacity_min={summary['under_capacity_min']} baseline_flaps={summary['baseline_flaps']}"
     )
 
 
+def _shown(path: Path) -> Path:
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
