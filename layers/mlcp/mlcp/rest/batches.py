@@ -8,7 +8,6 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 
-from mlcp.batch import api
 from mlcp.batch.api_models import BatchStartResponse, BatchView, StartBatchRequest
 from mlcp.common.api_models import IdempotencyKey, RunId
 from mlcp.rest import context
@@ -39,6 +38,8 @@ def start_batch(
     request: Annotated[StartBatchRequest, Body()],
     idempotency_key: Annotated[IdempotencyKey | None, Header(alias="idempotency-key")] = None,
 ) -> Response[BatchStartResponse]:
+    from mlcp.batch import api  # noqa: PLC0415 - the batch capability loads with its first request
+
     result = api.start_batch(
         request,
         caller=context.caller(router),
@@ -63,4 +64,6 @@ def start_batch(
     tags=TAGS,
 )
 def get_batch(batch_id: Annotated[RunId, Path()]) -> BatchView:
+    from mlcp.batch import api  # noqa: PLC0415 - the batch capability loads with its first request
+
     return api.get_batch(batch_id, context.batch(router))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from mlcp.batch.api import BatchApi
-from mlcp.scaling.api import ScalingApi
 from mlcp.training.api import RunsApi
+
+if TYPE_CHECKING:  # loaded with their first request (mlcp.aws.wiring.api)
+    from mlcp.batch.api import BatchApi
+    from mlcp.scaling.api import ScalingApi
 
 DEPS = "deps"
 IDEMPOTENCY = "idempotency"  # a BasePersistenceLayer, or absent (no Idempotency-Key support)
@@ -19,11 +22,12 @@ ANONYMOUS = "anonymous"
 @dataclass
 class ApiDeps:
     """The API function's ports, one group per capability; /batches and /scaling only where the function is
-    given their settings (template.yaml ApiFunction)."""
+    given their settings (template.yaml ApiFunction). The batch and scaling groups are providers, called (and
+    their capability imported) on the first request that needs them, so /runs pays for neither."""
 
     runs: RunsApi
-    batch: BatchApi | None = None
-    scaling: ScalingApi | None = None
+    batch: Callable[[], BatchApi] | None = None
+    scaling: Callable[[], ScalingApi] | None = None
     idempotency_table: str | None = None  # POST /runs with Idempotency-Key (Powertools idempotency records)
     idempotency_ttl_seconds: int = 86400
 
@@ -40,17 +44,18 @@ def runs(router: Router) -> RunsApi:
 
 
 def batch(router: Router) -> BatchApi:
-    api = deps(router).batch
+    provider = deps(router).batch
+    api = provider() if provider is not None else None
     if api is None or not api.pipeline.settings.batch_state_machine_arn:
         raise RuntimeError("the API function has no batch pipeline settings (PROFILES_TABLE, BATCH_STATE_MACHINE_ARN)")
     return api
 
 
 def scaling(router: Router) -> ScalingApi:
-    api = deps(router).scaling
-    if api is None:
+    provider = deps(router).scaling
+    if provider is None:
         raise RuntimeError("the API function has no scaling controller settings (SCALING_*_TABLE)")
-    return api
+    return provider()
 
 
 def caller(router: Router) -> str:

@@ -11,7 +11,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from mlcp.common.api_models import IdempotencyKey
 from mlcp.rest import context
 from mlcp.rest.errors import CONFLICT, ERROR_RESPONSES, NOT_FOUND
-from mlcp.scaling import api
 from mlcp.scaling.api_models import (
     MAX_DECISIONS,
     ClusterName,
@@ -38,6 +37,8 @@ def get_scaling(
     nodegroup: Annotated[NodegroupName, Path()],
     limit: Annotated[int, Query(ge=1, le=MAX_DECISIONS)] = 10,
 ) -> ScalingView:
+    from mlcp.scaling import api  # noqa: PLC0415 - the scaling capability loads with its first request
+
     return api.get_scaling(cluster, nodegroup, limit=limit, scaling=context.scaling(router))
 
 
@@ -63,6 +64,8 @@ def scaling_action(
     request: Annotated[ScalingActionRequest, Body()],
     idempotency_key: Annotated[IdempotencyKey | None, Header(alias="idempotency-key")] = None,
 ) -> Response[ScalingActionResponse]:
+    from mlcp.scaling import api  # noqa: PLC0415 - the scaling capability loads with its first request
+
     result = api.scaling_action(
         cluster,
         nodegroup,

@@ -16,7 +16,10 @@ from mlcp.common.settings import load_settings
 
 
 def batch_deps(environ: Mapping[str, str], meter: Meter) -> BatchDeps:
-    settings = load_settings(BatchSettings, environ)
+    return batch_deps_for(load_settings(BatchSettings, environ), meter)
+
+
+def batch_deps_for(settings: BatchSettings, meter: Meter) -> BatchDeps:
     return BatchDeps(
         settings=settings,
         objects=S3ObjectStore(),

@@ -15,7 +15,10 @@ from mlcp.scaling.use_cases import ScalingDeps
 
 
 def scaling_deps(environ: Mapping[str, str], meter: Meter) -> ScalingDeps:
-    settings = load_settings(ScalingSettings, environ)
+    return scaling_deps_for(load_settings(ScalingSettings, environ), meter)
+
+
+def scaling_deps_for(settings: ScalingSettings, meter: Meter) -> ScalingDeps:
     return ScalingDeps(
         settings=settings,
         objects=S3ObjectStore(),
