@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import boto3
 import yaml
 
 from mlcp_cli.local import deploy
@@ -20,6 +21,17 @@ EVENTS = ROOT / "events"
 FUNCTIONS = ROOT / "functions"
 STATEMACHINES = ROOT / "statemachines"
 EXAMPLES = ROOT / "examples"
+
+
+@cache
+def aws_client(service: str) -> Any:
+    """One boto3 client per service for the whole test process (us-east-1).
+
+    Creating a client costs ~80 ms (it was most of a functional test's set-up); moto intercepts every client
+    whenever a mock is active, including clients created before it started, and resets its backends between mocks,
+    so sharing them keeps tests independent. Never attach a botocore Stubber to one: create a client of your own.
+    """
+    return boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -7,13 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
-from mlcp.aws import clients
 from mlcp.aws.dynamodb.training import DynamoRunStore
-from tests.support import load_template
+from tests.support import aws_client, load_template
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -74,20 +72,19 @@ def _create_table(dynamodb: Any, logical_id: str, name: str) -> None:
 @pytest.fixture
 def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     with mock_aws():
-        clients.client.cache_clear()
-        s3 = boto3.client("s3", region_name=REGION)
+        s3 = aws_client("s3")
         s3.create_bucket(Bucket=BUCKET)
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb = aws_client("dynamodb")
         _create_table(dynamodb, "RunsTable", "mlcp-runs")
         _create_table(dynamodb, "PipelinesTable", "mlcp-pipelines")
-        sns = boto3.client("sns", region_name=REGION)
+        sns = aws_client("sns")
         topic_arn = sns.create_topic(Name="mlcp-notifications")["TopicArn"]
-        sqs = boto3.client("sqs", region_name=REGION)
+        sqs = aws_client("sqs")
         queue_url = sqs.create_queue(QueueName="notifications")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-        sfn = boto3.client("stepfunctions", region_name=REGION)
+        sfn = aws_client("stepfunctions")
         sfn.create_state_machine(
             name=STATE_MACHINE_NAME,
             definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
@@ -111,10 +108,9 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             dynamodb=dynamodb,
             sqs=sqs,
             sfn=sfn,
-            sagemaker=boto3.client("sagemaker", region_name=REGION),
+            sagemaker=aws_client("sagemaker"),
             queue_url=queue_url,
             runs_table="mlcp-runs",
             pipelines_table="mlcp-pipelines",
             topic_arn=topic_arn,
         )
-        clients.client.cache_clear()

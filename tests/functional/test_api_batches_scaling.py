@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -17,7 +16,7 @@ from mlcp.aws import clients
 from mlcp.aws.dynamodb.scaling import DynamoScalingStateStore
 from mlcp_cli.local.api_server import proxy_event
 from tests.functional.conftest import ACCOUNT, BUCKET, REGION, Cloud, _create_table
-from tests.support import EXAMPLES, ROOT, FakeLambdaContext, load_event, load_handler
+from tests.support import EXAMPLES, ROOT, FakeLambdaContext, aws_client, load_event, load_handler
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
 
@@ -53,7 +52,7 @@ def api(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
         monkeypatch.setenv(key, value)
     cloud.put("batches/image-scoring/batch.yaml", (EXAMPLES / "batch" / "batch.yaml").read_bytes())
     cloud.put("batches/image-scoring/2026-11-27/manifest.json", json.dumps({"count": 1000}))
-    eks = boto3.client("eks", region_name=REGION)
+    eks = aws_client("eks")
     eks.create_cluster(name="ml-inference", roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks", resourcesVpcConfig={})
     for name in ("gpu-a", "gpu-b"):
         eks.create_nodegroup(

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -18,7 +17,7 @@ from mlcp.aws.eks import EksAdapter
 from mlcp.errors import EventInvalid, InputInvalid, PolicyNotFound
 from mlcp.scaling.policy import DecideInput, RecordInput
 from tests.functional.conftest import ACCOUNT, REGION, Cloud, _create_table
-from tests.support import EVENTS, EXAMPLES, FakeLambdaContext, load_event, load_handler
+from tests.support import EVENTS, EXAMPLES, FakeLambdaContext, aws_client, load_event, load_handler
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
 
@@ -77,7 +76,7 @@ def scaling(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scaling]:
     monkeypatch.setenv("SCALING_POLICIES_TABLE", TABLES["ScalingPoliciesTable"])
     monkeypatch.setenv("SCALING_STATE_TABLE", TABLES["ScalingStateTable"])
     monkeypatch.setenv("SCALING_DECISIONS_TABLE", TABLES["ScalingDecisionsTable"])
-    eks = boto3.client("eks", region_name=REGION)
+    eks = aws_client("eks")
     eks.create_cluster(name="ml-inference", roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks", resourcesVpcConfig={})
     for name in ("gpu-a", "gpu-b"):
         eks.create_nodegroup(
