@@ -1,9 +1,9 @@
 """Makespan of the batch planner's plans against the lower bound, and against fixed items per child (issue 4).
 
 Suite: items 10 .. 10,000,000; per-item time 10 ms .. 10 s; start-up overhead 30 .. 120 s; capacity 4 .. 4,096
-vCPUs (1 vCPU per child, so as many concurrent children). For every case the planner (mlcp.batching.solve, no
+vCPUs (1 vCPU per child, so as many concurrent children). For every case the planner (mlcp.batch.planner.solve, no
 target child duration: pure makespan) and the fixed strategies 1 / 100 / 1,000 items per child are evaluated with
-the same model (mlcp.batching.evaluate) and divided by the lower bound
+the same model (mlcp.batch.planner.evaluate) and divided by the lower bound
 
     LB = o + t * max(N / S, 1)        (one start-up, then the work spread over the S slots, or one item's time)
 

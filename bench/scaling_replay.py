@@ -1,7 +1,7 @@
 """Scaling policy vs static peak provisioning vs a no-cooldown threshold policy, on the sample demand traces.
 
 Each trace in examples/scaling/ (diurnal, spike, ramp) is replayed through the what-if simulator
-(mlcp.scaling_sim: CloudWatch alarm evaluation, the controller's own decide(), EKS update time, node start-up
+(mlcp.scaling.simulator: CloudWatch alarm evaluation, the controller's own decide(), EKS update time, node start-up
 delay) with three strategies:
 
 - policy: examples/scaling/policy.yaml as written;

@@ -1,6 +1,6 @@
 """The node-group scaling controller's decision, pure: trigger + node groups + policy + state -> Decision.
 
-``decide`` never calls AWS. The caller (service.decide_scaling, or the simulator) reads the node groups
+``decide`` never calls AWS. The caller (mlcp.scaling.use_cases.decide_scaling, or the simulator) reads the node groups
 (DescribeNodegroup) and the controller state, and writes the returned state with a conditional write: the new
 state carries the lease when the decision is an update, so of two decisions racing on one policy only one can
 apply.

@@ -1,4 +1,4 @@
-"""The use cases behind the REST API (functions/api): data in, data out, errors as mlcp exceptions.
+"""The use cases behind /runs and /pipelines (functions/api): data in, data out, errors as mlcp exceptions.
 
 The HTTP layer (mlcp.rest) parses requests into models, calls one of these, and maps the exceptions to statuses
 (InputInvalid 400, NotFound 404, Conflict 409, Throttled 429) in one place.

@@ -1,4 +1,4 @@
-"""Requests and responses of the REST API (API Gateway + functions/api). The OpenAPI document is generated from
+"""Requests and responses of /runs and /pipelines (API Gateway + functions/api). The OpenAPI document is generated from
 these models and the routes (docs/openapi.json); the CLI's API client reads responses with them too."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Events that reach mlcp: S3 object-created (via EventBridge), Scheduler targets, Step Functions status."""
+"""Events that reach the training pipeline besides S3 uploads (mlcp.common.s3_events): the Scheduler target's
+input and "Step Functions Execution Status Change"."""
 
 from __future__ import annotations
 

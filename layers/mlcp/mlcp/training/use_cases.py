@@ -1,4 +1,4 @@
-"""The use cases behind each Lambda handler: one function per handler, data in, data out.
+"""The training pipeline's use cases: one function per training handler (same name), data in, data out.
 
 Each function takes a parsed input and :class:`Deps` (the ports). The handlers in functions/ only parse, call
 one of these, and return the result as JSON.

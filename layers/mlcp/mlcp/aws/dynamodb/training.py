@@ -1,7 +1,7 @@
 """The training pipeline's tables: runs and pipelines.
 
 Runs: one item per run (key ``run_id`` = execution name). Stage records are stored flat
-(``stage_<name>_<field>``) so that one UpdateItem can merge any stage field without first creating maps;
+(``stage_<name>__<field>``) so that one UpdateItem can merge any stage field without first creating maps;
 :meth:`DynamoRunStore.get` and :meth:`update` return them nested again under ``stages``.
 Pipelines: one item per pipeline (key ``name``) with the registered spec, the last rejection and the latest
 dataset version. Out-of-order S3 events are resolved with the S3 ``sequencer`` (right-padded, then compared).
