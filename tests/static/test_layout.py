@@ -114,6 +114,80 @@ def test_a_handler_wires_one_capability_and_stays_thin(app: Path) -> None:
     assert not any(m.startswith(("boto3", "botocore")) for m in imports(source)), "handlers call AWS through aws/"
 
 
+def module_level_imports(source: str) -> Iterator[str]:
+    """What importing ``source`` imports at once: module-level imports, not those inside functions (loaded on first
+    use) nor under ``if TYPE_CHECKING:``."""
+
+    def walk(body: list[ast.stmt]) -> Iterator[str]:
+        for node in body:
+            if isinstance(node, ast.Import):
+                yield from (alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                yield node.module
+                yield from (f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.If):
+                if not (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
+                    yield from walk(node.body)
+                yield from walk(node.orelse)
+            elif isinstance(node, ast.Try):
+                yield from walk(node.body)
+
+    yield from walk(ast.parse(source).body)
+
+
+def core_file(module: str) -> Path | None:
+    """The file of a core module (``mlcp.training.spec`` -> training/spec.py), or None if it is not one."""
+    if module != "mlcp" and not module.startswith("mlcp."):
+        return None
+    base = CORE.parent.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def loaded_by(source: str) -> set[str]:
+    """Every core module that importing ``source`` loads (the transitive closure of module-level imports)."""
+    seen: set[str] = set()
+    pending = list(module_level_imports(source))
+    while pending:
+        module = pending.pop()
+        if module in seen or core_file(module) is None:
+            continue
+        seen.add(module)
+        pending.extend(module_level_imports(core_file(module).read_text()))  # type: ignore[union-attr]
+    return seen
+
+
+# What the API function may load of batch and scaling at its cold start (their routes' models and settings).
+API_EAGER = {"api_models", "settings"}
+
+
+@pytest.mark.parametrize("app", sorted(FUNCTIONS.glob("*/app.py")), ids=lambda p: p.parent.name)
+def test_a_handler_loads_only_its_own_capability(app: Path) -> None:
+    """GIVEN a handler WHEN Lambda imports it THEN the core modules it loads belong to its own capability, common/,
+    aws/ and errors (the API: training, rest/, and only the models and settings of batch and scaling)."""
+    loaded = loaded_by(app.read_text())
+    rooms = {r for m in loaded if (r := room_of(m)) in CAPABILITIES}
+    if app.parent.name == "api":
+        eager = {m for m in loaded if room_of(m) in {"batch", "scaling"} and m.count(".") == 2}
+        assert {m.split(".")[2] for m in eager} <= API_EAGER, sorted(eager)
+        return
+    assert len(rooms) == 1, (
+        f"{app.parent.name} loads {sorted(rooms)}: {sorted(m for m in loaded if room_of(m) in rooms)}"
+    )
+
+
+def test_the_closure_follows_module_level_imports_only() -> None:
+    """The closure sees through a chain of imports, and not into a function body or a TYPE_CHECKING block."""
+    chained = loaded_by("from mlcp.aws.wiring.batch import batch_deps\n")
+    assert "mlcp.batch.planner" in chained  # wiring -> batch.use_cases -> batch.planner
+    lazy = loaded_by("from mlcp.aws.wiring import api\n")
+    assert "mlcp.training.use_cases" in lazy
+    assert "mlcp.batch.use_cases" not in lazy  # imported inside the provider, on first use
+    assert "mlcp.batch.api" not in lazy  # under TYPE_CHECKING
+
+
 def _python_files() -> list[Path]:
     return sorted([*CORE.rglob("*.py"), *CLI.rglob("*.py")])
 
