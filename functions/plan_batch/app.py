@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlcp.aws.wiring.batch import batch_deps
 from mlcp.batch import use_cases
-from mlcp.batch.spec import PlanInput
+from mlcp.batch.payloads import PlanInput
 from mlcp.common.observability import logger, meter, metrics, tracer
 from mlcp.common.validation import parse_event
 

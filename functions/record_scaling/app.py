@@ -10,7 +10,7 @@ from mlcp.aws.wiring.scaling import scaling_deps
 from mlcp.common.observability import logger, meter, metrics, tracer
 from mlcp.common.validation import parse_event
 from mlcp.scaling import use_cases
-from mlcp.scaling.policy import RecordInput
+from mlcp.scaling.payloads import RecordInput
 
 
 @cache

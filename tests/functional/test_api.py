@@ -343,7 +343,9 @@ def test_redrive_a_failed_run(api: ModuleType, cloud: Cloud) -> None:
         ExpressionAttributeValues={":f": {"S": "FAILED"}, ":r": {"M": {"error": {"S": "X"}}}, ":t": {"S": "now"}},
     )
     sfn = clients.client("stepfunctions")
-    with Stubber(sfn) as stub:  # plain moto has no RedriveExecution (the local cloud's patches/stepfunctions/redrive.py adds it)
+    with Stubber(
+        sfn
+    ) as stub:  # plain moto has no RedriveExecution (the local cloud's patches/stepfunctions/redrive.py adds it)
         _stub_execution(stub, run["execution_arn"], "FAILED", redriveCount=0, redriveStatus="REDRIVABLE")
         stub.add_response("redrive_execution", {"redriveDate": "2026-11-27T10:05:00Z"})
         status, body = call(api, "POST", f"/runs/{run['run_id']}/redrive")

@@ -15,7 +15,7 @@ from mlcp.aws.dynamodb.scaling import DynamoScalingStateStore
 from mlcp.aws.dynamodb.table import from_dynamo
 from mlcp.aws.eks import EksAdapter
 from mlcp.errors import EventInvalid, InputInvalid, PolicyNotFound
-from mlcp.scaling.policy import DecideInput, RecordInput
+from mlcp.scaling.payloads import DecideInput, RecordInput
 from tests.functional.conftest import ACCOUNT, REGION, Cloud, _create_table
 from tests.support import EVENTS, EXAMPLES, FakeLambdaContext, aws_client, load_event, load_handler
 

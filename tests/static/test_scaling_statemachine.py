@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlcp.scaling.policy import ALARM_PREFIX, DecideInput, RecordInput
+from mlcp.scaling.payloads import DecideInput, RecordInput
+from mlcp.scaling.policy import ALARM_PREFIX
 from tests.static.test_statemachines import _states
 from tests.support import STATEMACHINES, load_template
 

@@ -13,21 +13,21 @@ import pytest
 from pydantic import BaseModel
 
 from mlcp import errors
-from mlcp.batch import spec as batch_models
-from mlcp.training import payloads as run_models
+from mlcp.batch import payloads as batch_payloads
+from mlcp.training import payloads as training_payloads
 from tests.support import ROOT, STATEMACHINES, load_template
 
 ASL_FILES = sorted(STATEMACHINES.glob("*.asl.json"))
 SERVICE_ERROR_PREFIXES = ("States.", "Lambda.", "SageMaker.", "SNS.", "Eks.", "Batch.")
 # Which handler input model each Lambda task feeds (by its DefinitionSubstitutions variable).
 TASK_INPUT_MODELS: dict[str, type[BaseModel]] = {
-    "ValidateSpecFunctionArn": run_models.ValidateInput,
-    "BuildTuningFunctionArn": run_models.StageInput,
-    "SelectBestFunctionArn": run_models.SelectBestInput,
-    "BuildCompressionFunctionArn": run_models.CompressionInput,
-    "EvaluateGateFunctionArn": run_models.GateInput,
-    "RecordSuccessFunctionArn": run_models.SuccessInput,
-    "RecordFailureFunctionArn": run_models.FailureInput,
+    "ValidateSpecFunctionArn": training_payloads.ValidateInput,
+    "BuildTuningFunctionArn": training_payloads.StageInput,
+    "SelectBestFunctionArn": training_payloads.SelectBestInput,
+    "BuildCompressionFunctionArn": training_payloads.CompressionInput,
+    "EvaluateGateFunctionArn": training_payloads.GateInput,
+    "RecordSuccessFunctionArn": training_payloads.SuccessInput,
+    "RecordFailureFunctionArn": training_payloads.FailureInput,
 }
 LAMBDA_RETRY_ERRORS = {
     "Lambda.ServiceException",
@@ -145,8 +145,8 @@ def test_sagemaker_jobs_use_sync_integrations_and_neo_a_bounded_loop() -> None:
 
 
 BATCH_TASK_INPUT_MODELS: dict[str, type[BaseModel]] = {
-    "PlanBatchFunctionArn": batch_models.PlanInput,
-    "CollectBatchStatsFunctionArn": batch_models.CollectInput,
+    "PlanBatchFunctionArn": batch_payloads.PlanInput,
+    "CollectBatchStatsFunctionArn": batch_payloads.CollectInput,
 }
 
 

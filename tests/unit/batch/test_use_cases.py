@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from mlcp.batch import use_cases
+from mlcp.batch.payloads import BatchRunInput, CollectInput, PlanInput, Shards
 from mlcp.batch.settings import BatchSettings
-from mlcp.batch.spec import BatchRunInput, CollectInput, PlanInput, Shards
 from mlcp.batch.use_cases import BatchDeps, child_runs, collect_batch_stats, count_manifest, plan_batch
 from mlcp.common.payloads import Trigger, TriggerType
 from mlcp.errors import ArtifactMissing, ConcurrentUpdate, InputInvalid

@@ -9,7 +9,8 @@ from typing import Any
 
 from mlcp.batch import use_cases
 from mlcp.batch.api_models import BatchStartResponse, BatchView, StartBatchRequest
-from mlcp.batch.spec import BatchRunInput, parse_batch_spec
+from mlcp.batch.payloads import BatchRunInput
+from mlcp.batch.spec import parse_batch_spec
 from mlcp.batch.use_cases import BatchDeps
 from mlcp.common import naming
 from mlcp.common.payloads import Trigger, TriggerType

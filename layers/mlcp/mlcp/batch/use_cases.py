@@ -18,22 +18,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mlcp.batch.planner import BatchPlan, ChildRun, Profile, initial_profile, items_of, make_plan, update_profile
-from mlcp.batch.ports import BatchJobs, ProfileStore
-from mlcp.batch.settings import BatchSettings
-from mlcp.batch.spec import (
-    MAX_ARRAY_SIZE,
+from mlcp.batch.payloads import (
     BatchRunInput,
     BatchScheduleInput,
-    BatchSpec,
     BatchStartResult,
     BatchStats,
     CollectInput,
     PlanInput,
     PlannedRun,
     Shards,
-    parse_batch_spec,
 )
+from mlcp.batch.planner import BatchPlan, ChildRun, Profile, initial_profile, items_of, make_plan, update_profile
+from mlcp.batch.ports import BatchJobs, ProfileStore
+from mlcp.batch.settings import BatchSettings
+from mlcp.batch.spec import MAX_ARRAY_SIZE, BatchSpec, parse_batch_spec
 from mlcp.common import naming
 from mlcp.common.payloads import Trigger, TriggerType
 from mlcp.common.ports import Executions, Meter, Notifier, Objects
@@ -78,7 +76,7 @@ def run_input_for_manifest(obj: S3Object) -> BatchRunInput:
 
 def run_input_for_schedule(schedule: BatchScheduleInput) -> BatchRunInput:
     at = schedule.scheduled_time
-    stamp = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = naming.schedule_stamp(at)
     return BatchRunInput(
         run_id=naming.execution_name(schedule.profile, stamp, schedule.schedule_arn),
         profile=schedule.profile,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import UTC, datetime
 
 EXECUTION_NAME_MAX = 80
 TUNING_JOB_NAME_MAX = 32
@@ -70,3 +71,9 @@ def compilation_job_name(run_id: str) -> str:
 def execution_arn(state_machine_arn: str, name: str) -> str:
     """The ARN of execution ``name`` of a state machine (arn:aws:states:<region>:<account>:execution:<sm>:<name>)."""
     return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+
+def schedule_stamp(at: datetime) -> str:
+    """A schedule's time as it appears in execution names and trigger sources: UTC, ``20261128T060000Z`` (a naive
+    time is taken as UTC, as EventBridge Scheduler's ``<aws.scheduler.scheduled-time>`` is)."""
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -19,21 +19,16 @@ from mlcp.common.s3_events import parse_s3_event
 from mlcp.common.validation import field_errors
 from mlcp.errors import EventInvalid, FieldError, PolicyInvalid, PolicyNotFound
 from mlcp.scaling.decide import complete, decide
+from mlcp.scaling.payloads import DecideInput, DecideResult, RecordInput, RecordResult, UpdateOutcome, WaitSettings
 from mlcp.scaling.policy import (
     AlarmTrigger,
     AnyTrigger,
     ControllerState,
-    DecideInput,
-    DecideResult,
     Decision,
     ManualTrigger,
     NodegroupConfig,
-    RecordInput,
-    RecordResult,
     ScalingPolicy,
     ScheduleTrigger,
-    UpdateOutcome,
-    WaitSettings,
     parse_policy,
 )
 from mlcp.scaling.ports import DecisionLog, Nodegroups, ScalingPolicyStore, ScalingStateStore

@@ -7,7 +7,6 @@ schedule ARN + scheduled time), so a duplicated or retried event maps to the sam
 from __future__ import annotations
 
 import re
-from datetime import UTC
 from typing import Any
 
 from pydantic import ValidationError
@@ -64,7 +63,7 @@ def parse_schedule_input(event: Any) -> ScheduleInput:
 
 def run_input_for_schedule(schedule: ScheduleInput, latest: DatasetRef | None) -> RunInput:
     at = schedule.scheduled_time
-    stamp = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = naming.schedule_stamp(at)
     return RunInput(
         run_id=naming.execution_name(schedule.pipeline, stamp, schedule.schedule_arn),
         pipeline=schedule.pipeline,
