@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import boto3
 import pytest
 from moto import mock_aws
 from mypy_boto3_s3 import S3Client
@@ -14,24 +13,27 @@ from mypy_boto3_sagemaker import SageMakerClient
 from mlcp_cli.local.backends.clock import SimClock
 from mlcp_cli.local.backends.jobs import JobBackend
 from mlcp_cli.local.faults import Faults
-from tests.local_cloud.backends.support import BUCKET, REGION, ManualClock
+from tests.local_cloud.backends.support import BUCKET, ManualClock
+from tests.support import aws_client
 
 
 @pytest.fixture
 def aws() -> Iterator[None]:
     with mock_aws():
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+        aws_client("s3").create_bucket(Bucket=BUCKET)
         yield
 
 
 @pytest.fixture
 def sm(aws: None) -> SageMakerClient:
-    return boto3.client("sagemaker", region_name=REGION)
+    client: SageMakerClient = aws_client("sagemaker")
+    return client
 
 
 @pytest.fixture
 def s3(aws: None) -> S3Client:
-    return boto3.client("s3", region_name=REGION)
+    client: S3Client = aws_client("s3")
+    return client
 
 
 @pytest.fixture

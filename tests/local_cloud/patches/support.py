@@ -14,7 +14,8 @@ import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -109,24 +110,28 @@ def training_job(name: str) -> dict[str, Any]:
     }
 
 
+@cache
+def no_retry_client(service: str) -> Any:
+    """One client per service for the test process (creating one costs ~80 ms; moto intercepts clients created before
+    a mock starts and resets its backends between mocks), without retries so that an injected fault reaches the test."""
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        region_name=REGION,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
 @dataclass
 class Sandbox:
     tmp_path: Path
     context: patches.LocalContext
-    _clients: dict[str, Any] = field(default_factory=dict)
     _role: str | None = None
     _machines: int = 0
 
     # --- handles -------------------------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
         """A boto3 client that does not retry: an injected fault reaches the test."""
-        if service not in self._clients:
-            self._clients[service] = boto3.client(
-                service,  # type: ignore[call-overload]
-                region_name=REGION,
-                config=Config(retries={"total_max_attempts": 1}),
-            )
-        return self._clients[service]
+        return no_retry_client(service)
 
     @property
     def faults(self) -> Faults:
