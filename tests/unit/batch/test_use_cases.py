@@ -39,6 +39,9 @@ class Objects:
     def size(self, uri: str) -> int:
         return len(self.read(uri))
 
+    def exists(self, uri: str, version_id: str | None = None) -> bool:
+        return uri in self.objects
+
     def write(self, uri: str, body: bytes, content_type: str = "application/json") -> None:
         self.objects[uri] = body
 
