@@ -21,6 +21,7 @@ from mlcp.errors import EventInvalid, FieldError
 
 BATCH_MANIFEST_WILDCARDS = ("batches/*/*/manifest.json",)
 MANIFEST_KEY = re.compile(
+    # the label "runs" is the prefix of the runs' own outputs (RUN_OUTPUTS), never a run label
     r"^batches/(?P<profile>[a-z0-9](?:-?[a-z0-9]){0,39})/(?P<label>(?!runs/)[^/]{1,128})/manifest\.json$"
 )
 RUN_OUTPUTS = re.compile(r"^batches/[^/]+/runs/")  # batches/<profile>/runs/<run id>/...: what runs write
