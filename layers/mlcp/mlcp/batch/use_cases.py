@@ -72,7 +72,7 @@ def start_batch_run(run_input: BatchRunInput, deps: BatchDeps) -> BatchStartResu
     arn_of_machine = deps.settings.batch_state_machine_arn
     if arn_of_machine is None:
         raise InputInvalid("function environment", [FieldError("BATCH_STATE_MACHINE_ARN", "is not set")])
-    payload = run_input.model_dump(mode="json", exclude_none=True)
+    payload = run_input.model_dump(mode="json")
     arn, accepted = deps.executions.start(arn_of_machine, run_input.run_id, payload)
     deps.meter.add("BatchRunsStarted" if accepted else "DuplicateTriggers", 1, "Count")
     return BatchStartResult(
