@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -78,6 +79,9 @@ class Profiles:
             return False
         self.items[profile] = dict(item)
         return True
+
+    def record_refusal(self, name: str, source: str, reason: str, at: datetime) -> bool:
+        raise AssertionError(f"no trigger is refused here ({name}, {source}: {reason} at {at})")
 
 
 class Unused:
