@@ -9,7 +9,8 @@ notification keys that way (https://docs.aws.amazon.com/AmazonS3/latest/userguid
 the EventBridge page does not say, and it is the form that breaks code that uses keys verbatim; the product decodes
 keys and falls back to the delivered form (mlcp.common.s3_events), so it works with either.
 
-With the fix S3's EventBridge notifications go through :func:`~mlcp_cli.local.patches.events.put_event` (the local delivery of ``eventbridge_targets``), and moto's
+With the fix S3's EventBridge notifications go through :func:`~mlcp_cli.local.patches.events.put_event` (the local
+delivery of ``eventbridge_targets``), and moto's
 "Object Tags Added" for a PutObject without tags is dropped as S3 does.
 """
 
