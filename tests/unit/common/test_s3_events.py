@@ -129,3 +129,13 @@ def test_classify_key_accepts_refuses_and_ignores() -> None:
     refused = classify_key("datasets/churn/a/b/manifest.json", forwarded, valid, "the layout")
     assert (refused.action, refused.name, refused.reason) == (KeyAction.REFUSE, "churn", "expected the layout")
     assert classify_key("datasets/churn/v1/part.csv", forwarded, valid, "the layout").action == KeyAction.IGNORE
+
+
+def test_the_samples_of_events_s3() -> None:
+    encoded = parse_s3_event(load_event("s3/manifest_key_encoded"))
+    assert encoded.key == "datasets/churn/hv space 2026/manifest.json"
+    assert encoded.delivered_key == "datasets/churn/hv+space+2026/manifest.json"
+    unversioned = parse_s3_event(load_event("s3/manifest_uploaded_unversioned"))
+    assert unversioned.version_id is None
+    with pytest.raises(EventIgnored, match="Object Deleted"):
+        parse_s3_event(load_event("s3/manifest_deleted"))
