@@ -53,8 +53,11 @@ class S3Storage:
 
     def read(self, uri: str, version_id: str | None = None) -> bytes:
         bucket, key = self._split(uri)
-        extra = {"VersionId": version_id} if version_id else {}
-        body: bytes = self.s3.get_object(Bucket=bucket, Key=key, **extra)["Body"].read()
+        if version_id:
+            response = self.s3.get_object(Bucket=bucket, Key=key, VersionId=version_id)
+        else:
+            response = self.s3.get_object(Bucket=bucket, Key=key)
+        body: bytes = response["Body"].read()
         return body
 
     def write(self, uri: str, body: bytes) -> None:
