@@ -7,6 +7,8 @@ The shard contract (set by the batch pipeline in the container's environment):
     MLCP_ITEM_COUNT            N, items in the run
     MLCP_MANIFEST_URI          s3:// JSON manifest: a list of item keys or {"items": [...]} (optional: without it the
                                items are the numbers 0..N-1)
+    MLCP_MANIFEST_VERSION_ID   the manifest's S3 version id (an uploaded manifest that triggered the run: the worker
+                               reads that version, not a newer upload; optional)
     MLCP_INDEX_MAP_URI         s3:// JSON list child index -> shard index (a shard retry; optional)
     MLCP_OUTPUT_URI            s3:// prefix; the child writes <prefix>shard-<shard>.jsonl
     MODEL_URI                  s3:// model.tar.gz of a registered model (optional; its mlcp-model.json is read)
@@ -31,7 +33,7 @@ from urllib.parse import urlparse
 
 
 class Storage(Protocol):
-    def read(self, uri: str) -> bytes: ...
+    def read(self, uri: str, version_id: str | None = None) -> bytes: ...
 
     def write(self, uri: str, body: bytes) -> None: ...
 
@@ -49,9 +51,13 @@ class S3Storage:
         parsed = urlparse(uri)
         return parsed.netloc, parsed.path.lstrip("/")
 
-    def read(self, uri: str) -> bytes:
+    def read(self, uri: str, version_id: str | None = None) -> bytes:
         bucket, key = self._split(uri)
-        body: bytes = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        if version_id:
+            response = self.s3.get_object(Bucket=bucket, Key=key, VersionId=version_id)
+        else:
+            response = self.s3.get_object(Bucket=bucket, Key=key)
+        body: bytes = response["Body"].read()
         return body
 
     def write(self, uri: str, body: bytes) -> None:
@@ -97,7 +103,7 @@ def shard_of(env: Mapping[str, str], storage: Storage) -> tuple[int, range]:
 def item_keys(env: Mapping[str, str], storage: Storage, positions: range) -> list[str]:
     if not env.get("MLCP_MANIFEST_URI"):
         return [str(i) for i in positions]
-    document = json.loads(storage.read(env["MLCP_MANIFEST_URI"]))
+    document = json.loads(storage.read(env["MLCP_MANIFEST_URI"], env.get("MLCP_MANIFEST_VERSION_ID") or None))
     items: Sequence[Any] = document["items"] if isinstance(document, dict) else document
     return [str(items[i]) for i in positions if i < len(items)]
 

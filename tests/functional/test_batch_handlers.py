@@ -65,12 +65,12 @@ def test_a_batch_schedule_and_a_retry_request_start_runs(batch_cloud: Cloud) -> 
     assert bad.value.errors[0].field == "indices[0]"
 
 
-def test_an_unrelated_key_is_rejected_with_the_field(batch_cloud: Cloud) -> None:
+def test_an_unrelated_key_is_ignored(batch_cloud: Cloud) -> None:
+    """A key the BatchManifestUploaded rule never forwards (a direct invocation): counted, nothing started."""
     event = copy.deepcopy(load_event("s3/batch_manifest_uploaded"))
     event["detail"]["object"]["key"] = "batches/manifest.json"
-    with pytest.raises(EventInvalid) as exc:
-        _invoke("start_batch", event)
-    assert exc.value.errors[0].field == "detail.object.key"
+    result = _invoke("start_batch", event)
+    assert (result["status"], result["started"]) == ("ignored", False)
 
 
 def test_plan_batch_counts_the_manifest_and_writes_the_plan(batch_cloud: Cloud) -> None:

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:No application metrics:UserWarni
 
 SPEC_KEY = "pipelines/churn/pipeline.yaml"
 MANIFEST_KEY = "datasets/churn/2026-11-27/manifest.json"
+SAMPLE_ETAG = "b1946ac92492d2347c6235b4d2611184"  # the sample events' ETag
 MANIFEST = json.dumps({"description": "churn export of 2026-11-27"})
 
 
@@ -148,14 +149,15 @@ def test_older_upload_delivered_late_does_not_overwrite_the_newer(cloud: Cloud) 
     assert cloud.notifications() == []
 
 
-def test_register_event_for_another_key_is_invalid(cloud: Cloud) -> None:
+def test_register_event_for_another_key_is_ignored(cloud: Cloud) -> None:
+    """A key the PipelineSpecUploaded rule never forwards (a direct invocation): counted, nothing registered."""
     version = cloud.put("pipelines/churn/readme.txt", "hello")
 
-    with pytest.raises(EventInvalid) as caught:
-        register(s3_event("s3/pipeline_uploaded", "pipelines/churn/readme.txt", version, "0062E99A88DC407460"))
+    result = register(s3_event("s3/pipeline_uploaded", "pipelines/churn/readme.txt", version, "0062E99A88DC407460"))
 
-    assert [e.field for e in caught.value.errors] == ["detail.object.key"]
+    assert result["status"] == "ignored"
     assert pipeline_item(cloud) is None
+    assert cloud.notifications() == []
 
 
 # --- start_run: dataset manifests ----------------------------------------------------------------------------
@@ -177,6 +179,8 @@ def test_manifest_upload_starts_one_run(cloud: Cloud) -> None:
             "name": "churn",
             "version": "2026-11-27",
             "manifest_uri": f"s3://{BUCKET}/{MANIFEST_KEY}",
+            "manifest_version_id": version,
+            "manifest_etag": SAMPLE_ETAG,
         },
         "trigger": {"type": "s3", "source": f"s3://{BUCKET}/{MANIFEST_KEY}?versionId={version}"},
     }
@@ -187,6 +191,12 @@ def test_manifest_upload_starts_one_run(cloud: Cloud) -> None:
     assert record["dataset_version"] == "2026-11-27"
     assert record["trigger"] == {"type": "s3", "source": f"s3://{BUCKET}/{MANIFEST_KEY}?versionId={version}"}
     assert record["execution_arn"] == result["execution_arn"]
+    assert record["dataset_object"] == {
+        "bucket": BUCKET,
+        "key": MANIFEST_KEY,
+        "version_id": version,
+        "etag": SAMPLE_ETAG,
+    }
     assert "start_recorded_at" in record
     item = pipeline_item(cloud)
     assert item is not None
@@ -238,6 +248,8 @@ def test_schedule_starts_a_run_on_the_latest_dataset_version(cloud: Cloud) -> No
         "name": "churn",
         "version": "2026-11-27",
         "manifest_uri": f"s3://{BUCKET}/{MANIFEST_KEY}",
+        "manifest_version_id": version,  # the schedule's run reads the version that made it the latest
+        "manifest_etag": SAMPLE_ETAG,
     }
     assert payload["trigger"] == {"type": "schedule", "source": f"{schedule['schedule_arn']}@20261127T060000Z"}
     record = cloud.run(result["run_id"])
@@ -296,12 +308,13 @@ def test_malformed_event_raises_event_invalid(cloud: Cloud, event: dict[str, Any
     assert executions(cloud) == []
 
 
-def test_manifest_event_for_another_key_raises_event_invalid(cloud: Cloud) -> None:
+def test_manifest_event_for_another_key_is_ignored(cloud: Cloud) -> None:
+    """A key the DatasetManifestUploaded rule never forwards (a direct invocation): counted, nothing started."""
     key = "datasets/churn/2026-11-27/train/part-0.csv"
     version = cloud.put(key, "a,b\n1,2\n")
 
-    with pytest.raises(EventInvalid) as caught:
-        start(s3_event("s3/manifest_uploaded", key, version, "0062E99A88DC407462"))
+    result = start(s3_event("s3/manifest_uploaded", key, version, "0062E99A88DC407462"))
 
-    assert [e.field for e in caught.value.errors] == ["detail.object.key"]
+    assert (result["status"], result["started"]) == ("ignored", False)
     assert executions(cloud) == []
+    assert cloud.notifications() == []

@@ -54,6 +54,10 @@ class EventInvalid(InputInvalid):
     """A trigger event does not have the shape mlcp expects."""
 
 
+class EventIgnored(MlcpError):
+    """A trigger was handed an event it does not handle (e.g. an S3 "Object Deleted"): counted, nothing started."""
+
+
 class PipelineNotFound(MlcpError):
     """A run was requested for a pipeline that has no registered spec."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -38,6 +39,9 @@ class Objects:
 
     def size(self, uri: str) -> int:
         return len(self.read(uri))
+
+    def exists(self, uri: str, version_id: str | None = None) -> bool:
+        return uri in self.objects
 
     def write(self, uri: str, body: bytes, content_type: str = "application/json") -> None:
         self.objects[uri] = body
@@ -75,6 +79,9 @@ class Profiles:
             return False
         self.items[profile] = dict(item)
         return True
+
+    def record_refusal(self, name: str, source: str, reason: str, at: datetime) -> bool:
+        raise AssertionError(f"no trigger is refused here ({name}, {source}: {reason} at {at})")
 
 
 class Unused:

@@ -33,9 +33,10 @@ worker = _load()
 class FakeStorage:
     def __init__(self, objects: dict[str, bytes] | None = None) -> None:
         self.objects = dict(objects or {})
+        self.versions: dict[str, bytes] = {}  # "<uri>?versionId=<id>" -> an older version's body
 
-    def read(self, uri: str) -> bytes:
-        return self.objects[uri]
+    def read(self, uri: str, version_id: str | None = None) -> bytes:
+        return self.versions[f"{uri}?versionId={version_id}"] if version_id else self.objects[uri]
 
     def write(self, uri: str, body: bytes) -> None:
         self.objects[uri] = body
@@ -82,6 +83,14 @@ def test_a_child_scores_its_items_and_writes_its_shard() -> None:
     # the same model scores the same item the same way (a retried child writes the same result)
     assert worker.run(env, storage)["result"] == summary["result"]
     assert [json.loads(x) for x in storage.objects[summary["result"]].decode().splitlines()] == lines
+
+
+def test_a_child_reads_the_manifest_version_that_triggered_the_run() -> None:
+    storage = FakeStorage({"s3://b/m.json": json.dumps(["newer"] * 10).encode()})
+    storage.versions["s3://b/m.json?versionId=v1"] = json.dumps([f"v1-{i}" for i in range(10)]).encode()
+    env = _env(MLCP_MANIFEST_URI="s3://b/m.json", MLCP_MANIFEST_VERSION_ID="v1")
+
+    assert worker.item_keys(env, storage, range(2)) == ["v1-0", "v1-1"]
 
 
 def test_a_shard_retry_maps_the_child_index_to_the_original_shard() -> None:

@@ -52,6 +52,7 @@ def test_parse_manifest_upload() -> None:
         version_id="W8vJ3sJqRkBNlFJcL0dVKSm8Yq3YIjKh",
         sequencer="0062E99A88DC407462",
         etag="b1946ac92492d2347c6235b4d2611184",
+        time=datetime(2026, 11, 27, 8, 0, tzinfo=UTC),
     )
     assert obj.uri == f"s3://{BUCKET}/{MANIFEST_KEY}"
     assert obj.identity == "W8vJ3sJqRkBNlFJcL0dVKSm8Yq3YIjKh"
@@ -68,7 +69,7 @@ def test_parse_pipeline_upload() -> None:
 def test_identity_without_versioning() -> None:
     obj = parse_s3_event(manifest_event(version_id=None))
     assert obj.version_id is None
-    assert obj.identity == "0062E99A88DC407462"
+    assert obj.identity == "0062E99A88DC407462-b1946ac92492d2347c6235b4d2611184"  # sequencer + ETag
     assert obj.source == obj.uri
     assert parse_s3_event(manifest_event(version_id=None, sequencer=None)).identity == obj.etag
 
@@ -83,7 +84,11 @@ def test_manifest_gives_the_run_input() -> None:
     run_input = triggers.run_input_for_manifest(parse_s3_event(load_event("s3/manifest_uploaded")))
     assert run_input.pipeline == "churn"
     assert run_input.dataset == DatasetRef(
-        name="churn", version="2026-11-27", manifest_uri=f"s3://{BUCKET}/{MANIFEST_KEY}"
+        name="churn",
+        version="2026-11-27",
+        manifest_uri=f"s3://{BUCKET}/{MANIFEST_KEY}",
+        manifest_version_id="W8vJ3sJqRkBNlFJcL0dVKSm8Yq3YIjKh",  # the run reads the version that triggered it
+        manifest_etag="b1946ac92492d2347c6235b4d2611184",
     )
     assert run_input.trigger.type is TriggerType.S3
     assert run_input.trigger.source.endswith("?versionId=W8vJ3sJqRkBNlFJcL0dVKSm8Yq3YIjKh")

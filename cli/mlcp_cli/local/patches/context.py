@@ -6,6 +6,7 @@ the same process are unaffected.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,15 +25,21 @@ class LocalContext:
     faults: Faults
     runtime: LambdaRuntime
     dispatcher: Dispatcher
-    sequencer: int = 0
+    sequencers: dict[tuple[str, str], int] = field(default_factory=dict)  # per (bucket, key): events so far
     delivered: list[dict[str, Any]] = field(default_factory=list)  # (rule, event) of every match, for tests
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def next_sequencer(self) -> str:
-        """S3 sequencers are hex strings that grow with each event on a key; one counter grows for all keys."""
+    def next_sequencer(self, bucket: str, key: str) -> str:
+        """S3 sequencers are hex strings that grow with each event on one key, and say nothing across keys ("you
+        can't use sequencer to determine order for events on different object keys",
+        https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html): one counter
+        per key, from a base drawn from the key's hash, so code that compares sequencers of different keys errs
+        here as it would on AWS."""
         with self.lock:
-            self.sequencer += 1
-            return f"{0x617F08299329D189 + self.sequencer:016X}00"
+            count = self.sequencers.get((bucket, key), 0) + 1
+            self.sequencers[(bucket, key)] = count
+        base = int.from_bytes(hashlib.sha256(f"{bucket}/{key}".encode()).digest()[:6], "big") << 16
+        return f"{base + count:016X}00"
 
 
 _ACTIVE: LocalContext | None = None

@@ -1,9 +1,16 @@
-"""``s3_eventbridge_events``: "Object Created" events with a real, increasing sequencer, an ISO time and the rule's
-input transformation (moto: a constant sequencer and no transformation).
+"""``s3_eventbridge_events``: "Object Created" events with a real, per-key increasing sequencer, a URL-encoded key,
+an ISO time and the rule's input transformation (moto: a constant sequencer, the raw key, no transformation).
 
 The product deduplicates manifest uploads by the object's sequencer, so a constant one would make every upload of a
-key look like the first. With the fix S3's EventBridge notifications go through
-:func:`~mlcp_cli.local.patches.events.put_event` (the local delivery of ``eventbridge_targets``), and moto's
+key look like the first; sequencers grow per key only (LocalContext.next_sequencer), as on AWS.
+
+Keys are URL-encoded (space as ``+``, ``quote_plus`` with ``/`` kept), a deliberate choice: S3 documents
+notification keys that way (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html),
+the EventBridge page does not say, and it is the form that breaks code that uses keys verbatim; the product decodes
+keys and falls back to the delivered form (mlcp.common.s3_events), so it works with either.
+
+With the fix S3's EventBridge notifications go through :func:`~mlcp_cli.local.patches.events.put_event` (the local
+delivery of ``eventbridge_targets``), and moto's
 "Object Tags Added" for a PutObject without tags is dropped as S3 does.
 """
 
@@ -11,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import quote_plus
 
 from moto.s3 import notifications as s3_notifications
 
@@ -32,11 +40,11 @@ def install() -> None:
             "version": "0",
             "bucket": {"name": bucket.name},
             "object": {
-                "key": key.name,
+                "key": quote_plus(key.name, safe="/"),
                 "size": key.size,
                 "etag": key.etag.replace('"', ""),
                 "version-id": key.version_id,
-                "sequencer": context.next_sequencer(),
+                "sequencer": context.next_sequencer(bucket.name, key.name),
             },
             "request-id": uuid.uuid4().hex[:16].upper(),
             "requester": account_id,

@@ -42,6 +42,18 @@ class S3ObjectStore:
         body: bytes = response["Body"].read()
         return body
 
+    def exists(self, uri: str, version_id: str | None = None) -> bool:
+        bucket, key = split_uri(uri)
+        extra = {"VersionId": version_id} if version_id else {}
+        try:
+            self.s3.head_object(Bucket=bucket, Key=key, **extra)
+        except ClientError as exc:
+            # HeadObject of a missing version of an existing key answers 400 (not 404) in some cases: both mean no.
+            if error_code(exc) in _MISSING or error_code(exc) in {"400", "BadRequest", "InvalidArgument"}:
+                return False
+            raise
+        return True
+
     def size(self, uri: str) -> int:
         bucket, key = split_uri(uri)
         try:

@@ -22,6 +22,10 @@ class BatchRunInput(Payload):
     run_id: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")]
     profile: Annotated[str, Field(pattern=PROFILE_NAME, max_length=40)]
     manifest_uri: Annotated[str | None, Field(pattern=S3_URI, max_length=1024)] = None
+    manifest_version_id: Annotated[
+        str | None, Field(max_length=1024, description="The manifest's S3 version to read (a trigger's).")
+    ] = None
+    manifest_etag: str | None = None
     item_count: Annotated[int | None, Field(ge=1)] = None
     trigger: Trigger
     retry_of: Annotated[str | None, Field(min_length=1, max_length=80)] = None
@@ -40,6 +44,7 @@ class Shards(Payload):
     items_per_child: int
     children: int
     manifest_uri: str | None
+    manifest_version_id: str | None = None  # the S3 version of a triggering manifest (MLCP_MANIFEST_VERSION_ID)
     output_uri: str
     index_map_uri: str | None = None  # a shard retry: JSON list, child index -> original shard index
     indices: list[int] | None = None  # the same list (None: identity); kept in the payload for the stats
@@ -92,6 +97,8 @@ class BatchStartResult(Payload):
     profile: str
     execution_arn: str
     started: bool
+    status: str = "started"  # started | duplicate | refused (not a run's manifest key) | ignored (not its event)
+    reason: str = ""
 
 
 class BatchScheduleInput(Payload):

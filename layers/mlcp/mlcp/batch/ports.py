@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 
@@ -20,4 +21,8 @@ class ProfileStore(Protocol):
     def put(self, profile: str, item: Mapping[str, Any], expected_runs: int | None) -> bool:
         """Store the profile unless another run updated it first: ``expected_runs`` is the ``runs`` count it was
         read with (None: it did not exist). Return False when the stored profile has moved on."""
+        ...
+
+    def record_refusal(self, name: str, source: str, reason: str, at: datetime) -> bool:
+        """Keep a refused trigger upload on the profile's item; False if this upload was already kept."""
         ...

@@ -35,7 +35,14 @@ JOB_QUEUE = r"^(arn:aws[a-z\-]*:batch:[a-z0-9\-]+:[0-9]{12}:job-queue/)?[A-Za-z0
 COMPUTE_ENV = r"^(arn:aws[a-z\-]*:batch:[a-z0-9\-]+:[0-9]{12}:compute-environment/)?[A-Za-z0-9_\-]{1,128}$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # Reserved by the shard contract and by AWS Batch (AWS_BATCH_*); a spec may not set them.
-SHARD_ENV = ("MLCP_ITEMS_PER_CHILD", "MLCP_ITEM_COUNT", "MLCP_MANIFEST_URI", "MLCP_OUTPUT_URI", "MLCP_INDEX_MAP_URI")
+SHARD_ENV = (
+    "MLCP_ITEMS_PER_CHILD",
+    "MLCP_ITEM_COUNT",
+    "MLCP_MANIFEST_URI",
+    "MLCP_MANIFEST_VERSION_ID",
+    "MLCP_OUTPUT_URI",
+    "MLCP_INDEX_MAP_URI",
+)
 
 
 class _Model(BaseModel):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,14 +31,14 @@ from mlcp.batch.planner import BatchPlan, ChildRun, Profile, initial_profile, it
 from mlcp.batch.ports import BatchJobs, ProfileStore
 from mlcp.batch.settings import BatchSettings
 from mlcp.batch.spec import MAX_ARRAY_SIZE, BatchSpec, parse_batch_spec
+from mlcp.batch.triggers import classify_batch_key, run_input_for_manifest
 from mlcp.common import naming
 from mlcp.common.payloads import Trigger, TriggerType
 from mlcp.common.ports import Executions, Meter, Notifier, Objects
-from mlcp.common.s3_events import S3Object, parse_s3_event
+from mlcp.common.s3_events import KeyAction, parse_s3_event, refuse, resolve_key
 from mlcp.common.validation import field_errors
-from mlcp.errors import ArtifactMissing, ConcurrentUpdate, EventInvalid, FieldError, InputInvalid
+from mlcp.errors import ArtifactMissing, ConcurrentUpdate, EventIgnored, EventInvalid, FieldError, InputInvalid
 
-MANIFEST_KEY = re.compile(r"^batches/(?P<profile>[a-z0-9](?:-?[a-z0-9]){0,39})/(?P<label>.+)/manifest\.json$")
 SPEC_NAMES = ("batch.yaml", "batch.yml", "batch.json")
 PAYLOAD_INDICES = 100  # failed indices carried in the state payload; stats.json has all of them
 MIN_SAFETY_TIMEOUT_S = 600  # without child_timeout_seconds: 3x the expected child, at least 10 minutes
@@ -58,22 +57,6 @@ class BatchDeps:
 
 
 # --- triggers -----------------------------------------------------------------------------------------------------
-def run_input_for_manifest(obj: S3Object) -> BatchRunInput:
-    match = MANIFEST_KEY.match(obj.key)
-    if match is None:
-        raise EventInvalid(
-            f"object key {obj.key!r}",
-            [FieldError("detail.object.key", "expected batches/<profile>/<run label>/manifest.json")],
-        )
-    profile, label = match["profile"], match["label"]
-    return BatchRunInput(
-        run_id=naming.execution_name(profile, label, obj.bucket, obj.key, obj.identity),
-        profile=profile,
-        manifest_uri=obj.uri,
-        trigger=Trigger(type=TriggerType.S3, source=obj.source),
-    )
-
-
 def run_input_for_schedule(schedule: BatchScheduleInput) -> BatchRunInput:
     at = schedule.scheduled_time
     stamp = naming.schedule_stamp(at)
@@ -89,9 +72,16 @@ def start_batch_run(run_input: BatchRunInput, deps: BatchDeps) -> BatchStartResu
     arn_of_machine = deps.settings.batch_state_machine_arn
     if arn_of_machine is None:
         raise InputInvalid("function environment", [FieldError("BATCH_STATE_MACHINE_ARN", "is not set")])
-    arn, accepted = deps.executions.start(arn_of_machine, run_input.run_id, run_input.model_dump(mode="json"))
+    payload = run_input.model_dump(mode="json")
+    arn, accepted = deps.executions.start(arn_of_machine, run_input.run_id, payload)
     deps.meter.add("BatchRunsStarted" if accepted else "DuplicateTriggers", 1, "Count")
-    return BatchStartResult(run_id=run_input.run_id, profile=run_input.profile, execution_arn=arn, started=accepted)
+    return BatchStartResult(
+        run_id=run_input.run_id,
+        profile=run_input.profile,
+        execution_arn=arn,
+        started=accepted,
+        status="started" if accepted else "duplicate",
+    )
 
 
 def start_batch(event: Mapping[str, Any], deps: BatchDeps) -> BatchStartResult:
@@ -104,8 +94,33 @@ def start_batch(event: Mapping[str, Any], deps: BatchDeps) -> BatchStartResult:
         return start_batch_run(run_input_for_schedule(schedule), deps)
     if isinstance(event, Mapping) and "retry_of" in event:
         return start_batch_run(retry_input(event), deps)
-    obj = parse_s3_event(event)
-    return start_batch_run(run_input_for_manifest(obj), deps)
+    try:
+        obj = parse_s3_event(event)
+    except EventIgnored as exc:
+        deps.meter.add("TriggersIgnored", 1, "Count")
+        return BatchStartResult(
+            run_id="", profile="", execution_arn="", started=False, status="ignored", reason=exc.reason
+        )
+    decision = classify_batch_key(obj.key)
+    if decision.action == KeyAction.IGNORE:
+        deps.meter.add("TriggersIgnored", 1, "Count")
+        return BatchStartResult(
+            run_id="", profile="", execution_arn="", started=False, status="ignored", reason=decision.reason
+        )
+    if decision.action == KeyAction.REFUSE:
+        refuse(
+            obj,
+            decision,
+            trigger="batch manifest",
+            refusals=deps.profiles,
+            notifier=deps.notifier,
+            meter=deps.meter,
+            at=deps.clock(),
+        )
+        return BatchStartResult(
+            run_id="", profile=decision.name, execution_arn="", started=False, status="refused", reason=decision.reason
+        )
+    return start_batch_run(run_input_for_manifest(resolve_key(obj, deps.objects)), deps)
 
 
 def retry_input(request: Mapping[str, Any]) -> BatchRunInput:
@@ -159,11 +174,13 @@ def count_manifest(body: bytes, source: str) -> int:
 
 
 def _item_count(inp: BatchRunInput, spec: BatchSpec, deps: BatchDeps) -> tuple[int, str | None]:
+    """The item count and the manifest it came from (a triggering manifest is read at the event's version)."""
     if inp.item_count is not None:
         return inp.item_count, inp.manifest_uri
     manifest = inp.manifest_uri or spec.items.manifest
     if manifest is not None:
-        return count_manifest(deps.objects.read(manifest), manifest), manifest
+        version = inp.manifest_version_id if manifest == inp.manifest_uri else None
+        return count_manifest(deps.objects.read(manifest, version), manifest), manifest
     if spec.items.prefix is not None:
         return deps.objects.count(spec.items.prefix), None
     return spec.items.count or 0, None  # ItemsSource holds exactly one of the three; 0 is reported as invalid
@@ -209,6 +226,8 @@ def submit_request(spec: BatchSpec, plan: BatchPlan, run_id: str, shards: Shards
     }
     if shards.manifest_uri:
         env["MLCP_MANIFEST_URI"] = shards.manifest_uri
+    if shards.manifest_version_id:
+        env["MLCP_MANIFEST_VERSION_ID"] = shards.manifest_version_id
     if shards.index_map_uri:
         env["MLCP_INDEX_MAP_URI"] = shards.index_map_uri
     overrides: dict[str, Any] = {
@@ -262,6 +281,7 @@ def _retry_shards(inp: BatchRunInput, retry_of: str, deps: BatchDeps, run_prefix
         items_per_child=shards.items_per_child,
         children=len(indices),
         manifest_uri=shards.manifest_uri,
+        manifest_version_id=shards.manifest_version_id,
         output_uri=shards.output_uri,
         index_map_uri=index_map,
         indices=indices,
@@ -289,6 +309,7 @@ def plan_batch(inp: PlanInput, deps: BatchDeps) -> PlannedRun:
             items_per_child=plan.items_per_child,
             children=plan.children,
             manifest_uri=manifest,
+            manifest_version_id=run.manifest_version_id if manifest == run.manifest_uri else None,
             output_uri=spec.output or f"{run_prefix}results/",
         )
     request = submit_request(spec, plan, run.run_id, shards, children=shards.children)

@@ -7,7 +7,13 @@ from typing import Any, Protocol
 
 
 class ObjectStore(Protocol):
-    def read(self, uri: str, version_id: str | None = None) -> bytes: ...
+    def read(self, uri: str, version_id: str | None = None) -> bytes:
+        """GetObject (at ``version_id`` when given); raises ArtifactMissing when the object (version) is missing."""
+        ...
+
+    def exists(self, uri: str, version_id: str | None = None) -> bool:
+        """HeadObject (at ``version_id`` when given): whether the object (version) exists."""
+        ...
 
     def size(self, uri: str) -> int: ...
 

@@ -28,9 +28,10 @@ router = Router()  # type: ignore[no-untyped-call]
 TAGS = ["runs"]
 
 
-def _start_with_key(request: StartRunRequest, key: str, store: BasePersistenceLayer) -> dict[str, Any]:
+def _start_with_key(request: StartRunRequest, key: str, store: BasePersistenceLayer) -> StartRunResponse:
     """Powertools idempotency around the start: the record is keyed by (caller, key) and remembers a hash of the
-    request, so a retry gets the first response and the same key with another request is refused (409)."""
+    request, so a retry gets the first response (as ``started: false``: it started nothing; 200 "already
+    started", as the README says) and the same key with another request is refused (409)."""
     api_deps, caller, request_id = context.deps(router), context.caller(router), context.request_id(router)
     config = IdempotencyConfig(
         event_key_jmespath="[caller, key]",
@@ -41,13 +42,18 @@ def _start_with_key(request: StartRunRequest, key: str, store: BasePersistenceLa
     if router.lambda_context is not None:
         config.register_lambda_context(router.lambda_context)
 
+    ran: list[bool] = []
+
     def start(attempt: dict[str, Any]) -> dict[str, Any]:  # noqa: ARG001 - what the idempotency record hashes
+        ran.append(True)
         result = api.start_run(request, caller=caller, idempotency_key=key, request_id=request_id, deps=api_deps.runs)
         return result.model_dump(mode="json")
 
     once: Any = idempotent_function(data_keyword_argument="attempt", persistence_store=store, config=config)(start)
-    response: dict[str, Any] = once(attempt={"caller": caller, "key": key, "request": request.model_dump(mode="json")})
-    return response
+    response = StartRunResponse.model_validate(
+        once(attempt={"caller": caller, "key": key, "request": request.model_dump(mode="json")})
+    )
+    return response if ran else response.model_copy(update={"started": False})  # a replay of the first response
 
 
 @router.post(
@@ -71,7 +77,7 @@ def start_run(
 ) -> Response[StartRunResponse]:
     store = router.context.get(context.IDEMPOTENCY)
     if idempotency_key and isinstance(store, BasePersistenceLayer):
-        result = StartRunResponse.model_validate(_start_with_key(request, idempotency_key, store))
+        result = _start_with_key(request, idempotency_key, store)
     else:
         result = api.start_run(
             request,

@@ -19,7 +19,15 @@ class ScalingPolicyStore(Protocol):
 
     def policy_for_alarm(self, alarm: str) -> str | None: ...
 
-    def put_policy(self, key: str, policy: Mapping[str, Any], alarms: list[str], version: str, source: str) -> None: ...
+    def put_policy(
+        self, key: str, policy: Mapping[str, Any], alarms: list[str], version: str, source: str, *, order: str = ""
+    ) -> bool:
+        """Store the policy unless a newer upload of the key (by S3 sequencer ``order``) is stored; "" always."""
+        ...
+
+    def record_refusal(self, name: str, source: str, reason: str, at: datetime) -> bool:
+        """Keep a refused trigger upload; False if this upload was already kept (then it was notified)."""
+        ...
 
     def record_rejection(self, key: str, source: str, errors: list[dict[str, str]], at: datetime) -> None: ...
 

@@ -15,9 +15,18 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mlcp.common import notifications
 from mlcp.common.ports import Meter, Notifier, ObjectStore
-from mlcp.common.s3_events import parse_s3_event
+from mlcp.common.s3_events import (
+    KeyAction,
+    KeyDecision,
+    S3Object,
+    classify_key,
+    parse_s3_event,
+    refuse,
+    resolve_key,
+    wildcard_regex,
+)
 from mlcp.common.validation import field_errors
-from mlcp.errors import EventInvalid, FieldError, PolicyInvalid, PolicyNotFound
+from mlcp.errors import EventIgnored, EventInvalid, FieldError, PolicyInvalid, PolicyNotFound
 from mlcp.scaling.decide import complete, decide
 from mlcp.scaling.payloads import DecideInput, DecideResult, RecordInput, RecordResult, UpdateOutcome, WaitSettings
 from mlcp.scaling.policy import (
@@ -34,7 +43,9 @@ from mlcp.scaling.policy import (
 from mlcp.scaling.ports import DecisionLog, Nodegroups, ScalingPolicyStore, ScalingStateStore
 from mlcp.scaling.settings import ScalingSettings
 
-POLICY_KEY = re.compile(r"^scaling/(?P<cluster>[^/]+)/(?P<name>[^/]+)/policy\.(ya?ml|json)$")
+# template.yaml's ScalingPolicyUploaded rule matches these wildcards (tests/static/test_trigger_rules.py).
+POLICY_WILDCARDS = ("scaling/*/*/policy.yaml", "scaling/*/*/policy.yml", "scaling/*/*/policy.json")
+POLICY_KEY = re.compile(r"^scaling/(?P<cluster>[^/]+)/(?P<name>[^/]+)/policy\.(?:ya?ml|json)$")
 STATE_WRITE_ATTEMPTS = 4
 MANUAL_SOURCE = "mlcp.scaling.manual"  # the execution input of a manual change (POST /scaling/.../actions)
 
@@ -57,15 +68,50 @@ class PolicyRegistration(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     policy: str
-    status: str  # registered | rejected
+    status: str  # registered | rejected | stale (a newer upload is registered) | refused (bad key) | ignored
     source: str
     errors: list[dict[str, str]] = []
 
 
+def classify_policy_key(key: str) -> KeyDecision:
+    """register_scaling_policy's decision on a (decoded) key: accept, refuse (notified) or ignore. Pure."""
+    expected = "scaling/<cluster>/<name>/policy.yaml (or .yml, .json): cluster and name are one path segment each"
+    decision = classify_key(key, wildcard_regex(POLICY_WILDCARDS), POLICY_KEY, expected)
+    if decision.action == KeyAction.REFUSE:  # recorded under <cluster>/<the rest>, where a policy would be
+        rest = key.removeprefix("scaling/").rsplit("/", 1)[0]
+        return KeyDecision(KeyAction.REFUSE, reason=decision.reason, name=rest)
+    return decision
+
+
 def register_scaling_policy(event: Mapping[str, Any], deps: ScalingDeps) -> PolicyRegistration:
     """S3 ``scaling/<cluster>/<name>/policy.yaml`` uploaded: validate and register it (with its alarm index), or
-    reject it with a notification naming the fields; a rejected upload leaves the registered policy in place."""
-    obj = parse_s3_event(event)
+    reject it with a notification naming the fields; a rejected upload leaves the registered policy in place, and so
+    does a late re-delivery of an older upload (per-key S3 sequencer). The policy is read at the event's version."""
+    try:
+        obj = parse_s3_event(event)
+    except EventIgnored as exc:
+        deps.meter.add("TriggersIgnored", 1, "Count")
+        return PolicyRegistration(policy="", status="ignored", source=exc.reason)
+    decision = classify_policy_key(obj.key)
+    if decision.action == KeyAction.IGNORE:
+        deps.meter.add("TriggersIgnored", 1, "Count")
+        return PolicyRegistration(policy="", status="ignored", source=obj.source)
+    if decision.action == KeyAction.REFUSE:
+        refuse(
+            obj,
+            decision,
+            trigger="scaling policy",
+            refusals=deps.policies,
+            notifier=deps.notifier,
+            meter=deps.meter,
+            at=deps.clock(),
+        )
+        errors = [{"field": "detail.object.key", "message": decision.reason}]
+        return PolicyRegistration(policy=decision.name, status="refused", source=obj.source, errors=errors)
+    return _register_policy(resolve_key(obj, deps.objects), deps)
+
+
+def _register_policy(obj: S3Object, deps: ScalingDeps) -> PolicyRegistration:
     match = POLICY_KEY.match(obj.key)
     if match is None:
         raise EventInvalid(
@@ -89,15 +135,16 @@ def register_scaling_policy(event: Mapping[str, Any], deps: ScalingDeps) -> Poli
         )
         deps.meter.add("ScalingPoliciesRejected", 1, "Count")
         return PolicyRegistration(policy=key, status="rejected", source=obj.source, errors=errors)
-    deps.policies.put_policy(
+    stored = deps.policies.put_policy(
         key,
         policy.model_dump(mode="json"),
         policy.alarm_names(),
         version=obj.identity or "unversioned",
         source=obj.source,
+        order=obj.sequencer or "",
     )
-    deps.meter.add("ScalingPoliciesRegistered", 1, "Count")
-    return PolicyRegistration(policy=key, status="registered", source=obj.source)
+    deps.meter.add("ScalingPoliciesRegistered", 1 if stored else 0, "Count")
+    return PolicyRegistration(policy=key, status="registered" if stored else "stale", source=obj.source)
 
 
 # --- decide ------------------------------------------------------------------------------------------------------

@@ -19,6 +19,10 @@ class DatasetRef(Payload):
     name: str
     version: Annotated[str, Field(min_length=1, max_length=128)]
     manifest_uri: str
+    manifest_version_id: Annotated[
+        str | None, Field(description="The S3 version the run reads (the trigger's); None: the current one.")
+    ] = None
+    manifest_etag: str | None = None
 
 
 class RunInput(Payload):

@@ -30,10 +30,20 @@ def new_run_item(run_input: RunInput, at: datetime) -> dict[str, Any]:
         "status": RunStatus.PENDING.value,
         "trigger": run_input.trigger.model_dump(mode="json"),
         "dataset_version": run_input.dataset.version if run_input.dataset else None,
+        "dataset_object": _dataset_object(run_input),
         "created_at": iso(at),
         "updated_at": iso(at),
         "stages": {},
     }
+
+
+def _dataset_object(run_input: RunInput) -> dict[str, Any] | None:
+    """The manifest object the run reads: bucket, key, version id and ETag (None: the current version)."""
+    dataset = run_input.dataset
+    if dataset is None or not dataset.manifest_uri.startswith("s3://"):
+        return None
+    bucket, _, key = dataset.manifest_uri.removeprefix("s3://").partition("/")
+    return {"bucket": bucket, "key": key, "version_id": dataset.manifest_version_id, "etag": dataset.manifest_etag}
 
 
 def stage(

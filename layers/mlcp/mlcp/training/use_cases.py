@@ -17,9 +17,10 @@ from pydantic import BaseModel, ConfigDict
 from mlcp.common import notifications
 from mlcp.common.payloads import Notification
 from mlcp.common.ports import Executions, Meter, Notifier, ObjectStore
-from mlcp.common.s3_events import parse_s3_event
+from mlcp.common.s3_events import KeyAction, S3Object, parse_s3_event, refuse, resolve_key
 from mlcp.errors import (
     DatasetNotFound,
+    EventIgnored,
     FieldError,
     GateFailed,
     PipelineNotFound,
@@ -70,16 +71,49 @@ class _Result(BaseModel):
 # --- triggers ------------------------------------------------------------------------------------------------
 class RegistrationResult(_Result):
     pipeline: str
-    status: str  # registered | rejected | stale
+    status: str  # registered | rejected | stale | refused (not a pipeline spec key) | ignored (not its event/key)
     source: str
     errors: list[dict[str, str]] = []
 
 
+def _ignored(deps: Deps, what: str) -> str:
+    deps.meter.add("TriggersIgnored", 1, "Count")
+    return what
+
+
 def register_pipeline(event: Mapping[str, Any], deps: Deps) -> RegistrationResult:
     """S3 ``pipelines/<name>/pipeline.yaml`` uploaded: validate and register it, or reject it with a
-    notification naming the fields. A rejected upload leaves the registered version in place."""
-    obj = parse_s3_event(event)
+    notification naming the fields. A rejected upload leaves the registered version in place; the spec is read at
+    the event's version, and a late re-delivery of an older upload leaves the newer one registered."""
+    try:
+        obj = parse_s3_event(event)
+    except EventIgnored as exc:
+        return RegistrationResult(pipeline="", status="ignored", source=_ignored(deps, exc.reason))
+    decision = triggers.classify_pipeline_key(obj.key)
+    if decision.action == KeyAction.IGNORE:
+        return RegistrationResult(pipeline="", status="ignored", source=_ignored(deps, obj.source))
+    if decision.action == KeyAction.REFUSE:
+        refuse(
+            obj,
+            decision,
+            trigger="pipeline spec",
+            refusals=deps.pipelines,
+            notifier=deps.notifier,
+            meter=deps.meter,
+            at=deps.clock(),
+        )
+        return RegistrationResult(
+            pipeline=decision.name,
+            status="refused",
+            source=obj.source,
+            errors=[{"field": "detail.object.key", "message": decision.reason}],
+        )
+    obj = resolve_key(obj, deps.objects)
     name = triggers.pipeline_name_from_key(obj.key)
+    return _register_spec(obj, name, deps)
+
+
+def _register_spec(obj: S3Object, name: str, deps: Deps) -> RegistrationResult:
     try:
         spec = parse_spec(deps.objects.read(obj.uri, obj.version_id), source=obj.source)
         if spec.name != name:
@@ -99,7 +133,7 @@ def register_pipeline(event: Mapping[str, Any], deps: Deps) -> RegistrationResul
     stored = deps.pipelines.put_spec(
         name,
         spec.model_dump(mode="json"),
-        version=obj.version_id or obj.etag or "unversioned",
+        version=obj.version_id or obj.identity or "unversioned",
         source=obj.source,
         order=obj.sequencer or "",
     )
@@ -112,6 +146,8 @@ class StartResult(_Result):
     pipeline: str
     execution_arn: str
     started: bool
+    status: str = "started"  # started | duplicate | refused (not a valid manifest key) | ignored (not its event)
+    reason: str = ""
 
 
 def start_run_execution(run_input: RunInput, deps: Deps) -> StartResult:
@@ -130,19 +166,50 @@ def start_run_execution(run_input: RunInput, deps: Deps) -> StartResult:
     # tell a new run from a duplicate trigger; the run record does.
     started = deps.runs.mark_started(run_input.run_id, arn) and accepted
     deps.meter.add("RunsStarted" if started else "DuplicateTriggers", 1, "Count")
-    return StartResult(run_id=run_input.run_id, pipeline=run_input.pipeline, execution_arn=arn, started=started)
+    return StartResult(
+        run_id=run_input.run_id,
+        pipeline=run_input.pipeline,
+        execution_arn=arn,
+        started=started,
+        status="started" if started else "duplicate",
+    )
+
+
+def _not_started(pipeline: str, status: str, reason: str) -> StartResult:
+    return StartResult(run_id="", pipeline=pipeline, execution_arn="", started=False, status=status, reason=reason)
 
 
 def start_run(event: Mapping[str, Any], deps: Deps) -> StartResult:
-    """A dataset manifest upload (S3 via EventBridge) or a schedule firing (EventBridge Scheduler)."""
+    """A dataset manifest upload (S3 via EventBridge) or a schedule firing (EventBridge Scheduler).
+
+    The run reads the manifest at the event's version; "the latest dataset" (for schedules and the API) moves to
+    this upload only if its event is later (:func:`mlcp.training.triggers.dataset_order`).
+    """
     if event_kind(event) == "schedule":
         schedule = triggers.parse_schedule_input(event)
         run_input = triggers.run_input_for_schedule(schedule, deps.pipelines.latest_dataset(schedule.pipeline))
-    else:
+        return start_run_execution(run_input, deps)
+    try:
         obj = parse_s3_event(event)
-        run_input = triggers.run_input_for_manifest(obj)
-        if run_input.dataset is not None:
-            deps.pipelines.set_latest_dataset(run_input.pipeline, run_input.dataset, obj.sequencer or "")
+    except EventIgnored as exc:
+        return _not_started("", "ignored", _ignored(deps, exc.reason))
+    decision = triggers.classify_manifest_key(obj.key)
+    if decision.action == KeyAction.IGNORE:
+        return _not_started("", "ignored", _ignored(deps, decision.reason))
+    if decision.action == KeyAction.REFUSE:
+        refuse(
+            obj,
+            decision,
+            trigger="dataset manifest",
+            refusals=deps.pipelines,
+            notifier=deps.notifier,
+            meter=deps.meter,
+            at=deps.clock(),
+        )
+        return _not_started(decision.name, "refused", decision.reason)
+    run_input = triggers.run_input_for_manifest(resolve_key(obj, deps.objects))
+    if run_input.dataset is not None:
+        deps.pipelines.set_latest_dataset(run_input.pipeline, run_input.dataset, triggers.dataset_order(obj))
     return start_run_execution(run_input, deps)
 
 
@@ -168,8 +235,13 @@ def validate_spec(inp: ValidateInput, deps: Deps) -> ValidateResult:
             f"pipeline {run_input.pipeline!r} has no dataset version yet: upload "
             f"datasets/{run_input.pipeline}/<version>/manifest.json"
         )
-    manifest_uri = run_input.dataset.manifest_uri
-    manifest = parse_manifest(deps.objects.read(manifest_uri), source=manifest_uri, spec=spec)
+    dataset = run_input.dataset
+    source = f"{dataset.manifest_uri}?versionId={dataset.manifest_version_id}" if dataset.manifest_version_id else ""
+    manifest = parse_manifest(
+        deps.objects.read(dataset.manifest_uri, dataset.manifest_version_id),
+        source=source or dataset.manifest_uri,
+        spec=spec,
+    )
     run = prepare_run(
         run_input,
         execution_arn=inp.execution_arn,
@@ -317,6 +389,10 @@ class RecordResult(_Result):
 
 def record_execution(event: ExecutionStatusChange, deps: Deps) -> RecordResult:
     detail = event.detail
+    if detail.stateMachineArn != deps.settings.training_state_machine_arn:
+        # The rule names the training state machine; a direct invocation with another one's event is not a run.
+        deps.meter.add("TriggersIgnored", 1, "Count")
+        return RecordResult(run_id=detail.name, status="ignored", changed=False)
     if detail.status == "PENDING_REDRIVE":
         return RecordResult(run_id=detail.name, status=detail.status, changed=False)
     status = RunStatus(detail.status)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from mlcp.aws.dynamodb.table import Expression, Table, applied, from_dynamo, to_dynamo
+from mlcp.aws.dynamodb.table import Expression, Table, applied, from_dynamo, order_key, to_dynamo
 from mlcp.common.notifications import iso
 
 _POLICY_PREFIX, _ALARM_PREFIX = "policy#", "alarm#"
@@ -32,7 +32,11 @@ class DynamoScalingPolicyStore(Table):
         item = self._get(_ALARM_PREFIX + alarm)
         return str(item["policy"]) if item else None
 
-    def put_policy(self, key: str, policy: Mapping[str, Any], alarms: list[str], version: str, source: str) -> None:
+    def put_policy(
+        self, key: str, policy: Mapping[str, Any], alarms: list[str], version: str, source: str, *, order: str = ""
+    ) -> bool:
+        """Store the policy (and its alarm index) unless a newer upload of its key is stored: ``order`` is the S3
+        sequencer of the upload (right-padded, then compared, as S3 says); "" stores unconditionally (the API)."""
         expr = Expression()
         for attribute, value in {
             "policy_json": json.dumps(policy, sort_keys=True),
@@ -41,15 +45,26 @@ class DynamoScalingPolicyStore(Table):
             "policy_updated_at": iso(datetime.now(UTC)),
         }.items():
             expr.set(attribute, value)
-        self.ddb.update_item(
+        kwargs: dict[str, Any] = {}
+        if order:
+            expr.set("policy_order", order_key(order))
+            attr = expr.name("policy_order")
+            kwargs["ConditionExpression"] = f"attribute_not_exists({attr}) OR {attr} <= {expr.value(order_key(order))}"
+        stored = applied(
+            self.ddb.update_item,
             TableName=self.table,
             Key={"key": {"S": _POLICY_PREFIX + key}},
             UpdateExpression=expr.update,
             ExpressionAttributeNames=expr.names,
             ExpressionAttributeValues=expr.values,
+            **kwargs,
         )
-        for alarm in alarms:
-            self.ddb.put_item(TableName=self.table, Item={"key": {"S": _ALARM_PREFIX + alarm}, "policy": {"S": key}})
+        if stored:
+            for alarm in alarms:
+                self.ddb.put_item(
+                    TableName=self.table, Item={"key": {"S": _ALARM_PREFIX + alarm}, "policy": {"S": key}}
+                )
+        return stored
 
     def policy_for_nodegroup(self, cluster: str, nodegroup: str) -> str | None:
         """The registered policy of ``cluster`` whose node groups include ``nodegroup`` (a filtered scan: an
@@ -66,6 +81,9 @@ class DynamoScalingPolicyStore(Table):
                 if nodegroup in [m.get("name") for m in policy.get("nodegroups", [])]:
                     found.append(item["key"]["S"].removeprefix(_POLICY_PREFIX))
         return min(found) if found else None
+
+    def record_refusal(self, name: str, source: str, reason: str, at: datetime) -> bool:
+        return self.put_refusal({"key": {"S": _POLICY_PREFIX + name}}, source, reason, iso(at))
 
     def record_rejection(self, key: str, source: str, errors: list[dict[str, str]], at: datetime) -> None:
         expr = Expression()

@@ -92,3 +92,18 @@ class Table:
         if self._ddb is None:
             self._ddb = client("dynamodb")
         return self._ddb
+
+    def put_refusal(self, key: Mapping[str, Any], source: str, reason: str, at: str) -> bool:
+        """Keep the last refused trigger upload (``last_refusal``) on the item ``key``; False when this very upload
+        (``source``: URI and version) is the one already kept, so a re-delivery is not notified twice."""
+        return applied(
+            self.ddb.update_item,
+            TableName=self.table,
+            Key=key,
+            UpdateExpression="SET last_refusal = :refusal, last_refusal_source = :source",
+            ConditionExpression="attribute_not_exists(last_refusal_source) OR last_refusal_source <> :source",
+            ExpressionAttributeValues={
+                ":refusal": to_dynamo({"source": source, "reason": reason, "at": at}),
+                ":source": {"S": source},
+            },
+        )

@@ -4,7 +4,8 @@ Runs: one item per run (key ``run_id`` = execution name). Stage records are stor
 (``stage_<name>__<field>``) so that one UpdateItem can merge any stage field without first creating maps;
 :meth:`DynamoRunStore.get` and :meth:`update` return them nested again under ``stages``.
 Pipelines: one item per pipeline (key ``name``) with the registered spec, the last rejection and the latest
-dataset version. Out-of-order S3 events are resolved with the S3 ``sequencer`` (right-padded, then compared).
+dataset version. Out-of-order S3 events of one key are resolved with the S3 ``sequencer`` (right-padded, then
+compared); the latest dataset version (different keys) by the events' time (mlcp.training.triggers.dataset_order).
 """
 
 from __future__ import annotations
@@ -150,15 +151,20 @@ class DynamoPipelineStore(Table):
         response = self.ddb.scan(**request)
         return [from_dynamo(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
 
-    def _conditional_set(self, name: str, values: Mapping[str, Any], order_attribute: str, order: str) -> bool:
+    def _conditional_set(
+        self, name: str, values: Mapping[str, Any], order_attribute: str, order: str, *, sequencer: bool = True
+    ) -> bool:
+        """Set ``values`` unless the item's ``order_attribute`` is greater than ``order`` (an S3 sequencer, padded
+        here, or with ``sequencer=False`` a string that already compares as it should)."""
         expr = Expression()
         for key, value in values.items():
             expr.set(key, value)
         kwargs: dict[str, Any] = {}
         if order:
-            expr.set(order_attribute, order_key(order))
+            ordered = order_key(order) if sequencer else order
+            expr.set(order_attribute, ordered)
             attr = expr.name(order_attribute)
-            kwargs["ConditionExpression"] = f"attribute_not_exists({attr}) OR {attr} <= {expr.value(order_key(order))}"
+            kwargs["ConditionExpression"] = f"attribute_not_exists({attr}) OR {attr} <= {expr.value(ordered)}"
         return applied(
             self.ddb.update_item,
             TableName=self.table,
@@ -193,8 +199,14 @@ class DynamoPipelineStore(Table):
             "",
         )
 
+    def record_refusal(self, name: str, source: str, reason: str, at: datetime) -> bool:
+        return self.put_refusal({"name": {"S": name}}, source, reason, iso(at))
+
     def set_latest_dataset(self, name: str, dataset: DatasetRef, order: str) -> None:
-        self._conditional_set(name, {"latest_dataset": dataset.model_dump(mode="json")}, "dataset_order", order)
+        """``order`` is mlcp.training.triggers.dataset_order: event time, key, sequencer (compared as a string)."""
+        self._conditional_set(
+            name, {"latest_dataset": dataset.model_dump(mode="json")}, "dataset_order", order, sequencer=False
+        )
 
     def latest_dataset(self, name: str) -> DatasetRef | None:
         item = self._get(name)
