@@ -49,7 +49,7 @@ def operation_model(service: str, operation: str) -> OperationModel:
 def _pattern(expression: str) -> Any:
     try:
         return _engine.compile(expression, _engine.DOTALL)
-    except Exception:  # noqa: BLE001 - a Java-only construct: the pattern is reported unchecked, never guessed
+    except Exception:
         return None
 
 
@@ -108,7 +108,9 @@ class ServiceModels:
             elif item is not None:
                 self._walk(member[1], item, (*path, key), found)
 
-    def _size(self, shape: Shape, count: int, unit: str, path: tuple[str | int, ...], found: list[RequestProblem]) -> None:
+    def _size(
+        self, shape: Shape, count: int, unit: str, path: tuple[str | int, ...], found: list[RequestProblem]
+    ) -> None:
         low, high = shape.metadata.get("min"), shape.metadata.get("max")
         if low is not None and count < low:
             found.append(RequestProblem(path, f"has {count} {unit}; at least {low}"))

@@ -214,6 +214,7 @@ def model_findings(
     service: str,
     operation: str,
     request: Mapping[str, Any],
+    *,
     routes: Sequence[Route],
     default: str,
     findings: Findings,

@@ -40,9 +40,18 @@ _TUNING: list[Route] = [
     (("HyperParameterTuningJobConfig", "ResourceLimits", "MaxNumberOfTrainingJobs"), "tuning.max_jobs"),
     (("HyperParameterTuningJobConfig", "ResourceLimits", "MaxParallelTrainingJobs"), "tuning.max_parallel_jobs"),
     (("HyperParameterTuningJobConfig", "ParameterRanges"), "tuning.parameter_ranges"),
-    (("HyperParameterTuningJobConfig", "ParameterRanges", "ContinuousParameterRanges", "*"), "tuning.parameter_ranges.continuous[{}]"),  # fmt: skip
-    (("HyperParameterTuningJobConfig", "ParameterRanges", "IntegerParameterRanges", "*"), "tuning.parameter_ranges.integer[{}]"),  # fmt: skip
-    (("HyperParameterTuningJobConfig", "ParameterRanges", "CategoricalParameterRanges", "*"), "tuning.parameter_ranges.categorical[{}]"),  # fmt: skip
+    (
+        ("HyperParameterTuningJobConfig", "ParameterRanges", "ContinuousParameterRanges", "*"),
+        "tuning.parameter_ranges.continuous[{}]",
+    ),
+    (
+        ("HyperParameterTuningJobConfig", "ParameterRanges", "IntegerParameterRanges", "*"),
+        "tuning.parameter_ranges.integer[{}]",
+    ),
+    (
+        ("HyperParameterTuningJobConfig", "ParameterRanges", "CategoricalParameterRanges", "*"),
+        "tuning.parameter_ranges.categorical[{}]",
+    ),
     (("HyperParameterTuningJobConfig", "RandomSeed"), "tuning.random_seed"),
     (("HyperParameterTuningJobConfig", "StrategyConfig"), "tuning.hyperband"),
     (("HyperParameterTuningJobConfig", "TrainingJobEarlyStoppingType"), "tuning.early_stopping"),
@@ -103,7 +112,9 @@ _REGISTRY: list[Route] = [
 
 
 def _augment_routes(spec: PipelineSpec) -> list[Route]:
-    inputs = "augment.inputs[{}]" if spec.augment is not None and spec.augment.inputs is not None else "dataset.channels[{}]"  # fmt: skip
+    inputs = (
+        "augment.inputs[{}]" if spec.augment is not None and spec.augment.inputs is not None else "dataset.channels[{}]"
+    )
     return [
         *_COMMON,
         (("ProcessingJobName",), "name"),
@@ -218,8 +229,10 @@ def _hyperparameter_count(spec: PipelineSpec, method: Pruning | Quantization, re
 
 def _table_findings(spec: PipelineSpec, built: list[tuple[str, dict[str, Any], Sequence[Route], str]]) -> Findings:
     findings = Findings()
-    for where, env in (("tuning.training.environment", spec.tuning.training.environment),
-                       ("augment.environment", spec.augment.environment if spec.augment else {})):  # fmt: skip
+    for where, env in (
+        ("tuning.training.environment", spec.tuning.training.environment),
+        ("augment.environment", spec.augment.environment if spec.augment else {}),
+    ):
         bad = env_name_problems(env)
         if bad:
             findings.add(where, env_names_message(bad))
@@ -229,7 +242,8 @@ def _table_findings(spec: PipelineSpec, built: list[tuple[str, dict[str, Any], S
         if reserved:
             findings.add(
                 "compression.hyperparameters",
-                f"names starting with {MLCP_HYPERPARAMETER_PREFIX!r} are mlcp's own ({', '.join(reserved)}): rename them",
+                f"names starting with {MLCP_HYPERPARAMETER_PREFIX!r} are mlcp's own ({', '.join(reserved)}): "
+                "rename them",
             )
         request = next(r for op, r, _, _ in built if op == "CreateTrainingJob")
         message = _hyperparameter_count(spec, method, request)
@@ -242,7 +256,7 @@ def _table_findings(spec: PipelineSpec, built: list[tuple[str, dict[str, Any], S
             findings.add(
                 "compression.compiler_options",
                 f"compiling for an NVIDIA accelerator needs the compiler options {', '.join(needed)} "
-                f"(missing: {', '.join(missing)}), e.g. {{\"gpu-code\": \"sm_72\", \"trt-ver\": \"8.2.1\", "
+                f'(missing: {", ".join(missing)}), e.g. {{"gpu-code": "sm_72", "trt-ver": "8.2.1", '
                 '"cuda-ver": "10.2"}',
             )
     return findings
@@ -253,13 +267,19 @@ def _reach_findings(spec: PipelineSpec, run: RunContext, reach: StackReach, find
         problem = reach.role_problem(spec.role_arn)
         if problem:
             findings.add("role_arn", problem)
-    uris: list[tuple[str, str]] = [(f"dataset.channels[{i}].uri", c.uri) for i, c in enumerate(spec.dataset.channels) if c.uri]  # fmt: skip
+    uris: list[tuple[str, str]] = [
+        (f"dataset.channels[{i}].uri", c.uri) for i, c in enumerate(spec.dataset.channels) if c.uri
+    ]
     if spec.output is not None:
         uris.append(("output.s3_prefix", spec.output.s3_prefix))
     if spec.augment is not None:
         uris += [(f"augment.inputs[{i}].s3_uri", p.s3_uri) for i, p in enumerate(spec.augment.inputs or [])]
     spec_channels = {c.name for c in spec.dataset.channels if c.uri}
-    uris += [(f"dataset.channels ({n!r} from the manifest)", u) for n, u in run.dataset_channels.items() if n not in spec_channels]  # fmt: skip
+    uris += [
+        (f"dataset.channels ({n!r} from the manifest)", u)
+        for n, u in run.dataset_channels.items()
+        if n not in spec_channels
+    ]
     for where, uri in uris:
         problem = reach.bucket_problem(uri)
         if problem:
@@ -273,7 +293,7 @@ def check_run(run: RunContext, *, reach: StackReach | None, checker: RequestChec
     if reach is not None:
         _reach_findings(run.spec, run, reach, findings)
     for operation, request, routes, default in built:
-        _model_findings(checker, "sagemaker", operation, request, routes, default, findings)
+        _model_findings(checker, "sagemaker", operation, request, routes=routes, default=default, findings=findings)
     if findings.errors:
         raise SpecInvalid(source, findings.errors)
 
@@ -283,4 +303,3 @@ def preflight_spec(
 ) -> None:
     """Check the requests a run of ``spec`` would send (a sample run); raise SpecInvalid with spec fields."""
     check_run(sample_run(spec, reach), reach=reach, checker=checker, source=source)
-
