@@ -8,7 +8,7 @@ import math
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from mlcp.common.validation import Rules
 from mlcp.training.sagemaker_limits import (
@@ -98,13 +98,16 @@ class IntegerRange(SpecModel):
         return self
 
 
+_CATEGORY_SCHEMA = {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 256}, {"type": "number"}]}
+
+
 class CategoricalRange(SpecModel):
     """Categorical values are strings to SageMaker; numbers (``[0.01, 0.05]``, ``[16, 32]``) become the strings
     they are written as (``"0.01"``, ``"16"``)."""
 
     name: Annotated[str, Field(pattern=HYPERPARAMETER_NAME, max_length=256)]
     values: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=256)]],
+        list[Annotated[str, Field(min_length=1, max_length=256), WithJsonSchema(_CATEGORY_SCHEMA)]],
         Field(min_length=1, max_length=MAX_CATEGORICAL_VALUES),
     ]
 
