@@ -79,11 +79,15 @@ def _fargate_findings(spec: BatchSpec, findings: Findings) -> None:
 
 
 def _reach_findings(spec: BatchSpec, submit: Mapping[str, Any], reach: StackReach, findings: Findings) -> None:
-    uris = [("items.manifest", spec.items.manifest), ("items.prefix", spec.items.prefix), ("output", spec.output)]
+    """The buckets this run touches: the manifest it reads (the trigger's or items.manifest), the prefix it lists,
+    its outputs, and any s3:// URI the worker is given in job.environment."""
+    env = {e["Name"]: e["Value"] for e in submit.get("ContainerOverrides", {}).get("Environment", [])}
+    manifest = env.get("MLCP_MANIFEST_URI")
+    uris = [("items.manifest", manifest), ("output", env.get("MLCP_OUTPUT_URI"))]
+    if manifest is None:
+        uris.append(("items.prefix", spec.items.prefix))
     for name, value in spec.job.environment.items():
         uris += [(f"job.environment.{name}", part) for part in value.split(",") if part.strip().startswith("s3://")]
-    env = {e["Name"]: e["Value"] for e in submit.get("ContainerOverrides", {}).get("Environment", [])}
-    uris += [("items.manifest", env.get("MLCP_MANIFEST_URI")), ("output", env.get("MLCP_OUTPUT_URI"))]
     for where, uri in uris:
         problem = reach.bucket_problem(uri.strip()) if uri else None
         if problem:
