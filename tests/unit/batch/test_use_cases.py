@@ -156,7 +156,9 @@ def test_a_shard_retry_needs_the_stats_of_its_run_and_valid_indices() -> None:
     deps = _deps({PREFIX + "batch.yaml": json.dumps(SPEC).encode()})
     with pytest.raises(InputInvalid, match="has no stats"):
         _plan(deps, _run(retry_of="scoring-r0"))
-    shards = Shards(item_count=100, items_per_child=10, children=10, manifest_uri=None, output_uri=f"s3://{BUCKET}/out/")
+    shards = Shards(
+        item_count=100, items_per_child=10, children=10, manifest_uri=None, output_uri=f"s3://{BUCKET}/out/"
+    )
     first = _plan(deps, _run(item_count=100))
     stats = {"shards": shards.model_dump(), "plan": first.plan, "failed_indices": []}
     deps.objects.write(PREFIX + "runs/scoring-r0/stats.json", json.dumps(stats).encode())
