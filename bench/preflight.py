@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "mlcp"), str(ROOT / "cli")]
@@ -68,7 +69,7 @@ def main() -> int:
     args = parser.parse_args()
     runs = 5 if args.quick else args.runs
     checker = ServiceModels()
-    rows = []
+    rows: list[dict[str, Any]] = []
     cold_ms = 0.0
     for name, run in cases(checker).items():
         start = time.perf_counter()

@@ -141,7 +141,7 @@ class ServiceModels:
             found.append(RequestProblem(path, f"must be a string, not {type(value).__name__}"))
             return
         self._size(shape, len(value), "characters", path, found)
-        enum = shape.enum
+        enum: list[str] = shape.metadata.get("enum") or []
         if enum and value not in enum:
             shown = ", ".join(enum[:12]) + (f", ... ({len(enum)} values)" if len(enum) > 12 else "")
             found.append(RequestProblem(path, f"{value!r} is not one of {shown}"))
