@@ -12,9 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mlcp.aws.service_models import ServiceModels
 from mlcp.batch.planner import BatchPlan, Problem, hard_range, make_plan, problem_for, sweep
 from mlcp.batch.spec import MAX_ARRAY_SIZE, BatchSpec, batch_spec_schema_text, parse_batch_spec
+from mlcp.batch.use_cases import preflight_plan
 from mlcp.errors import PlanInfeasible
+from mlcp_cli.reach import add_reach_arguments, reach_from
 
 PLOT_POINTS = 60
 
@@ -121,6 +124,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     except PlanInfeasible as exc:
         print(f"mlcp: no plan satisfies the constraints: {exc.reason}", file=sys.stderr)
         return 1
+    # The preflight: the SubmitJob / UpdateComputeEnvironment requests of this plan, as AWS will check them.
+    preflight_plan(spec, plan, reach=reach_from(args), checker=ServiceModels(), source=args.spec or "command line")
     if args.plot:
         queue = next(q for q in spec.queues if q.name == plan.queue)
         problem = problem_for(spec, queue, plan.item_count, spec.estimate.per_item_seconds, plan.startup_seconds)
@@ -180,6 +185,7 @@ def add_batch_commands(subparsers: Any) -> argparse.ArgumentParser:
     plan.add_argument("--budget", type=float, help="budget in USD")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.add_argument("--plot", metavar="PNG", help="write makespan and cost against items per child to a PNG")
+    add_reach_arguments(plan, roles=False)
     plan.set_defaults(func=cmd_plan)
     schema = sub.add_parser("schema", help="print the JSON Schema of the batch spec")
     schema.set_defaults(func=cmd_schema)

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import yaml
 
+from mlcp.aws.service_models import ServiceModels
 from mlcp.common.naming import execution_name
 from mlcp.common.payloads import Trigger, TriggerType
 from mlcp.errors import InputInvalid
 from mlcp.training.payloads import DatasetRef, RunInput
+from mlcp.training.preflight import check_run, preflight_spec
 from mlcp.training.preparation import prepare_run, processing_request
 from mlcp.training.spec import PipelineSpec, parse_spec, spec_json_schema
 from mlcp.training.tuning import tuning_request
@@ -27,6 +29,7 @@ from mlcp_cli import api_commands
 from mlcp_cli.batch_commands import add_batch_commands
 from mlcp_cli.images import ImageResolutionUnavailable, resolve_images
 from mlcp_cli.local import commands as local_commands
+from mlcp_cli.reach import add_reach_arguments, reach_from
 from mlcp_cli.scaling_commands import add_scaling_commands
 
 EXAMPLE_ROLE = "arn:aws:iam::123456789012:role/mlcp-sagemaker"
@@ -52,7 +55,13 @@ def cmd_openapi(_: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     spec = _load(args.file)
-    print(f"{args.file}: valid pipeline spec {spec.name!r} ({spec.tuning.strategy} tuning, {spec.compression.method})")
+    reach = reach_from(args)
+    preflight_spec(spec, reach=reach, checker=ServiceModels(), source=args.file)
+    checked = "roles and buckets checked" if reach else "roles and buckets not checked: give --artifact-bucket"
+    print(
+        f"{args.file}: valid pipeline spec {spec.name!r} ({spec.tuning.strategy} tuning, {spec.compression.method}); "
+        f"preflight passed ({checked})"
+    )
     return 0
 
 
@@ -80,6 +89,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         default_role_arn=args.role_arn,
         artifact_bucket=args.bucket,
     )
+    check_run(run, reach=reach_from(args), checker=ServiceModels(), source=args.file)
     plan = {
         "run_id": run.run_id,
         "jobs": run.names.model_dump(),
@@ -117,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     spec_sub = spec.add_subparsers(dest="spec_command", required=True)
     validate = spec_sub.add_parser("validate", help="validate a spec (YAML or JSON); exit 1 with field-level errors")
     validate.add_argument("file")
+    add_reach_arguments(validate)
     validate.set_defaults(func=cmd_validate)
     schema = spec_sub.add_parser("schema", help="print the JSON Schema of the pipeline spec")
     schema.set_defaults(func=cmd_schema)
@@ -126,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--bucket", default="mlcp-artifacts-example")
     plan.add_argument("--role-arn", default=EXAMPLE_ROLE)
     plan.add_argument("--json", action="store_true", help="print the full SageMaker requests as JSON")
+    add_reach_arguments(plan)
     plan.set_defaults(func=cmd_plan)
     local_commands.add_parser(sub)
     scaling = add_scaling_commands(sub)

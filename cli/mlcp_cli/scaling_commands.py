@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mlcp.aws.service_models import ServiceModels
 from mlcp.scaling.policy import parse_policy, policy_json_schema
+from mlcp.scaling.preflight import check_policy
 from mlcp.scaling.simulator import SimConfig, SimResult, parse_trace, simulate, static_node_hours
 
 
@@ -49,6 +51,7 @@ def add_scaling_commands(subparsers: Any) -> argparse.ArgumentParser:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     policy = parse_policy(Path(args.file).read_bytes(), source=args.file)
+    check_policy(policy, checker=ServiceModels(), source=args.file)
     groups = ", ".join(f"{m.name} (weight {m.weight})" for m in policy.nodegroups)
     print(f"{args.file}: valid scaling policy {policy.key!r} ({policy.mode} mode) for {groups}")
     return 0

@@ -100,6 +100,8 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             "TRAINING_STATE_MACHINE_ARN": STATE_MACHINE_ARN,
             "NEO_POLL_SECONDS": "5",
             "NEO_MAX_POLLS": "10",
+            # the operator grants the examples' second bucket (examples/batch/batch.yaml's model): DataBucketNames
+            "DATA_BUCKET_NAMES": "mlcp-artifacts-example",
         }
         for key, value in env.items():
             monkeypatch.setenv(key, value)

@@ -452,6 +452,22 @@ def test_put_an_invalid_spec_is_400_with_field_errors(api: ModuleType) -> None:
     assert call(api, "GET", "/pipelines", query="limit=0")[0] == 400
 
 
+def test_put_and_inline_specs_go_through_the_preflight(api: ModuleType) -> None:
+    """GIVEN specs that validate field by field but that AWS (or the stack's reach) would refuse
+    THEN PUT /pipelines and POST /runs with an inline spec answer 400 naming the spec field."""
+    spec = example_spec()
+    spec["tuning"]["training"]["environment"] = {"MY-VAR": "x"}
+    status, body = call(api, "PUT", "/pipelines/churn", spec)
+    assert status == 400
+    assert [e["field"] for e in body["errors"]] == ["tuning.training.environment"]
+
+    spec = {**example_spec(), "role_arn": "arn:aws:iam::123456789012:role/team-sagemaker-role"}
+    status, body = call(api, "POST", "/runs", {"spec": spec, "dataset_version": "v1"})
+    assert status == 400
+    assert [e["field"] for e in body["errors"]] == ["spec.role_arn"]
+    assert "ExtraSageMakerExecutionRoleArns" in body["errors"][0]["message"]
+
+
 def test_unknown_routes_are_404(api: ModuleType) -> None:
     status, body = call(api, "DELETE", "/runs")
     assert status == 404

@@ -30,6 +30,7 @@ from mlcp.errors import (
     GateFailed,
     ManifestInvalid,
     PipelineNotFound,
+    SpecInvalid,
     TuningFailed,
 )
 from mlcp.training import run_record
@@ -317,6 +318,20 @@ def test_validate_spec_with_an_unknown_manifest_channel(cloud: Cloud) -> None:
     assert [e.field for e in caught.value.errors] == ["channels.test"]
     assert f"s3://{BUCKET}/{MANIFEST_KEY}" in caught.value.reason
     assert record(cloud)["status"] == "PENDING"
+
+
+def test_validate_spec_runs_the_preflight_on_the_run_itself(cloud: Cloud) -> None:
+    """GIVEN a manifest whose channel lies in a bucket the stack cannot read THEN the first state refuses the run
+    (SpecInvalid naming the channel and DataBucketNames) before any job or model package group exists."""
+    register_spec(cloud)
+    cloud.put(MANIFEST_KEY, json.dumps({"channels": {"train": "s3://other-team-data/churn/train/"}}))
+
+    with pytest.raises(SpecInvalid) as caught:
+        invoke("validate_spec", load_event("training_pipeline/validate_spec"))
+
+    assert [e.field for e in caught.value.errors] == ["dataset.channels ('train' from the manifest)"]
+    assert "DataBucketNames" in caught.value.errors[0].message
+    assert cloud.sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
 
 
 def test_validate_spec_without_a_dataset(cloud: Cloud) -> None:

@@ -115,6 +115,33 @@ def test_invalid_upload_is_rejected_and_keeps_the_registered_version(cloud: Clou
     assert head["VersionId"] == bad  # the rejected upload is not deleted: the user fixes it and uploads again
 
 
+@pytest.mark.parametrize(
+    ("extra", "field", "says"),
+    [
+        (
+            "role_arn: arn:aws:iam::123456789012:role/team-sagemaker-role\n",
+            "role_arn",
+            "ExtraSageMakerExecutionRoleArns",
+        ),
+        ("output: {s3_prefix: 's3://other-team-results/churn/'}\n", "output.s3_prefix", "DataBucketNames"),
+    ],
+    ids=["role-outside-the-stacks-reach", "bucket-outside-the-stacks-reach"],
+)
+def test_upload_the_preflight_refuses_is_rejected_naming_the_field(
+    cloud: Cloud, extra: str, field: str, says: str
+) -> None:
+    """GIVEN a spec whose role or bucket the stack cannot reach THEN the registration handler rejects it (the
+    preflight) and the notification names the field; the message names the template parameter to set."""
+    version = cloud.put(SPEC_KEY, spec_with("name: churn\n", "name: churn\n" + extra))
+
+    result = register(s3_event("s3/pipeline_uploaded", SPEC_KEY, version, "0062E99A88DC407460"))
+
+    assert result["status"] == "rejected"
+    assert [e["field"] for e in result["errors"]] == [field]
+    assert says in result["errors"][0]["message"]
+    assert f"  - {field}: " in cloud.notifications()[0]["Message"]
+
+
 def test_spec_whose_name_differs_from_the_key_is_rejected(cloud: Cloud) -> None:
     key = "pipelines/attrition/pipeline.yaml"
     version = cloud.put(key, example_spec_text())

@@ -58,7 +58,7 @@ def test_post_batches_runs_the_batch_pipeline_to_success(
     spec = {
         "name": "api-scoring",
         "items": {"count": 1},
-        "job": {"definition": f"{cloud.stack_name}-batch-worker", "vcpus": 16, "memory_mib": 4096},
+        "job": {"definition": f"{cloud.stack_name}-batch-worker", "vcpus": 16, "memory_mib": 32768},
         "queues": [{"name": cloud.output("BatchSpotQueueArn"), "max_vcpus": 64, "spot": True}],
         "estimate": {"per_item_seconds": 0.5, "startup_seconds": 30.0},
     }

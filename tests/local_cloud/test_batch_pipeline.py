@@ -58,7 +58,7 @@ def _spec(cloud: LocalCloud, profile: str, **overrides: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "name": profile,
         "items": {"count": 1},
-        "job": {"definition": f"{cloud.stack_name}-batch-worker", "vcpus": 16, "memory_mib": 4096},
+        "job": {"definition": f"{cloud.stack_name}-batch-worker", "vcpus": 16, "memory_mib": 32768},
         "queues": [{"name": cloud.output("BatchSpotQueueArn"), "max_vcpus": 64, "spot": True}],
         "estimate": {"per_item_seconds": TRUE_PER_ITEM, "startup_seconds": STARTUP},
     }

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mlcp_cli.local.deploy import Deployment, _condition_holds
+from mlcp_cli.local.deploy import Deployment, _condition_holds, resolve_conditionals
 from tests.support import load_template
 
 
@@ -53,3 +53,26 @@ def test_every_condition_of_the_template_evaluates() -> None:
     assert results["HasSchedule"] is False  # defaults: no scheduled pipeline, no e-mail
     assert results["HasEmail"] is False
     assert set(results) == set(template["Conditions"])
+
+
+@pytest.mark.parametrize(("buckets", "expected"), [("", False), ("a", True), ("a,b", True)])
+def test_a_join_over_a_comma_delimited_list_parameter_evaluates(buckets: str, expected: bool) -> None:
+    """The template's HasDataBuckets / HasExtraSageMakerRoles shape."""
+    condition = {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": [",", {"Ref": "Email"}]}, ""]}]}
+    deployment = _deployment({"Has": condition}, {"Email": buckets})
+    assert _condition_holds(deployment, "Has") is expected
+
+
+@pytest.mark.parametrize(("email", "statements"), [("", ["Always"]), ("a@b.c", ["Always", "OnlyWithEmail"])])
+def test_fn_if_is_resolved_and_no_value_dropped_as_cloudformation_does(email: str, statements: list[str]) -> None:
+    conditions = {"HasEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Email"}, ""]}]}}
+    node = {
+        "Statement": [
+            {"Sid": "Always"},
+            {"Fn::If": ["HasEmail", {"Sid": "OnlyWithEmail"}, {"Ref": "AWS::NoValue"}]},
+        ],
+        "Extra": {"Fn::If": ["HasEmail", "yes", {"Ref": "AWS::NoValue"}]},
+    }
+    resolved = resolve_conditionals(node, _deployment(conditions, {"Email": email}))
+    assert [s["Sid"] for s in resolved["Statement"]] == statements
+    assert ("Extra" in resolved) is bool(email)

@@ -158,6 +158,7 @@ def deploy(
     """Package, transform and create the stack, then the post-deploy steps. ``clients(service)`` gives boto3 clients."""
     template, code_dirs = package(load_template(template_path), clients("s3"), template_path.parent)
     transformed = transform(template, parameters)
+    transformed = resolve_conditionals(transformed, Deployment(stack_name, transformed, {}, {}, {}, parameters))
     cfn = clients("cloudformation")
     cfn.create_stack(
         StackName=stack_name,
@@ -236,6 +237,24 @@ def _get_att(deployment: Deployment, clients: Any, logical_id: str, attribute: s
     raise ValueError(f"post-deploy steps cannot resolve {logical_id}.Arn ({resource_type})")
 
 
+_NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def resolve_conditionals(node: Any, deployment: Deployment) -> Any:
+    """Fn::If resolved and AWS::NoValue removed, as CloudFormation does before creating resources (moto keeps a
+    NoValue in a list as None: a policy list ``[..., !If [HasX, {...}, !Ref AWS::NoValue]]`` breaks it)."""
+    if isinstance(node, dict):
+        if len(node) == 1 and "Fn::If" in node:
+            name, when_true, when_false = node["Fn::If"]
+            chosen = when_true if _condition_holds(deployment, name) else when_false
+            return resolve_conditionals(chosen, deployment)
+        resolved = {k: resolve_conditionals(v, deployment) for k, v in node.items()}
+        return {k: v for k, v in resolved.items() if v != _NO_VALUE}
+    if isinstance(node, list):
+        return [v for v in (resolve_conditionals(item, deployment) for item in node) if v != _NO_VALUE]
+    return node
+
+
 def _condition_holds(deployment: Deployment, name: str | None) -> bool:
     """Evaluate a template condition (Fn::Equals / Not / And / Or over parameters, and Condition references)."""
     if name is None:
@@ -270,6 +289,11 @@ def _evaluate(deployment: Deployment, node: Any) -> Any:
         return all(_evaluate(deployment, part) for part in argument)
     if function == "Fn::Or":
         return any(_evaluate(deployment, part) for part in argument)
+    if function == "Fn::Join":  # over a CommaDelimitedList parameter (its value is the comma-separated text)
+        delimiter, parts = argument
+        if isinstance(parts, dict):
+            return delimiter.join(p for p in _evaluate(deployment, parts).split(",") if p)
+        return delimiter.join(_evaluate(deployment, part) for part in parts)
     raise ValueError(f"{function} is not a condition function")
 
 

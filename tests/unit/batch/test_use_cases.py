@@ -105,6 +105,7 @@ def _deps(objects: dict[str, bytes], jobs: list[Mapping[str, Any]] | None = None
             "NOTIFICATION_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:mlcp",
             "TRAINING_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:training",
             "PROFILES_TABLE": "profiles",
+            "DATA_BUCKET_NAMES": "data-bucket",  # the operator granted the items' bucket (template DataBucketNames)
         }
     )
     return BatchDeps(
@@ -162,7 +163,9 @@ def test_a_shard_retry_needs_the_stats_of_its_run_and_valid_indices() -> None:
     deps = _deps({PREFIX + "batch.yaml": json.dumps(SPEC).encode()})
     with pytest.raises(InputInvalid, match="has no stats"):
         _plan(deps, _run(retry_of="scoring-r0"))
-    shards = Shards(item_count=100, items_per_child=10, children=10, manifest_uri=None, output_uri="s3://b/out/")
+    shards = Shards(
+        item_count=100, items_per_child=10, children=10, manifest_uri=None, output_uri=f"s3://{BUCKET}/out/"
+    )
     first = _plan(deps, _run(item_count=100))
     stats = {"shards": shards.model_dump(), "plan": first.plan, "failed_indices": []}
     deps.objects.write(PREFIX + "runs/scoring-r0/stats.json", json.dumps(stats).encode())

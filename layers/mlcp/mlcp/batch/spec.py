@@ -115,6 +115,13 @@ class JobSpec(_Model):
     vcpus: Annotated[float, Field(gt=0, le=MAX_VCPUS_PER_JOB)] = 1.0
     memory_mib: Annotated[int, Field(ge=128, le=4_000_000)] = 2048
     gpus: Annotated[int, Field(ge=0, le=16)] = 0
+    platform: Annotated[
+        Literal["FARGATE", "EC2"],
+        Field(
+            description="The job definition's platformCapabilities (the stack's mlcp-batch-worker: FARGATE). On "
+            "Fargate, vcpus/memory_mib must be one of Fargate's pairs (the preflight checks them)."
+        ),
+    ] = "FARGATE"
     command: Annotated[
         list[str],
         Field(

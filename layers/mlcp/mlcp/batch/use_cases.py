@@ -29,12 +29,14 @@ from mlcp.batch.payloads import (
 )
 from mlcp.batch.planner import BatchPlan, ChildRun, Profile, initial_profile, items_of, make_plan, update_profile
 from mlcp.batch.ports import BatchJobs, ProfileStore
+from mlcp.batch.preflight import check_requests
 from mlcp.batch.settings import BatchSettings
 from mlcp.batch.spec import MAX_ARRAY_SIZE, BatchSpec, parse_batch_spec
 from mlcp.batch.triggers import classify_batch_key, run_input_for_manifest
 from mlcp.common import naming
 from mlcp.common.payloads import Trigger, TriggerType
-from mlcp.common.ports import Executions, Meter, Notifier, Objects
+from mlcp.common.ports import Executions, Meter, Notifier, Objects, RequestChecker
+from mlcp.common.preflight import StackReach
 from mlcp.common.s3_events import KeyAction, parse_s3_event, refuse, resolve_key
 from mlcp.common.validation import field_errors
 from mlcp.errors import ArtifactMissing, ConcurrentUpdate, EventIgnored, EventInvalid, FieldError, InputInvalid
@@ -54,6 +56,7 @@ class BatchDeps:
     notifier: Notifier
     meter: Meter
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    requests: RequestChecker | None = None  # AWS's request rules (mlcp.aws.service_models); None: limits only
 
 
 # --- triggers -----------------------------------------------------------------------------------------------------
@@ -258,6 +261,29 @@ def submit_request(spec: BatchSpec, plan: BatchPlan, run_id: str, shards: Shards
     return request
 
 
+def resize_request(plan: BatchPlan) -> dict[str, Any] | None:
+    if plan.resize_max_vcpus is None or plan.compute_environment is None:
+        return None
+    return {"ComputeEnvironment": plan.compute_environment, "MaxvCpus": plan.resize_max_vcpus}
+
+
+def preflight_plan(
+    spec: BatchSpec, plan: BatchPlan, *, reach: StackReach | None, checker: RequestChecker | None, source: str
+) -> None:
+    """The preflight of a plan made offline (``mlcp batch plan``): the requests of a sample run of it."""
+    bucket = reach.artifact_bucket if reach is not None else "mlcp-artifacts-123456789012-us-east-1"
+    run_id = naming.execution_name(spec.name, "preflight", bucket)
+    shards = Shards(
+        item_count=plan.item_count,
+        items_per_child=plan.items_per_child,
+        children=plan.children,
+        manifest_uri=spec.items.manifest,
+        output_uri=spec.output or f"s3://{bucket}/batches/{spec.name}/runs/{run_id}/results/",
+    )
+    submit = submit_request(spec, plan, run_id, shards, children=plan.children)
+    check_requests(spec, submit, resize_request(plan), reach=reach, checker=checker, source=source)
+
+
 def _retry_shards(inp: BatchRunInput, retry_of: str, deps: BatchDeps, run_prefix: str) -> tuple[Shards, dict[str, Any]]:
     stats_uri = f"{_prefix(deps, inp.profile)}runs/{retry_of}/stats.json"
     try:
@@ -313,9 +339,16 @@ def plan_batch(inp: PlanInput, deps: BatchDeps) -> PlannedRun:
             output_uri=spec.output or f"{run_prefix}results/",
         )
     request = submit_request(spec, plan, run.run_id, shards, children=shards.children)
-    resize = None
-    if plan.resize_max_vcpus is not None and plan.compute_environment is not None:
-        resize = {"ComputeEnvironment": plan.compute_environment, "MaxvCpus": plan.resize_max_vcpus}
+    resize = resize_request(plan)
+    # The preflight: nothing is resized or submitted that AWS (or the stack's reach) would refuse.
+    check_requests(
+        spec,
+        request,
+        resize,
+        reach=deps.settings.reach(),
+        checker=deps.requests,
+        source=f"spec of job profile {run.profile!r}",
+    )
     planned = PlannedRun(
         run_id=run.run_id,
         profile=run.profile,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
@@ -57,3 +58,25 @@ class Objects(ObjectStore, Protocol):
     def write(self, uri: str, body: bytes, content_type: str = "application/json") -> None: ...
 
     def count(self, prefix_uri: str) -> int: ...
+
+
+# --- the preflight: AWS's own request rules (mlcp.aws.service_models implements it with botocore's models) ------
+@dataclass(frozen=True)
+class RequestProblem:
+    """One member of a request that AWS's service model refuses.
+
+    ``path`` addresses the member in the request (``("TrainingJobDefinition", "Environment", "MY-VAR")``);
+    ``key`` is True when the problem is a map's key (a name), not its value. The preflight translates the path
+    into the spec field it came from: users never see request paths.
+    """
+
+    path: tuple[str | int, ...]
+    message: str
+    key: bool = False
+
+
+class RequestChecker(Protocol):
+    def check(self, service: str, operation: str, params: Mapping[str, Any]) -> list[RequestProblem]:
+        """Every problem of ``params`` as the input of ``service``'s ``operation`` (botocore model names, e.g.
+        ``sagemaker`` / ``CreateTrainingJob``); empty when the model accepts the request."""
+        ...

@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mlcp.common.preflight import split_list
 from mlcp.common.validation import field_errors
 from mlcp.errors import InputInvalid
 
@@ -23,6 +24,12 @@ class FunctionSettings(BaseModel):
     environment: Annotated[str, Field(alias="MLCP_ENVIRONMENT")] = "dev"
     artifact_bucket: Annotated[str, Field(alias="ARTIFACT_BUCKET", min_length=3)]
     notification_topic_arn: Annotated[str, Field(alias="NOTIFICATION_TOPIC_ARN", min_length=20)]
+    # The template parameter DataBucketNames (comma-separated): buckets besides the artifact bucket that jobs may
+    # read and write; the preflight refuses any other bucket (mlcp.common.preflight.StackReach).
+    data_bucket_names: Annotated[str, Field(alias="DATA_BUCKET_NAMES")] = ""
+
+    def data_buckets(self) -> tuple[str, ...]:
+        return split_list(self.data_bucket_names)
 
 
 SettingsT = TypeVar("SettingsT", bound=FunctionSettings)

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mlcp.common import notifications
-from mlcp.common.ports import Meter, Notifier, ObjectStore
+from mlcp.common.ports import Meter, Notifier, ObjectStore, RequestChecker
 from mlcp.common.s3_events import (
     KeyAction,
     KeyDecision,
@@ -41,6 +41,7 @@ from mlcp.scaling.policy import (
     parse_policy,
 )
 from mlcp.scaling.ports import DecisionLog, Nodegroups, ScalingPolicyStore, ScalingStateStore
+from mlcp.scaling.preflight import check_policy
 from mlcp.scaling.settings import ScalingSettings
 
 # template.yaml's ScalingPolicyUploaded rule matches these wildcards (tests/static/test_trigger_rules.py).
@@ -61,6 +62,14 @@ class ScalingDeps:
     notifier: Notifier
     meter: Meter
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    requests: RequestChecker | None = None  # AWS's request rules (mlcp.aws.service_models); None: limits only
+
+
+def checked_policy(document: str | bytes | dict[str, Any], deps: ScalingDeps, *, source: str) -> ScalingPolicy:
+    """Parse a policy and run its preflight (the UpdateNodegroupConfig requests it can send); PolicyInvalid."""
+    policy = parse_policy(document, source=source)
+    check_policy(policy, checker=deps.requests, source=source)
+    return policy
 
 
 # --- registration ------------------------------------------------------------------------------------------------
@@ -120,7 +129,7 @@ def _register_policy(obj: S3Object, deps: ScalingDeps) -> PolicyRegistration:
         )
     key = f"{match['cluster']}/{match['name']}"
     try:
-        policy = parse_policy(deps.objects.read(obj.uri, obj.version_id), source=obj.source)
+        policy = checked_policy(deps.objects.read(obj.uri, obj.version_id), deps, source=obj.source)
         if policy.key != key:
             raise PolicyInvalid(obj.source, [FieldError("cluster", f"policy {policy.key!r} uploaded under {key!r}")])
     except PolicyInvalid as exc:
@@ -215,7 +224,7 @@ def _policy(trigger: AnyTrigger, deps: ScalingDeps) -> ScalingPolicy:
             else f"schedule of {trigger.policy}"
         )
         raise PolicyNotFound(f"no scaling policy is registered for the {what}")
-    return parse_policy(stored, source=f"registered scaling policy {key}")
+    return checked_policy(stored, deps, source=f"registered scaling policy {key}")
 
 
 def _state(deps: ScalingDeps, policy: str) -> ControllerState:

@@ -36,7 +36,6 @@ from mlcp.training.api_models import (
 )
 from mlcp.training.payloads import DatasetRef, RunInput, RunStatus
 from mlcp.training.ports import PipelineCatalog, RunIndex
-from mlcp.training.spec import parse_spec
 
 CANCEL_ERROR = "mlcp.Cancelled"
 _RUN_KEYS = {"run_id"}
@@ -63,10 +62,10 @@ def run_id_for(pipeline: str, dataset_version: str, caller: str, idempotency_key
     return naming.execution_name(pipeline, dataset_version, "api-request", request_id)
 
 
-def _inline_spec(document: dict[str, Any], pipeline: str | None) -> str:
-    """Validate an inline spec (errors named ``spec.<field>``); return its pipeline name."""
+def _inline_spec(document: dict[str, Any], pipeline: str | None, deps: use_cases.Deps) -> str:
+    """Validate an inline spec and run its preflight (errors named ``spec.<field>``); return its pipeline name."""
     try:
-        spec = parse_spec(document, source="inline spec")
+        spec = use_cases.checked_spec(document, deps, source="inline spec")
     except SpecInvalid as exc:
         errors = [FieldError(f"spec.{e.field}".rstrip("."), e.message) for e in exc.errors]
         raise InputInvalid("request body", errors) from exc
@@ -99,7 +98,7 @@ def start_run(
 ) -> StartRunResponse:
     """POST /runs: a registered pipeline or an inline spec on a dataset version, under a deterministic name."""
     if request.spec is not None:
-        pipeline = _inline_spec(request.spec, request.pipeline)
+        pipeline = _inline_spec(request.spec, request.pipeline, deps.core)
     elif request.pipeline is not None:
         pipeline = request.pipeline
         if deps.core.pipelines.get_spec(pipeline) is None:
@@ -220,7 +219,7 @@ def list_runs(
 # --- pipelines -----------------------------------------------------------------------------------------------------
 def put_pipeline(name: str, document: dict[str, Any], *, caller: str, deps: RunsApi) -> tuple[PipelineView, bool]:
     """PUT /pipelines/{name}: validate and register a spec; returns (the pipeline, whether it is new)."""
-    spec = parse_spec(document, source=f"PUT /pipelines/{name}")
+    spec = use_cases.checked_spec(document, deps.core, source=f"PUT /pipelines/{name}")
     if spec.name != name:
         raise InputInvalid("request body", [FieldError("name", f"is {spec.name!r} but the path names {name!r}")])
     existing = deps.catalog.item(name)

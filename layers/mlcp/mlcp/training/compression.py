@@ -99,6 +99,9 @@ def compilation_request(run: RunContext, best: BestModel, method: Neo) -> dict[s
         if method.target_platform.accelerator:
             platform["Accelerator"] = method.target_platform.accelerator
         output["TargetPlatform"] = platform
+    options = method.compiler_options_text()
+    if options is not None:
+        output["CompilerOptions"] = options
     return {
         "CompilationJobName": run.names.compilation,
         "RoleArn": run.role_arn,

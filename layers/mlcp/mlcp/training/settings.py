@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from mlcp.common.preflight import StackReach, split_list
 from mlcp.common.settings import FunctionSettings
 
 
@@ -18,3 +19,15 @@ class TrainingSettings(FunctionSettings):
     training_state_machine_arn: Annotated[str, Field(alias="TRAINING_STATE_MACHINE_ARN", min_length=20)]
     neo_poll_seconds: Annotated[int, Field(alias="NEO_POLL_SECONDS", ge=1, le=3600)] = 30
     neo_max_polls: Annotated[int, Field(alias="NEO_MAX_POLLS", ge=1, le=1000)] = 120
+    # The template parameter ExtraSageMakerExecutionRoleArns (comma-separated): roles a spec's role_arn may name
+    # besides the stack's own (the template grants iam:PassRole on exactly these).
+    extra_sagemaker_role_arns: Annotated[str, Field(alias="EXTRA_SAGEMAKER_ROLE_ARNS")] = ""
+
+    def reach(self) -> StackReach:
+        """What the deployed stack may pass and read: the preflight refuses specs that need more."""
+        return StackReach(
+            artifact_bucket=self.artifact_bucket,
+            stack_role_arn=self.sagemaker_role_arn,
+            extra_role_arns=split_list(self.extra_sagemaker_role_arns),
+            data_buckets=self.data_buckets(),
+        )

@@ -157,7 +157,7 @@ class Quantization(CompressionJob):
 class NeoTargetPlatform(SpecModel):
     os: Literal["ANDROID", "LINUX"]
     arch: Literal["X86_64", "X86", "ARM64", "ARM_EABI", "ARM_EABIHF"]
-    accelerator: Literal["INTEL_GRAPHICS", "MALI", "NVIDIA"] | None = None
+    accelerator: Literal["INTEL_GRAPHICS", "MALI", "NVIDIA", "NNA"] | None = None  # TargetPlatformAccelerator
 
 
 NEO_TARGET_DEVICES = (
@@ -180,6 +180,14 @@ class Neo(SpecModel):
     ]
     target_device: Annotated[str | None, Field(json_schema_extra={"enum": list(NEO_TARGET_DEVICES)})] = None
     target_platform: NeoTargetPlatform | None = None
+    compiler_options: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description="OutputConfig.CompilerOptions, sent as JSON. Required for a target_platform with the NVIDIA "
+            'accelerator: {"gpu-code": "sm_72", "trt-ver": "8.2.1", "cuda-ver": "10.2"} (SageMaker API reference, '
+            "OutputConfig); recommended for CPU targets.",
+        ),
+    ] = None
     max_runtime_seconds: Annotated[int, Field(ge=1, le=86400)] = 900
 
     @model_validator(mode="after")
@@ -201,6 +209,11 @@ class Neo(SpecModel):
 
     def data_input_config(self) -> str:
         return json.dumps(self.input_shape, separators=(",", ":"))
+
+    def compiler_options_text(self) -> str | None:
+        if self.compiler_options is None:
+            return None
+        return json.dumps(self.compiler_options, separators=(",", ":"), sort_keys=True)
 
 
 Compression = Annotated[Pruning | Quantization | Neo, Field(discriminator="method")]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import itertools
 import math
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from mlcp.common.validation import Rules
 from mlcp.training.sagemaker_limits import (
@@ -98,12 +98,25 @@ class IntegerRange(SpecModel):
         return self
 
 
+_CATEGORY_SCHEMA = {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 256}, {"type": "number"}]}
+
+
 class CategoricalRange(SpecModel):
+    """Categorical values are strings to SageMaker; numbers (``[0.01, 0.05]``, ``[16, 32]``) become the strings
+    they are written as (``"0.01"``, ``"16"``)."""
+
     name: Annotated[str, Field(pattern=HYPERPARAMETER_NAME, max_length=256)]
     values: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=256)]],
+        list[Annotated[str, Field(min_length=1, max_length=256), WithJsonSchema(_CATEGORY_SCHEMA)]],
         Field(min_length=1, max_length=MAX_CATEGORICAL_VALUES),
     ]
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _numbers_as_strings(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        return [_number_text(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in value]
 
     @model_validator(mode="after")
     def _unique(self) -> CategoricalRange:
@@ -111,6 +124,11 @@ class CategoricalRange(SpecModel):
         rules.check(len(set(self.values)) == len(self.values), ("values",), "values must be unique")
         rules.raise_if_any()
         return self
+
+
+def _number_text(value: float) -> str:
+    # YAML/JSON numbers as written: 16 -> "16", 0.01 -> "0.01" (repr: the shortest text that reads back the same)
+    return str(value) if isinstance(value, int) else repr(value)
 
 
 class ParameterRanges(SpecModel):

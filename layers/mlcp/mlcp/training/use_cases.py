@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mlcp.common import notifications
 from mlcp.common.payloads import Notification
-from mlcp.common.ports import Executions, Meter, Notifier, ObjectStore
+from mlcp.common.ports import Executions, Meter, Notifier, ObjectStore, RequestChecker
 from mlcp.common.s3_events import KeyAction, S3Object, parse_s3_event, refuse, resolve_key
 from mlcp.errors import (
     DatasetNotFound,
@@ -46,9 +46,10 @@ from mlcp.training.payloads import (
     ValidateResult,
 )
 from mlcp.training.ports import PipelineStore, RunStore, SageMaker
+from mlcp.training.preflight import check_run, preflight_spec
 from mlcp.training.preparation import parse_manifest, prepare_run, processing_request
 from mlcp.training.settings import TrainingSettings
-from mlcp.training.spec import parse_spec
+from mlcp.training.spec import PipelineSpec, parse_spec
 
 
 @dataclass
@@ -62,6 +63,16 @@ class Deps:
     pipelines: PipelineStore
     meter: Meter
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # AWS's request rules (botocore's service models, mlcp.aws.service_models); None: the limits table only
+    requests: RequestChecker | None = None
+
+
+def checked_spec(document: str | bytes | dict[str, Any], deps: Deps, *, source: str) -> PipelineSpec:
+    """Parse a spec and run the preflight (every request a run sends, the stack's reach); SpecInvalid names the
+    spec fields. Used wherever a spec enters: S3 registration, PUT /pipelines, POST /runs, validate_spec."""
+    spec = parse_spec(document, source=source)
+    preflight_spec(spec, reach=deps.settings.reach(), checker=deps.requests, source=source)
+    return spec
 
 
 class _Result(BaseModel):
@@ -115,7 +126,7 @@ def register_pipeline(event: Mapping[str, Any], deps: Deps) -> RegistrationResul
 
 def _register_spec(obj: S3Object, name: str, deps: Deps) -> RegistrationResult:
     try:
-        spec = parse_spec(deps.objects.read(obj.uri, obj.version_id), source=obj.source)
+        spec = checked_spec(deps.objects.read(obj.uri, obj.version_id), deps, source=obj.source)
         if spec.name != name:
             raise SpecInvalid(obj.source, [FieldError("name", f"is {spec.name!r} but the object key names {name!r}")])
     except SpecInvalid as exc:
@@ -251,6 +262,8 @@ def validate_spec(inp: ValidateInput, deps: Deps) -> ValidateResult:
         default_role_arn=deps.settings.sagemaker_role_arn,
         artifact_bucket=deps.settings.artifact_bucket,
     )
+    # The preflight on the run itself (its manifest's channels, its names): nothing launches if AWS would refuse it.
+    check_run(run, reach=deps.settings.reach(), checker=deps.requests, source=f"spec of pipeline {spec.name}")
     deps.sagemaker.ensure_model_package_group(
         spec.registry.model_package_group,
         f"Models of the mlcp pipeline {spec.name}",

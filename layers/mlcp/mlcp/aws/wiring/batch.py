@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from mlcp.aws.batch import BatchAdapter
 from mlcp.aws.dynamodb.batch import DynamoProfileStore
 from mlcp.aws.s3 import S3ObjectStore
+from mlcp.aws.service_models import ServiceModels
 from mlcp.aws.sfn import StepFunctionsExecutions
 from mlcp.aws.sns import SnsNotifier
 from mlcp.batch.settings import BatchSettings
@@ -28,4 +29,5 @@ def batch_deps_for(settings: BatchSettings, meter: Meter) -> BatchDeps:
         executions=StepFunctionsExecutions(),
         notifier=SnsNotifier(settings.notification_topic_arn),
         meter=meter,
+        requests=ServiceModels(),
     )

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from mlcp.aws.dynamodb.scaling import DynamoDecisionLog, DynamoScalingPolicyStore, DynamoScalingStateStore
 from mlcp.aws.eks import EksAdapter
 from mlcp.aws.s3 import S3ObjectStore
+from mlcp.aws.service_models import ServiceModels
 from mlcp.aws.sns import SnsNotifier
 from mlcp.common.ports import Meter
 from mlcp.common.settings import load_settings
@@ -28,4 +29,5 @@ def scaling_deps_for(settings: ScalingSettings, meter: Meter) -> ScalingDeps:
         decisions=DynamoDecisionLog(settings.scaling_decisions_table),
         notifier=SnsNotifier(settings.notification_topic_arn),
         meter=meter,
+        requests=ServiceModels(),
     )

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from mlcp.aws.dynamodb.training import DynamoPipelineStore, DynamoRunStore
 from mlcp.aws.s3 import S3ObjectStore
 from mlcp.aws.sagemaker import SageMakerAdapter
+from mlcp.aws.service_models import ServiceModels
 from mlcp.aws.sfn import StepFunctionsExecutions
 from mlcp.aws.sns import SnsNotifier
 from mlcp.common.ports import Meter
@@ -25,6 +26,7 @@ def training_deps_for(settings: TrainingSettings, meter: Meter) -> Deps:
         runs=DynamoRunStore(settings.runs_table),
         pipelines=DynamoPipelineStore(settings.pipelines_table),
         meter=meter,
+        requests=ServiceModels(),
     )
 
 
