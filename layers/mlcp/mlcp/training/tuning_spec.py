@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from mlcp.common.validation import Rules
+from mlcp.common.validation import Rules, duplicates
 from mlcp.training.sagemaker_limits import (
     HYPERPARAMETER_NAME,
     MAX_CATEGORICAL_VALUES,
@@ -195,7 +195,7 @@ class TuningStage(SpecModel):
             ("parameter_ranges",),
             f"{len(names)} tunable hyperparameters; SageMaker allows at most {MAX_TUNABLE_HYPERPARAMETERS}",
         )
-        for name in sorted({n for n in names if names.count(n) > 1}):
+        for name in duplicates(names):
             rules.check(False, ("parameter_ranges",), f"hyperparameter {name!r} has more than one range")
         for name in sorted(set(names) & set(self.static_hyperparameters)):
             rules.check(False, ("static_hyperparameters", name), "is also a tunable range; remove one of them")
@@ -205,7 +205,7 @@ class TuningStage(SpecModel):
             f"at most {MAX_HYPERPARAMETERS} hyperparameters in all (tunable + static)",
         )
         metric_names = [m.name for m in self.metric_definitions]
-        for name in sorted({n for n in metric_names if metric_names.count(n) > 1}):
+        for name in duplicates(metric_names):
             rules.check(False, ("metric_definitions",), f"metric {name!r} is defined twice")
         rules.check(
             self.objective.metric in metric_names,
