@@ -14,9 +14,9 @@ import json
 import string
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mlcp.common.documents import load_document
+from mlcp.common.documents import load_document, validate_document
 from mlcp.common.validation import IMAGE_URI, S3_URI, Rules, field_errors
 from mlcp.errors import BatchSpecInvalid
 
@@ -239,10 +239,7 @@ class BatchSpec(_Model):
 def parse_batch_spec(document: str | bytes | dict[str, Any], *, source: str = "batch spec") -> BatchSpec:
     """Parse a batch spec from YAML/JSON text or a dict; raise BatchSpecInvalid with field-level errors."""
     data = load_document(document, source=source, error=BatchSpecInvalid)
-    try:
-        return BatchSpec.model_validate(data)
-    except ValidationError as exc:
-        raise BatchSpecInvalid(source, field_errors(exc)) from exc
+    return validate_document(BatchSpec, data, source=source, error=BatchSpecInvalid, errors_of=field_errors)
 
 
 def batch_spec_json_schema() -> dict[str, Any]:

@@ -33,11 +33,12 @@ from mlcp.batch.ports import BatchJobs, ProfileStore
 from mlcp.batch.settings import BatchSettings
 from mlcp.batch.spec import MAX_ARRAY_SIZE, BatchSpec, parse_batch_spec
 from mlcp.common import naming
+from mlcp.common.documents import read_document
 from mlcp.common.payloads import Trigger, TriggerType
 from mlcp.common.ports import Executions, Meter, Notifier, Objects
 from mlcp.common.s3_events import S3Object, parse_s3_event
 from mlcp.common.validation import field_errors
-from mlcp.errors import ArtifactMissing, ConcurrentUpdate, EventInvalid, FieldError, InputInvalid
+from mlcp.errors import ArtifactMissing, BatchSpecInvalid, ConcurrentUpdate, EventInvalid, FieldError, InputInvalid
 
 MANIFEST_KEY = re.compile(r"^batches/(?P<profile>[a-z0-9](?:-?[a-z0-9]){0,39})/(?P<label>.+)/manifest\.json$")
 SPEC_NAMES = ("batch.yaml", "batch.yml", "batch.json")
@@ -136,7 +137,7 @@ def load_spec(deps: BatchDeps, profile: str) -> BatchSpec:
     for name in SPEC_NAMES:
         uri = _prefix(deps, profile) + name
         try:
-            body = deps.objects.read(uri)
+            body = read_document(deps.objects, uri, source=uri, error=BatchSpecInvalid)
         except ArtifactMissing:
             continue
         return parse_batch_spec(body, source=uri)

@@ -19,9 +19,13 @@ Limits and their sources:
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from mlcp.errors import FieldError, InputInvalid
+from pydantic import BaseModel, ValidationError
+
+from mlcp.common.ports import ObjectStore
+from mlcp.errors import DocumentTooLarge, FieldError, InputInvalid
 
 MAX_DOCUMENT_BYTES = 256 * 1024
 MAX_DEPTH = 32
@@ -29,6 +33,7 @@ MAX_NODES = 100_000
 MAX_NUMBER_DIGITS = 4300
 
 ErrorClass = type[InputInvalid]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class _Refused(Exception):
@@ -207,3 +212,34 @@ def json_body(text: str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
         raise InputInvalid("the request body", [FieldError("body", str(exc))]) from None
     except ValueError as exc:
         raise InputInvalid("the request body", [FieldError("body", f"is not valid JSON: {exc}")]) from None
+
+
+def read_document(
+    objects: ObjectStore, uri: str, version_id: str | None = None, *, source: str, error: ErrorClass = InputInvalid
+) -> bytes:
+    """Read a document object, refusing one over MAX_DOCUMENT_BYTES from its ContentLength (body unread)."""
+    try:
+        return objects.read(uri, version_id, max_bytes=MAX_DOCUMENT_BYTES)
+    except DocumentTooLarge as exc:
+        raise error(source, [FieldError("", check_size(exc.size, limit=exc.limit) or "is too large")]) from None
+
+
+def validate_document(
+    model: type[ModelT],
+    data: dict[str, Any],
+    *,
+    source: str,
+    error: ErrorClass,
+    errors_of: Callable[[ValidationError], list[FieldError]],
+) -> ModelT:
+    """``model.model_validate(data)``; any failure (a validator's unexpected exception included) is ``error``.
+
+    A loaded document is bounded (depth, values), so this is bounded work too; an exception other than pydantic's
+    means the input hit a case the validators did not foresee: it is still a rejection of that input, never a crash.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise error(source, errors_of(exc)) from exc
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, RecursionError) as exc:
+        raise error(source, [FieldError("", f"could not be validated ({type(exc).__name__})")]) from exc

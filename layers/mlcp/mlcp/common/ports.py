@@ -7,7 +7,9 @@ from typing import Any, Protocol
 
 
 class ObjectStore(Protocol):
-    def read(self, uri: str, version_id: str | None = None) -> bytes: ...
+    def read(self, uri: str, version_id: str | None = None, *, max_bytes: int | None = None) -> bytes:
+        """The object; raises ArtifactMissing, or DocumentTooLarge when it is larger than ``max_bytes``."""
+        ...
 
     def size(self, uri: str) -> int: ...
 

@@ -20,13 +20,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     computed_field,
     field_validator,
     model_validator,
 )
 
-from mlcp.common.documents import load_document
+from mlcp.common.documents import load_document, validate_document
 from mlcp.common.validation import Rules, field_errors, repeated
 from mlcp.errors import PolicyInvalid
 from mlcp.scaling.cron import CronError, parse_cron
@@ -217,10 +216,7 @@ class ScalingPolicy(_Strict):
 def parse_policy(document: str | bytes | dict[str, Any], *, source: str = "scaling policy") -> ScalingPolicy:
     """Parse a policy from YAML/JSON text or a dict; raise PolicyInvalid with field-level errors."""
     data = load_document(document, source=source, error=PolicyInvalid)
-    try:
-        return ScalingPolicy.model_validate(data)
-    except ValidationError as exc:
-        raise PolicyInvalid(source, field_errors(exc)) from exc
+    return validate_document(ScalingPolicy, data, source=source, error=PolicyInvalid, errors_of=field_errors)
 
 
 def policy_json_schema() -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mlcp.common import notifications
+from mlcp.common.documents import read_document
 from mlcp.common.ports import Meter, Notifier, ObjectStore
 from mlcp.common.s3_events import parse_s3_event
 from mlcp.common.validation import field_errors
@@ -74,7 +75,8 @@ def register_scaling_policy(event: Mapping[str, Any], deps: ScalingDeps) -> Poli
         )
     key = f"{match['cluster']}/{match['name']}"
     try:
-        policy = parse_policy(deps.objects.read(obj.uri, obj.version_id), source=obj.source)
+        body = read_document(deps.objects, obj.uri, obj.version_id, source=obj.source, error=PolicyInvalid)
+        policy = parse_policy(body, source=obj.source)
         if policy.key != key:
             raise PolicyInvalid(obj.source, [FieldError("cluster", f"policy {policy.key!r} uploaded under {key!r}")])
     except PolicyInvalid as exc:

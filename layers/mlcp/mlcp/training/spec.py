@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from mlcp.common.documents import load_document
+from mlcp.common.documents import load_document, validate_document
 from mlcp.common.validation import S3_URI, Rules, duplicates, field_errors
 from mlcp.errors import FieldError, SpecInvalid
 from mlcp.training.sagemaker_limits import (
@@ -321,10 +321,7 @@ def spec_errors(exc: ValidationError) -> list[FieldError]:
 def parse_spec(document: str | bytes | dict[str, Any], *, source: str = "pipeline spec") -> PipelineSpec:
     """Parse a spec from YAML/JSON text or a dict; raise SpecInvalid with field-level errors."""
     data = load_document(document, source=source, error=SpecInvalid)
-    try:
-        return PipelineSpec.model_validate(data)
-    except ValidationError as exc:
-        raise SpecInvalid(source, spec_errors(exc)) from exc
+    return validate_document(PipelineSpec, data, source=source, error=SpecInvalid, errors_of=spec_errors)
 
 
 def spec_json_schema() -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from mlcp.common import notifications
+from mlcp.common.documents import read_document
 from mlcp.common.payloads import Notification
 from mlcp.common.ports import Executions, Meter, Notifier, ObjectStore
 from mlcp.common.s3_events import parse_s3_event
@@ -81,7 +82,8 @@ def register_pipeline(event: Mapping[str, Any], deps: Deps) -> RegistrationResul
     obj = parse_s3_event(event)
     name = triggers.pipeline_name_from_key(obj.key)
     try:
-        spec = parse_spec(deps.objects.read(obj.uri, obj.version_id), source=obj.source)
+        body = read_document(deps.objects, obj.uri, obj.version_id, source=obj.source, error=SpecInvalid)
+        spec = parse_spec(body, source=obj.source)
         if spec.name != name:
             raise SpecInvalid(obj.source, [FieldError("name", f"is {spec.name!r} but the object key names {name!r}")])
     except SpecInvalid as exc:
