@@ -114,9 +114,10 @@ class CategoricalRange(SpecModel):
 
 
 class ParameterRanges(SpecModel):
-    continuous: list[ContinuousRange] = []
-    integer: list[IntegerRange] = []
-    categorical: list[CategoricalRange] = []
+    # Each at most 30 (ParameterRanges in CreateHyperParameterTuningJob), checked before the per-range rules.
+    continuous: Annotated[list[ContinuousRange], Field(max_length=MAX_TUNABLE_HYPERPARAMETERS)] = []
+    integer: Annotated[list[IntegerRange], Field(max_length=MAX_TUNABLE_HYPERPARAMETERS)] = []
+    categorical: Annotated[list[CategoricalRange], Field(max_length=MAX_TUNABLE_HYPERPARAMETERS)] = []
 
     def names(self) -> list[str]:
         return [r.name for r in self.continuous] + [r.name for r in self.integer] + [r.name for r in self.categorical]
