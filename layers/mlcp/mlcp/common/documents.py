@@ -203,7 +203,8 @@ def load_document(
 def json_body(text: str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
     """An API request body: JSON only, within the same limits; raises InputInvalid("request body", ...)."""
     try:
-        size = len(text.encode())
+        # Each character is at least one UTF-8 byte: the length alone refuses most oversized bodies unencoded.
+        size = len(text) if len(text) > max_bytes else len(text.encode())
         message = check_size(size, limit=max_bytes)
         if message:
             raise _refuse(message)
