@@ -437,3 +437,20 @@ def test_a_failed_runs_cause_is_shown_without_its_stack_trace(
     assert status == 200
     assert body["cause"] == "KeyError: 'shard'"
     assert "/var/task" not in json.dumps(body)
+
+
+def test_an_inline_spec_outside_the_granted_batch_scope_is_400_naming_the_parameter(
+    api: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the API function's scope as template.yaml sets it (the stack's own Batch resources only)
+    monkeypatch.setenv("BATCH_RESOURCE_PREFIX", "mlcp-")
+    api.deps.cache_clear()
+    spec = json.loads(json.dumps(__import__("yaml").safe_load((EXAMPLES / "batch" / "batch.yaml").read_text())))
+    spec["name"] = "hijack"
+    spec["job"]["definition"] = "another-teams-job-definition"
+
+    status, body = call(api, "POST", "/batches", {"profile": "hijack", "item_count": 5, "spec": spec})
+
+    assert status == 400
+    assert body["errors"][0]["field"] == "spec.job.definition"
+    assert "BatchExtraJobDefinitions" in body["errors"][0]["message"]

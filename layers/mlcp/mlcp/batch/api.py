@@ -10,6 +10,7 @@ from typing import Any
 from mlcp.batch import use_cases
 from mlcp.batch.api_models import BatchStartResponse, BatchView, StartBatchRequest
 from mlcp.batch.payloads import BatchRunInput
+from mlcp.batch.scope import check_scope
 from mlcp.batch.spec import BatchSpec, parse_batch_spec
 from mlcp.batch.use_cases import BatchDeps
 from mlcp.common import naming
@@ -88,6 +89,7 @@ def _new_batch_input(
     if request.spec is not None:
         try:
             spec = parse_batch_spec(request.spec, source="inline batch spec")
+            check_scope(spec, batch.settings, source="inline batch spec")
         except BatchSpecInvalid as exc:
             errors = [FieldError(f"spec.{e.field}".rstrip("."), e.message) for e in exc.errors]
             raise InputInvalid("request body", errors) from exc

@@ -30,6 +30,7 @@ from mlcp.batch.payloads import (
 )
 from mlcp.batch.planner import BatchPlan, ChildRun, Profile, initial_profile, items_of, make_plan, update_profile
 from mlcp.batch.ports import BatchJobs, ProfileStore
+from mlcp.batch.scope import check_scope
 from mlcp.batch.settings import BatchSettings
 from mlcp.batch.spec import MAX_ARRAY_SIZE, BatchSpec, parse_batch_spec
 from mlcp.common import naming
@@ -140,7 +141,7 @@ def load_spec(deps: BatchDeps, profile: str) -> BatchSpec:
             body = read_document(deps.objects, uri, source=uri, error=BatchSpecInvalid)
         except ArtifactMissing:
             continue
-        return parse_batch_spec(body, source=uri)
+        return check_scope(parse_batch_spec(body, source=uri), deps.settings, source=uri)
     raise ArtifactMissing(f"job profile {profile!r} has no spec: upload {_prefix(deps, profile)}batch.yaml")
 
 
