@@ -155,3 +155,18 @@ def test_aliases_that_expand_past_the_limit_are_rejected(cloud: Cloud) -> None:
 
     assert result["status"] == "rejected"
     assert "has more than 100,000 values" in result["errors"][0]["message"]
+
+
+def test_a_second_policy_over_a_covered_node_group_is_refused_naming_the_holder(scaling: Scaling) -> None:  # noqa: F811
+    # GIVEN the registered gpu policy over gpu-a and gpu-b
+    assert scaling.upload_policy()["status"] == "registered"
+    planted = POLICY_TEXT.replace("name: gpu\n", "name: planted\n").replace("max_step: 8", "max_step: 1000")
+
+    # WHEN a second policy claims gpu-b (the planted max_step: 1000 took the group over before)
+    result = scaling.upload_policy(planted, key="scaling/ml-inference/planted/policy.yaml")
+
+    # THEN it is rejected, naming the policy that holds each node group; the holder may still be re-registered
+    assert result["status"] == "rejected"
+    assert {e["field"] for e in result["errors"]} == {"nodegroups[0].name", "nodegroups[1].name"}
+    assert "registered policy 'ml-inference/gpu'" in result["errors"][0]["message"]
+    assert scaling.upload_policy()["status"] == "registered"

@@ -30,7 +30,7 @@ def create_app() -> APIGatewayRestResolver:
     # Request bodies are JSON within the document limits (size, depth, digits): mlcp.common.documents.
     app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json_body)
     # Only application/json bodies: form and multipart bodies get the same 415 as text/plain (mlcp.rest.errors).
-    app._request_validation_middleware = errors.JsonOnlyValidation()  # type: ignore[attr-defined]
+    app._request_validation_middleware = errors.JsonOnlyValidation()  # type: ignore[no-untyped-call]
     for prefix, router in ROUTERS:
         app.include_router(router, prefix=prefix)
     errors.register(app)

@@ -63,6 +63,20 @@ class PolicyRegistration(BaseModel):
     errors: list[dict[str, str]] = []
 
 
+def _overlaps(policy: ScalingPolicy, key: str, deps: ScalingDeps) -> list[FieldError]:
+    """One node group, one policy: each member already covered by another registered policy, naming that policy
+    (two policies on one node group would fight; before, the one whose key sorted first silently won)."""
+    found = []
+    for i, member in enumerate(policy.nodegroups):
+        holder = deps.policies.policy_for_nodegroup(policy.cluster, member.name)
+        if holder is not None and holder != key:
+            message = (
+                f"{member.name!r} is already scaled by the registered policy {holder!r}; one policy per node group"
+            )
+            found.append(FieldError(f"nodegroups[{i}].name", message))
+    return found
+
+
 def register_scaling_policy(event: Mapping[str, Any], deps: ScalingDeps) -> PolicyRegistration:
     """S3 ``scaling/<cluster>/<name>/policy.yaml`` uploaded: validate and register it (with its alarm index), or
     reject it with a notification naming the fields; a rejected upload leaves the registered policy in place."""
@@ -79,6 +93,9 @@ def register_scaling_policy(event: Mapping[str, Any], deps: ScalingDeps) -> Poli
         policy = parse_policy(body, source=obj.source)
         if policy.key != key:
             raise PolicyInvalid(obj.source, [FieldError("cluster", f"policy {policy.key!r} uploaded under {key!r}")])
+        overlaps = _overlaps(policy, key, deps)
+        if overlaps:
+            raise PolicyInvalid(obj.source, overlaps)
     except PolicyInvalid as exc:
         errors = [e.as_dict() for e in exc.errors]
         deps.policies.record_rejection(key, obj.source, errors, deps.clock())
