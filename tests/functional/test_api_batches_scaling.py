@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 
 from mlcp.aws import clients
 from mlcp.aws.dynamodb.scaling import DynamoScalingStateStore
+from mlcp.aws.sfn import StepFunctionsExecutions
 from mlcp_cli.local.api_server import proxy_event
 from tests.functional.conftest import ACCOUNT, BUCKET, REGION, Cloud, _create_table
 from tests.support import EXAMPLES, ROOT, FakeLambdaContext, aws_client, load_event, load_handler
@@ -389,3 +390,67 @@ def test_the_sample_events_route_to_the_new_operations(api: ModuleType) -> None:
         response = api.lambda_handler(event, FakeLambdaContext())
         assert response["statusCode"] in expected, (sample, response["body"])
     assert (ROOT / "events" / "api" / "scaling_action.json").is_file()
+
+
+# --- issue 18: an inline spec never replaces a profile; a failed run's cause has no stack trace ----------------------
+def test_an_inline_spec_never_replaces_a_different_registered_spec(api: ModuleType, cloud: Cloud) -> None:
+    # GIVEN the registered image-scoring profile (its own job definition and queues)
+    spec = json.loads(json.dumps(__import__("yaml").safe_load((EXAMPLES / "batch" / "batch.yaml").read_text())))
+    before = cloud.s3.get_object(Bucket=BUCKET, Key="batches/image-scoring/batch.yaml")["Body"].read()
+    hijack = {**spec, "job": {**spec["job"], "definition": "another-teams-job-definition"}}
+
+    status, body = call(api, "POST", "/batches", {"profile": "image-scoring", "item_count": 5, "spec": hijack})
+    same, _ = call(api, "POST", "/batches", {"profile": "image-scoring", "item_count": 5, "spec": spec})
+
+    # THEN the different spec is a 409 naming the registered object, and nothing was overwritten
+    assert status == 409
+    assert "batches/image-scoring/batch.yaml" in body["message"]
+    assert cloud.s3.get_object(Bucket=BUCKET, Key="batches/image-scoring/batch.yaml")["Body"].read() == before
+    # AND the identical spec is accepted (idempotent), without a write
+    assert same == 201
+
+
+def test_a_failed_runs_cause_is_shown_without_its_stack_trace(
+    api: ModuleType, cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, started = call(api, "POST", "/batches", {"profile": "image-scoring", "manifest_uri": MANIFEST})
+    lambda_cause = {
+        "errorMessage": "'shard'",
+        "errorType": "KeyError",
+        "requestId": "1",
+        "stackTrace": ['  File "/var/task/app.py", line 40, in lambda_handler\n    return use_cases.plan_batch(\n'],
+    }
+    original = StepFunctionsExecutions.describe
+
+    def failed(self: StepFunctionsExecutions, arn: str) -> dict[str, Any] | None:
+        found = original(self, arn)
+        return (
+            None
+            if found is None
+            else {**found, "status": "FAILED", "error": "KeyError", "cause": json.dumps(lambda_cause)}
+        )
+
+    monkeypatch.setattr(StepFunctionsExecutions, "describe", failed)
+
+    status, body = call(api, "GET", f"/batches/{started['run_id']}")
+
+    assert status == 200
+    assert body["cause"] == "KeyError: 'shard'"
+    assert "/var/task" not in json.dumps(body)
+
+
+def test_an_inline_spec_outside_the_granted_batch_scope_is_400_naming_the_parameter(
+    api: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the API function's scope as template.yaml sets it (the stack's own Batch resources only)
+    monkeypatch.setenv("BATCH_RESOURCE_PREFIX", "mlcp-")
+    api.deps.cache_clear()
+    spec = json.loads(json.dumps(__import__("yaml").safe_load((EXAMPLES / "batch" / "batch.yaml").read_text())))
+    spec["name"] = "hijack"
+    spec["job"]["definition"] = "another-teams-job-definition"
+
+    status, body = call(api, "POST", "/batches", {"profile": "hijack", "item_count": 5, "spec": spec})
+
+    assert status == 400
+    assert body["errors"][0]["field"] == "spec.job.definition"
+    assert "BatchExtraJobDefinitions" in body["errors"][0]["message"]

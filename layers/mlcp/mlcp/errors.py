@@ -32,14 +32,31 @@ class MlcpError(Exception):
         self.details = details
 
 
+MAX_LISTED_ERRORS = 20  # in a reason (run records, DynamoDB items, SNS messages stay small whatever the input)
+MAX_ERRORS = 100  # kept in ``errors``
+
+
 class InputInvalid(MlcpError):
-    """A user's input (spec, manifest, event, request) failed validation; carries field-level errors."""
+    """A user's input (spec, manifest, event, request) failed validation; carries field-level errors.
+
+    At most MAX_ERRORS errors are kept and MAX_LISTED_ERRORS listed in the reason (a 256 KiB document can
+    produce thousands; the reason goes into DynamoDB items and SNS messages)."""
 
     def __init__(self, subject: str, errors: list[FieldError]) -> None:
         self.subject = subject
-        self.errors = errors
-        listed = "; ".join(str(e) for e in errors)
-        super().__init__(f"{subject} is invalid: {listed}", errors=[e.as_dict() for e in errors])
+        more = len(errors) - MAX_LISTED_ERRORS
+        self.errors = errors[:MAX_ERRORS]
+        listed = "; ".join(str(e) for e in errors[:MAX_LISTED_ERRORS]) + (f"; and {more} more" if more > 0 else "")
+        super().__init__(f"{subject} is invalid: {listed}", errors=[e.as_dict() for e in self.errors])
+
+
+class DocumentTooLarge(MlcpError):
+    """An object is larger than the reader allows (checked from its ContentLength, before reading the body)."""
+
+    def __init__(self, uri: str, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"{uri} is {size:,} bytes; the limit is {limit:,} bytes")
 
 
 class SpecInvalid(InputInvalid):

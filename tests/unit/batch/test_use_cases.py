@@ -14,7 +14,7 @@ from mlcp.batch.payloads import BatchRunInput, CollectInput, PlanInput, Shards
 from mlcp.batch.settings import BatchSettings
 from mlcp.batch.use_cases import BatchDeps, child_runs, collect_batch_stats, count_manifest, plan_batch
 from mlcp.common.payloads import Trigger, TriggerType
-from mlcp.errors import ArtifactMissing, ConcurrentUpdate, InputInvalid
+from mlcp.errors import ArtifactMissing, ConcurrentUpdate, DocumentTooLarge, InputInvalid
 
 BUCKET = "mlcp-artifacts-123456789012"
 PREFIX = f"s3://{BUCKET}/batches/scoring/"
@@ -32,10 +32,13 @@ class Objects:
         self.objects = objects
         self.counted: list[str] = []
 
-    def read(self, uri: str, version_id: str | None = None) -> bytes:
+    def read(self, uri: str, version_id: str | None = None, *, max_bytes: int | None = None) -> bytes:
         if uri not in self.objects:
             raise ArtifactMissing(f"{uri} does not exist")
-        return self.objects[uri]
+        body = self.objects[uri]
+        if max_bytes is not None and len(body) > max_bytes:
+            raise DocumentTooLarge(uri, len(body), max_bytes)
+        return body
 
     def size(self, uri: str) -> int:
         return len(self.read(uri))

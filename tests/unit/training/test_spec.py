@@ -375,7 +375,10 @@ INVALID = [
     ),
     # --- tuning: hyperparameters and metrics ---
     pytest.param(
-        put("tuning.parameter_ranges", {"continuous": continuous(31)}),
+        put(
+            "tuning.parameter_ranges",
+            {"continuous": continuous(16), "integer": [{"name": f"i{i}", "min": 1, "max": 2} for i in range(15)]},
+        ),
         "tuning.parameter_ranges",
         "31 tunable hyperparameters; SageMaker allows at most 30",
         id="31-tunable-hyperparameters",

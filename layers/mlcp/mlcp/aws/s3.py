@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 from botocore.exceptions import ClientError
 
 from mlcp.aws.clients import client, error_code
-from mlcp.errors import ArtifactMissing
+from mlcp.errors import ArtifactMissing, DocumentTooLarge
 
 _MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchVersion", "NoSuchBucket"}
 
@@ -30,7 +30,8 @@ class S3ObjectStore:
             self._s3 = client("s3")
         return self._s3
 
-    def read(self, uri: str, version_id: str | None = None) -> bytes:
+    def read(self, uri: str, version_id: str | None = None, *, max_bytes: int | None = None) -> bytes:
+        """The object's bytes; DocumentTooLarge (from ContentLength, the body unread) when over ``max_bytes``."""
         bucket, key = split_uri(uri)
         extra = {"VersionId": version_id} if version_id else {}
         try:
@@ -39,7 +40,13 @@ class S3ObjectStore:
             if error_code(exc) in _MISSING:
                 raise ArtifactMissing(f"{uri} does not exist") from exc
             raise
-        body: bytes = response["Body"].read()
+        size = int(response.get("ContentLength") or 0)
+        if max_bytes is not None and size > max_bytes:
+            response["Body"].close()
+            raise DocumentTooLarge(uri, size, max_bytes)
+        body: bytes = response["Body"].read(max_bytes + 1 if max_bytes is not None else None)
+        if max_bytes is not None and len(body) > max_bytes:  # no ContentLength (never on S3; a fake might)
+            raise DocumentTooLarge(uri, len(body), max_bytes)
         return body
 
     def exists(self, uri: str, version_id: str | None = None) -> bool:

@@ -10,9 +10,11 @@ from typing import Any
 from mlcp.batch import use_cases
 from mlcp.batch.api_models import BatchStartResponse, BatchView, StartBatchRequest
 from mlcp.batch.payloads import BatchRunInput
-from mlcp.batch.spec import parse_batch_spec
+from mlcp.batch.scope import check_scope
+from mlcp.batch.spec import BatchSpec, parse_batch_spec
 from mlcp.batch.use_cases import BatchDeps
 from mlcp.common import naming
+from mlcp.common.causes import public_cause
 from mlcp.common.payloads import Trigger, TriggerType
 from mlcp.common.ports import ExecutionControl
 from mlcp.errors import (
@@ -87,6 +89,7 @@ def _new_batch_input(
     if request.spec is not None:
         try:
             spec = parse_batch_spec(request.spec, source="inline batch spec")
+            check_scope(spec, batch.settings, source="inline batch spec")
         except BatchSpecInvalid as exc:
             errors = [FieldError(f"spec.{e.field}".rstrip("."), e.message) for e in exc.errors]
             raise InputInvalid("request body", errors) from exc
@@ -94,7 +97,7 @@ def _new_batch_input(
             raise InputInvalid(
                 "request body", [FieldError("spec.name", f"is {spec.name!r} but profile is {request.profile!r}")]
             )
-        spec_body = json.dumps(request.spec, sort_keys=True, indent=1).encode()
+        spec_body = None if _same_as_registered(spec, batch) else json.dumps(request.spec, sort_keys=True, indent=1)
     else:
         try:
             use_cases.load_spec(batch, request.profile)
@@ -121,7 +124,27 @@ def _new_batch_input(
         item_count=request.item_count,
         trigger=Trigger(type=TriggerType.API, source=caller[:2048]),
     )
-    return run_input, spec_body
+    return run_input, spec_body.encode() if spec_body is not None else None
+
+
+def _same_as_registered(spec: BatchSpec, batch: BatchDeps) -> bool:
+    """True when the profile's registered spec equals ``spec``; False when it has none.
+
+    An inline spec registers a new profile; it never replaces another spec (Conflict): changing a profile is an
+    upload of batches/<profile>/batch.yaml, which the operator's bucket policy controls.
+    """
+    try:
+        registered = use_cases.load_spec(batch, spec.name)
+    except ArtifactMissing:
+        return False
+    except BatchSpecInvalid:
+        registered = None
+    if registered is None or registered.model_dump(mode="json") != spec.model_dump(mode="json"):
+        raise Conflict(
+            f"job profile {spec.name!r} already has a different spec ({_batch_prefix(batch, spec.name)}batch.yaml); "
+            "an inline spec does not replace it: upload the new spec there, or omit spec to use the registered one"
+        )
+    return True
 
 
 def start_batch(
@@ -189,5 +212,5 @@ def get_batch(run_id: str, api: BatchApi) -> BatchView:
         shards=(planned or {}).get("shards"),
         stats=stats,
         error=described.get("error"),
-        cause=described.get("cause"),
+        cause=public_cause(described.get("cause")),
     )

@@ -11,13 +11,14 @@ docs/batch-spec.schema.json is generated from these models (``mlcp batch schema`
 from __future__ import annotations
 
 import json
+import string
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mlcp.common.documents import load_document, validate_document
 from mlcp.common.validation import IMAGE_URI, S3_URI, Rules, field_errors
-from mlcp.errors import BatchSpecInvalid, FieldError
+from mlcp.errors import BatchSpecInvalid
 
 # --- AWS Batch limits (API reference) -------------------------------------------------------------------------
 MIN_ARRAY_SIZE = 2
@@ -107,6 +108,22 @@ class RetrySpec(_Model):
     )
 
 
+COMMAND_PLACEHOLDERS = ("items_per_child", "item_count", "manifest", "output")
+
+
+def _command_problem(part: str) -> str | None:
+    """Why a command argument would fail ``str.format_map`` at plan time (unknown ``{placeholder}``), or None."""
+    try:
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(part) if name is not None]
+    except ValueError as exc:
+        return f"is not a valid template ({exc}); write {{{{ and }}}} for literal braces"
+    for name, spec, conv in fields:
+        if name not in COMMAND_PLACEHOLDERS or spec or conv:
+            known = ", ".join(f"{{{p}}}" for p in COMMAND_PLACEHOLDERS)
+            return f"{{{name}}} is not a placeholder (known: {known}); write {{{{ and }}}} for literal braces"
+    return None
+
+
 class JobSpec(_Model):
     """The container every child runs (registered as, or matching, the Batch job definition)."""
 
@@ -137,6 +154,9 @@ class JobSpec(_Model):
     @model_validator(mode="after")
     def _reserved_env(self) -> JobSpec:
         rules = Rules()
+        for i, part in enumerate(self.command):
+            problem = _command_problem(part)
+            rules.check(problem is None, ["command", i], problem or "")
         for name in self.environment:
             rules.check(
                 name not in SHARD_ENV and not name.startswith("AWS_BATCH_"),
@@ -232,18 +252,8 @@ class BatchSpec(_Model):
 
 def parse_batch_spec(document: str | bytes | dict[str, Any], *, source: str = "batch spec") -> BatchSpec:
     """Parse a batch spec from YAML/JSON text or a dict; raise BatchSpecInvalid with field-level errors."""
-    data: Any = document
-    if not isinstance(document, dict):
-        try:
-            data = yaml.safe_load(document)
-        except yaml.YAMLError as exc:
-            raise BatchSpecInvalid(source, [FieldError("", f"is not valid YAML/JSON: {exc}")]) from exc
-    if not isinstance(data, dict):
-        raise BatchSpecInvalid(source, [FieldError("", "must be a mapping (YAML/JSON object) at the top level")])
-    try:
-        return BatchSpec.model_validate(data)
-    except ValidationError as exc:
-        raise BatchSpecInvalid(source, field_errors(exc)) from exc
+    data = load_document(document, source=source, error=BatchSpecInvalid)
+    return validate_document(BatchSpec, data, source=source, error=BatchSpecInvalid, errors_of=field_errors)
 
 
 def batch_spec_json_schema() -> dict[str, Any]:

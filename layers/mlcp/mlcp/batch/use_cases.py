@@ -30,16 +30,26 @@ from mlcp.batch.payloads import (
 from mlcp.batch.planner import BatchPlan, ChildRun, Profile, initial_profile, items_of, make_plan, update_profile
 from mlcp.batch.ports import BatchJobs, ProfileStore
 from mlcp.batch.preflight import check_requests
+from mlcp.batch.scope import check_scope
 from mlcp.batch.settings import BatchSettings
 from mlcp.batch.spec import MAX_ARRAY_SIZE, BatchSpec, parse_batch_spec
 from mlcp.batch.triggers import classify_batch_key, run_input_for_manifest
 from mlcp.common import naming
+from mlcp.common.documents import read_document
 from mlcp.common.payloads import Trigger, TriggerType
 from mlcp.common.ports import Executions, Meter, Notifier, Objects, RequestChecker
 from mlcp.common.preflight import StackReach
 from mlcp.common.s3_events import KeyAction, parse_s3_event, refuse, resolve_key
 from mlcp.common.validation import field_errors
-from mlcp.errors import ArtifactMissing, ConcurrentUpdate, EventIgnored, EventInvalid, FieldError, InputInvalid
+from mlcp.errors import (
+    ArtifactMissing,
+    BatchSpecInvalid,
+    ConcurrentUpdate,
+    EventIgnored,
+    EventInvalid,
+    FieldError,
+    InputInvalid,
+)
 
 SPEC_NAMES = ("batch.yaml", "batch.yml", "batch.json")
 PAYLOAD_INDICES = 100  # failed indices carried in the state payload; stats.json has all of them
@@ -154,10 +164,10 @@ def load_spec(deps: BatchDeps, profile: str) -> BatchSpec:
     for name in SPEC_NAMES:
         uri = _prefix(deps, profile) + name
         try:
-            body = deps.objects.read(uri)
+            body = read_document(deps.objects, uri, source=uri, error=BatchSpecInvalid)
         except ArtifactMissing:
             continue
-        return parse_batch_spec(body, source=uri)
+        return check_scope(parse_batch_spec(body, source=uri), deps.settings, source=uri)
     raise ArtifactMissing(f"job profile {profile!r} has no spec: upload {_prefix(deps, profile)}batch.yaml")
 
 

@@ -8,8 +8,9 @@ from typing import Any, Protocol
 
 
 class ObjectStore(Protocol):
-    def read(self, uri: str, version_id: str | None = None) -> bytes:
-        """GetObject (at ``version_id`` when given); raises ArtifactMissing when the object (version) is missing."""
+    def read(self, uri: str, version_id: str | None = None, *, max_bytes: int | None = None) -> bytes:
+        """GetObject (at ``version_id`` when given); raises ArtifactMissing when the object (version) is missing,
+        DocumentTooLarge when it is larger than ``max_bytes``."""
         ...
 
     def exists(self, uri: str, version_id: str | None = None) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -38,6 +38,23 @@ class Rules:
     def raise_if_any(self) -> None:
         if self._found:
             raise RuleViolation(self._found)
+
+
+def repeated(values: Iterable[Hashable]) -> list[int]:
+    """Indices of the values seen before (linear: one set, not ``list.count`` per value)."""
+    seen: set[Hashable] = set()
+    found = []
+    for i, value in enumerate(values):
+        if value in seen:
+            found.append(i)
+        seen.add(value)
+    return found
+
+
+def duplicates(values: Iterable[str]) -> list[str]:
+    """The values that occur more than once, sorted (linear)."""
+    items = list(values)
+    return sorted({items[i] for i in repeated(items)})
 
 
 def dotted(loc: Loc) -> str:

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from mlcp.batch.api_models import BatchStartResponse, BatchView, StartBatchRequest
 from mlcp.common.api_models import IdempotencyKey, RunId
 from mlcp.rest import context
-from mlcp.rest.errors import CONFLICT, ERROR_RESPONSES, NOT_FOUND
+from mlcp.rest.errors import CONFLICT, ERROR_RESPONSES, NOT_FOUND, UNSUPPORTED_MEDIA_TYPE
 
 router = Router()  # type: ignore[no-untyped-call]
 TAGS = ["batches"]
@@ -28,6 +28,7 @@ TAGS = ["batches"]
         201: {"description": "Started"},
         200: {"description": "Already started: the run a retried request (same Idempotency-Key) started"},
         **ERROR_RESPONSES,
+        **UNSUPPORTED_MEDIA_TYPE,
         **NOT_FOUND,
         **CONFLICT,
     },

@@ -10,7 +10,11 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
@@ -36,6 +40,7 @@ THROTTLING_CODES = {
     "RequestThrottled",
 }
 RETRY_AFTER_SECONDS = 5
+ACCEPTED_CONTENT_TYPE = "application/json"
 # Shown in the OpenAPI document for every route.
 ERROR_RESPONSES: dict[int, Any] = {
     400: {
@@ -47,6 +52,12 @@ ERROR_RESPONSES: dict[int, Any] = {
         "content": {"application/json": {"model": ErrorResponse}},
     },
 }
+UNSUPPORTED_MEDIA_TYPE: dict[int, Any] = {  # routes that take a body
+    415: {
+        "description": f"The body is not {ACCEPTED_CONTENT_TYPE} (the only accepted Content-Type)",
+        "content": {"application/json": {"model": ErrorResponse}},
+    }
+}
 NOT_FOUND: dict[int, Any] = {
     404: {"description": "Not found", "content": {"application/json": {"model": ErrorResponse}}}
 }
@@ -56,6 +67,17 @@ CONFLICT: dict[int, Any] = {
         "content": {"application/json": {"model": ErrorResponse}},
     }
 }
+
+
+class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, but a body must be JSON: form and multipart bodies are refused like
+    text/plain (Powertools would parse them into lists of strings and report confusing field errors)."""
+
+    def _get_body(self, app: Any) -> dict[str, Any]:
+        content_type = str(app.current_event.headers.get("content-type", "") or "").strip().lower()
+        if content_type and not content_type.startswith(ACCEPTED_CONTENT_TYPE):
+            raise RequestUnsupportedContentType("Unsupported content type", errors=[])
+        return super()._get_body(app)
 
 
 def error_response(
@@ -104,6 +126,13 @@ def register(app: APIGatewayRestResolver) -> None:
         problems = _problems(exc.errors())
         listed = "; ".join(f"{p.location} {p.field}: {p.message}" for p in problems)
         return error_response(HTTPStatus.BAD_REQUEST, "InputInvalid", f"the request is invalid: {listed}", problems)
+
+    @_on(app, RequestUnsupportedContentType)
+    def _unsupported(_: RequestUnsupportedContentType) -> Response[Any]:
+        sent = str(app.current_event.headers.get("content-type", "") or "")[:100]
+        message = f"Content-Type {sent!r} is not supported; send the body as {ACCEPTED_CONTENT_TYPE}"
+        problem = FieldProblem(field="Content-Type", message=message, location="header")
+        return error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", message, [problem])
 
     @_on(app, UnicodeDecodeError)  # a binary (base64-encoded) body that is not UTF-8: not JSON either
     def _not_text(_: UnicodeDecodeError) -> Response[Any]:

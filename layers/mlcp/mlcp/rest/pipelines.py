@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from mlcp.common.api_models import MAX_PAGE
 from mlcp.rest import context
-from mlcp.rest.errors import ERROR_RESPONSES, NOT_FOUND
+from mlcp.rest.errors import ERROR_RESPONSES, NOT_FOUND, UNSUPPORTED_MEDIA_TYPE
 from mlcp.training import api
 from mlcp.training.api_models import PipelineName, PipelinePage, PipelineView
 
@@ -27,6 +27,7 @@ TAGS = ["pipelines"]
         201: {"description": "Registered (a new pipeline)"},
         200: {"description": "Registered (the spec replaced)"},
         **ERROR_RESPONSES,
+        **UNSUPPORTED_MEDIA_TYPE,
     },
     tags=TAGS,
 )

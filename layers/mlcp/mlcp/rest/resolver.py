@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from mlcp.common.documents import json_body
 from mlcp.rest import batches, errors, pipelines, runs, scaling
 
 TITLE = "mlcp API"
@@ -26,7 +27,10 @@ ROUTERS: tuple[tuple[str, Router], ...] = (
 
 
 def create_app() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    # Request bodies are JSON within the document limits (size, depth, digits): mlcp.common.documents.
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json_body)
+    # Only application/json bodies: form and multipart bodies get the same 415 as text/plain (mlcp.rest.errors).
+    app._request_validation_middleware = errors.JsonOnlyValidation()  # type: ignore[no-untyped-call]
     for prefix, router in ROUTERS:
         app.include_router(router, prefix=prefix)
     errors.register(app)

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 
 from mlcp.common.api_models import MAX_PAGE, IdempotencyKey, RunId
 from mlcp.rest import context
-from mlcp.rest.errors import CONFLICT, ERROR_RESPONSES, NOT_FOUND
+from mlcp.rest.errors import CONFLICT, ERROR_RESPONSES, NOT_FOUND, UNSUPPORTED_MEDIA_TYPE
 from mlcp.training import api
 from mlcp.training.api_models import (
     PipelineName,
@@ -65,6 +65,7 @@ def _start_with_key(request: StartRunRequest, key: str, store: BasePersistenceLa
         201: {"description": "Started"},
         200: {"description": "Already started: the run a retried request (same Idempotency-Key) started"},
         **ERROR_RESPONSES,
+        **UNSUPPORTED_MEDIA_TYPE,
         **NOT_FOUND,
         **CONFLICT,
     },

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 
 from mlcp.common.api_models import IdempotencyKey
 from mlcp.rest import context
-from mlcp.rest.errors import CONFLICT, ERROR_RESPONSES, NOT_FOUND
+from mlcp.rest.errors import CONFLICT, ERROR_RESPONSES, NOT_FOUND, UNSUPPORTED_MEDIA_TYPE
 from mlcp.scaling.api_models import (
     MAX_DECISIONS,
     ClusterName,
@@ -52,6 +52,7 @@ def get_scaling(
     responses={
         202: {"description": "Accepted: the controller decides and applies it"},
         **ERROR_RESPONSES,
+        **UNSUPPORTED_MEDIA_TYPE,
         **NOT_FOUND,
         **CONFLICT,
     },

@@ -13,7 +13,6 @@ bounds around it); mode ``bounds`` moves only maxSize/minSize and leaves desired
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,14 +20,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     computed_field,
     field_validator,
     model_validator,
 )
 
-from mlcp.common.validation import Rules, field_errors
-from mlcp.errors import FieldError, PolicyInvalid
+from mlcp.common.documents import load_document, validate_document
+from mlcp.common.validation import Rules, field_errors, repeated
+from mlcp.errors import PolicyInvalid
 from mlcp.scaling.cron import CronError, parse_cron
 
 # The EventBridge rule of the template forwards state changes of alarms whose names start with this prefix.
@@ -126,6 +125,9 @@ class ScheduleRule(_Strict):
         return value if value.startswith("cron(") else f"cron({value})"
 
 
+MAX_RULES = 20  # per list (scale_out, scale_in, schedules); alarms: 2 x MAX_RULES
+
+
 class AlarmDefinition(_Strict):
     """A CloudWatch alarm the policy reacts to (created with the template or by hand; the simulator evaluates it).
 
@@ -133,8 +135,8 @@ class AlarmDefinition(_Strict):
     """
 
     name: AlarmName
-    namespace: str = "ContainerInsights"
-    metric: str = "node_cpu_utilization"
+    namespace: Annotated[str, Field(min_length=1, max_length=255)] = "ContainerInsights"  # PutMetricAlarm limits
+    metric: Annotated[str, Field(min_length=1, max_length=255)] = "node_cpu_utilization"
     statistic: Literal["Average", "Maximum", "Minimum", "Sum", "SampleCount"] = "Average"
     period_seconds: Annotated[int, Field(ge=10, le=86400)] = 60
     evaluation_periods: Annotated[int, Field(ge=1, le=100)] = 3
@@ -165,10 +167,11 @@ class ScalingPolicy(_Strict):
     cooldowns: Cooldowns = Cooldowns()
     scale_in_stabilisation_seconds: Annotated[int, Field(ge=0, le=86400)] = 600
     lease_seconds: Annotated[int, Field(ge=60, le=86400, description="An update in flight blocks others.")] = 3600
-    scale_out: list[ScaleOutRule] = []
-    scale_in: list[ScaleInRule] = []
-    schedules: list[ScheduleRule] = []
-    alarms: list[AlarmDefinition] = []
+    # Bounded so registration (one alarm-index item per rule) and decide stay small: MAX_RULES each.
+    scale_out: Annotated[list[ScaleOutRule], Field(max_length=MAX_RULES)] = []
+    scale_in: Annotated[list[ScaleInRule], Field(max_length=MAX_RULES)] = []
+    schedules: Annotated[list[ScheduleRule], Field(max_length=MAX_RULES)] = []
+    alarms: Annotated[list[AlarmDefinition], Field(max_length=2 * MAX_RULES)] = []
 
     @property
     def key(self) -> str:
@@ -179,14 +182,14 @@ class ScalingPolicy(_Strict):
         rules = Rules()
         rules.check(self.min_size <= self.max_size, ["min_size"], f"must be <= max_size ({self.max_size})")
         names = [m.name for m in self.nodegroups]
-        for i, name in enumerate(names):
-            rules.check(name not in names[:i], ["nodegroups", i, "name"], f"{name!r} is listed twice")
-        alarms = [r.alarm for r in self.scale_out] + [r.alarm for r in self.scale_in]
-        for i, alarm in enumerate(alarms):
+        for i in repeated(names):
+            rules.check(False, ["nodegroups", i, "name"], f"{names[i]!r} is listed twice")
+        alarms = self.alarm_names()
+        for i in repeated(alarms):
             where: list[str | int] = (
                 ["scale_out", i] if i < len(self.scale_out) else ["scale_in", i - len(self.scale_out)]
             )
-            rules.check(alarm not in alarms[:i], [*where, "alarm"], f"{alarm!r} already drives another rule")
+            rules.check(False, [*where, "alarm"], f"{alarms[i]!r} already drives another rule")
         for i, out in enumerate(self.scale_out):
             if out.set is not None:
                 rules.check(out.set <= self.max_size, ["scale_out", i, "set"], "must be <= max_size")
@@ -201,9 +204,8 @@ class ScalingPolicy(_Strict):
                     )
             if rule.floor is not None and rule.ceiling is not None:
                 rules.check(rule.floor <= rule.ceiling, ["schedules", i, "floor"], "must be <= ceiling")
-            rules.check(
-                rule.name not in [r.name for r in self.schedules[:i]], ["schedules", i, "name"], "is not unique"
-            )
+        for i in repeated(r.name for r in self.schedules):
+            rules.check(False, ["schedules", i, "name"], "is not unique")
         rules.raise_if_any()
         return self
 
@@ -213,21 +215,8 @@ class ScalingPolicy(_Strict):
 
 def parse_policy(document: str | bytes | dict[str, Any], *, source: str = "scaling policy") -> ScalingPolicy:
     """Parse a policy from YAML/JSON text or a dict; raise PolicyInvalid with field-level errors."""
-    data: Any = document
-    if not isinstance(document, dict):
-        import yaml  # noqa: PLC0415 - only the callers that parse text pay for importing it
-
-        try:
-            text = document.decode() if isinstance(document, bytes) else document
-            data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
-        except (UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-            raise PolicyInvalid(source, [FieldError("", f"is not valid YAML/JSON text: {exc}")]) from exc
-    if not isinstance(data, dict):
-        raise PolicyInvalid(source, [FieldError("", "must be a mapping (YAML/JSON object) at the top level")])
-    try:
-        return ScalingPolicy.model_validate(data)
-    except ValidationError as exc:
-        raise PolicyInvalid(source, field_errors(exc)) from exc
+    data = load_document(document, source=source, error=PolicyInvalid)
+    return validate_document(ScalingPolicy, data, source=source, error=PolicyInvalid, errors_of=field_errors)
 
 
 def policy_json_schema() -> dict[str, Any]:

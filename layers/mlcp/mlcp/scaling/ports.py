@@ -31,6 +31,10 @@ class ScalingPolicyStore(Protocol):
 
     def record_rejection(self, key: str, source: str, errors: list[dict[str, str]], at: datetime) -> None: ...
 
+    def policy_for_nodegroup(self, cluster: str, nodegroup: str) -> str | None:
+        """The key of the registered policy covering the node group, or None."""
+        ...
+
 
 class ScalingStateStore(Protocol):
     def get_state(self, policy: str) -> dict[str, Any] | None: ...

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mlcp.common import notifications
+from mlcp.common.documents import read_document
 from mlcp.common.ports import Meter, Notifier, ObjectStore, RequestChecker
 from mlcp.common.s3_events import (
     KeyAction,
@@ -92,6 +93,20 @@ def classify_policy_key(key: str) -> KeyDecision:
     return decision
 
 
+def _overlaps(policy: ScalingPolicy, key: str, deps: ScalingDeps) -> list[FieldError]:
+    """One node group, one policy: each member already covered by another registered policy, naming that policy
+    (two policies on one node group would fight; before, the one whose key sorted first silently won)."""
+    found = []
+    for i, member in enumerate(policy.nodegroups):
+        holder = deps.policies.policy_for_nodegroup(policy.cluster, member.name)
+        if holder is not None and holder != key:
+            message = (
+                f"{member.name!r} is already scaled by the registered policy {holder!r}; one policy per node group"
+            )
+            found.append(FieldError(f"nodegroups[{i}].name", message))
+    return found
+
+
 def register_scaling_policy(event: Mapping[str, Any], deps: ScalingDeps) -> PolicyRegistration:
     """S3 ``scaling/<cluster>/<name>/policy.yaml`` uploaded: validate and register it (with its alarm index), or
     reject it with a notification naming the fields; a rejected upload leaves the registered policy in place, and so
@@ -129,9 +144,13 @@ def _register_policy(obj: S3Object, deps: ScalingDeps) -> PolicyRegistration:
         )
     key = f"{match['cluster']}/{match['name']}"
     try:
-        policy = checked_policy(deps.objects.read(obj.uri, obj.version_id), deps, source=obj.source)
+        body = read_document(deps.objects, obj.uri, obj.version_id, source=obj.source, error=PolicyInvalid)
+        policy = checked_policy(body, deps, source=obj.source)
         if policy.key != key:
             raise PolicyInvalid(obj.source, [FieldError("cluster", f"policy {policy.key!r} uploaded under {key!r}")])
+        overlaps = _overlaps(policy, key, deps)
+        if overlaps:
+            raise PolicyInvalid(obj.source, overlaps)
     except PolicyInvalid as exc:
         errors = [e.as_dict() for e in exc.errors]
         deps.policies.record_rejection(key, obj.source, errors, deps.clock())

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from mlcp.common.validation import S3_URI, Rules, field_errors
+from mlcp.common.documents import load_document, validate_document
+from mlcp.common.validation import S3_URI, Rules, duplicates, field_errors
 from mlcp.errors import FieldError, SpecInvalid
 from mlcp.training.sagemaker_limits import (
     CHANNEL_NAME,
@@ -108,7 +109,7 @@ class AugmentStage(SpecModel):
     def _unique_names(self) -> AugmentStage:
         rules = Rules()
         names = [i.name for i in self.inputs or []] + [o.name for o in self.outputs]
-        for name in sorted({n for n in names if names.count(n) > 1}):
+        for name in duplicates(names):
             where = "outputs" if name in {o.name for o in self.outputs} else "inputs"
             rules.check(False, (where,), f"processing input/output name {name!r} is used twice")
         rules.raise_if_any()
@@ -330,39 +331,10 @@ def spec_errors(exc: ValidationError) -> list[FieldError]:
     return field_errors(exc, union_tags={"compression": COMPRESSION_METHODS})
 
 
-def _load_document(document: str | bytes, source: str) -> Any:
-    """JSON by JSON's rules (PyYAML reads YAML 1.1: it rejects tab indentation and reads 1e4 as a string)."""
-    import yaml  # noqa: PLC0415 - only the handlers that parse YAML text pay for importing it
-
-    try:
-        text = document.decode() if isinstance(document, bytes) else document
-    except UnicodeDecodeError as exc:
-        raise SpecInvalid(source, [FieldError("", "is not UTF-8 text")]) from exc
-    if text.lstrip().startswith(("{", "[")):
-        try:
-            return json.loads(text)
-        except ValueError:
-            pass  # not JSON after all: YAML flow style, or a mistake YAML will locate
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise SpecInvalid(source, [FieldError("", f"not valid YAML/JSON{where}")]) from exc
-
-
 def parse_spec(document: str | bytes | dict[str, Any], *, source: str = "pipeline spec") -> PipelineSpec:
     """Parse a spec from YAML/JSON text or a dict; raise SpecInvalid with field-level errors."""
-    if isinstance(document, dict):
-        data: Any = document
-    else:
-        data = _load_document(document, source)
-    if not isinstance(data, dict):
-        raise SpecInvalid(source, [FieldError("", "must be a mapping (YAML/JSON object) at the top level")])
-    try:
-        return PipelineSpec.model_validate(data)
-    except ValidationError as exc:
-        raise SpecInvalid(source, spec_errors(exc)) from exc
+    data = load_document(document, source=source, error=SpecInvalid)
+    return validate_document(PipelineSpec, data, source=source, error=SpecInvalid, errors_of=spec_errors)
 
 
 def spec_json_schema() -> dict[str, Any]:

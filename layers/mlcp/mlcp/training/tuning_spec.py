@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
-from mlcp.common.validation import Rules
+from mlcp.common.validation import Rules, duplicates
 from mlcp.training.sagemaker_limits import (
     HYPERPARAMETER_NAME,
     MAX_CATEGORICAL_VALUES,
@@ -132,9 +132,10 @@ def _number_text(value: float) -> str:
 
 
 class ParameterRanges(SpecModel):
-    continuous: list[ContinuousRange] = []
-    integer: list[IntegerRange] = []
-    categorical: list[CategoricalRange] = []
+    # Each at most 30 (ParameterRanges in CreateHyperParameterTuningJob), checked before the per-range rules.
+    continuous: Annotated[list[ContinuousRange], Field(max_length=MAX_TUNABLE_HYPERPARAMETERS)] = []
+    integer: Annotated[list[IntegerRange], Field(max_length=MAX_TUNABLE_HYPERPARAMETERS)] = []
+    categorical: Annotated[list[CategoricalRange], Field(max_length=MAX_TUNABLE_HYPERPARAMETERS)] = []
 
     def names(self) -> list[str]:
         return [r.name for r in self.continuous] + [r.name for r in self.integer] + [r.name for r in self.categorical]
@@ -213,7 +214,7 @@ class TuningStage(SpecModel):
             ("parameter_ranges",),
             f"{len(names)} tunable hyperparameters; SageMaker allows at most {MAX_TUNABLE_HYPERPARAMETERS}",
         )
-        for name in sorted({n for n in names if names.count(n) > 1}):
+        for name in duplicates(names):
             rules.check(False, ("parameter_ranges",), f"hyperparameter {name!r} has more than one range")
         for name in sorted(set(names) & set(self.static_hyperparameters)):
             rules.check(False, ("static_hyperparameters", name), "is also a tunable range; remove one of them")
@@ -223,7 +224,7 @@ class TuningStage(SpecModel):
             f"at most {MAX_HYPERPARAMETERS} hyperparameters in all (tunable + static)",
         )
         metric_names = [m.name for m in self.metric_definitions]
-        for name in sorted({n for n in metric_names if metric_names.count(n) > 1}):
+        for name in duplicates(metric_names):
             rules.check(False, ("metric_definitions",), f"metric {name!r} is defined twice")
         rules.check(
             self.objective.metric in metric_names,

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from mlcp.common import notifications
+from mlcp.common.documents import read_document
 from mlcp.common.payloads import Notification
 from mlcp.common.ports import Executions, Meter, Notifier, ObjectStore, RequestChecker
 from mlcp.common.s3_events import KeyAction, S3Object, parse_s3_event, refuse, resolve_key
@@ -126,7 +127,8 @@ def register_pipeline(event: Mapping[str, Any], deps: Deps) -> RegistrationResul
 
 def _register_spec(obj: S3Object, name: str, deps: Deps) -> RegistrationResult:
     try:
-        spec = checked_spec(deps.objects.read(obj.uri, obj.version_id), deps, source=obj.source)
+        body = read_document(deps.objects, obj.uri, obj.version_id, source=obj.source, error=SpecInvalid)
+        spec = checked_spec(body, deps, source=obj.source)
         if spec.name != name:
             raise SpecInvalid(obj.source, [FieldError("name", f"is {spec.name!r} but the object key names {name!r}")])
     except SpecInvalid as exc:

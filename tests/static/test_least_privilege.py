@@ -1,0 +1,197 @@
+"""Issue 18, over the SAM-transformed template: no job role can write a trigger prefix, no function deletes
+objects, and the hygiene checks checkov would make (access logging, retained tables and dead-letter queue,
+TLS-only topic/queue/bucket policies). checkov itself is not a dependency: the same checks, by hand, here."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from functools import cache
+from typing import Any
+
+import pytest
+
+from mlcp_cli.local.deploy import transform
+from tests.support import load_template
+
+BUCKET = "arn:aws:s3:::mlcp-artifacts"
+STACK = "mlcp"
+# Keys that start runs or register specs and policies (README "S3 conventions"; batch manifests at any depth).
+TRIGGER_KEYS = [
+    "pipelines/churn/pipeline.yaml",
+    "scaling/ml-inference/gpu/policy.yaml",
+    "datasets/churn/2026-11-30/manifest.json",
+    "batches/image-scoring/batch.yaml",
+    "batches/image-scoring/2026-11-30/manifest.json",
+    "batches/image-scoring/runs/r1/results/manifest.json",
+]
+WRITES = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+JOB_PRINCIPALS = {"sagemaker.amazonaws.com", "ecs-tasks.amazonaws.com"}
+
+
+def _resolve(value: Any) -> Any:
+    """The few intrinsics the policies use, with fixed names (the bucket, the stack, us-east-1)."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Fn::GetAtt":
+            target = arg if isinstance(arg, list) else arg.split(".")
+            return {"ArtifactBucket": BUCKET}.get(target[0], f"arn:aws:unresolved:::{target[0]}")
+        if key == "Fn::Sub":
+            text = arg if isinstance(arg, str) else arg[0]
+            for name, sub in {
+                "${ArtifactBucket.Arn}": BUCKET,
+                "${ArtifactBucket}": BUCKET.rsplit(":", 1)[-1],
+                "${AWS::Partition}": "aws",
+                "${AWS::Region}": "us-east-1",
+                "${AWS::AccountId}": "123456789012",
+                "${AWS::StackName}": STACK,
+            }.items():
+                text = text.replace(name, sub)
+            return text
+        if key == "Fn::If":  # default parameters: the conditions used in these policies (HasExtra*) are false
+            return _resolve(arg[2])
+        if key == "Fn::Join":
+            parts = [_resolve(v) for v in _resolve(arg[1])]
+            return arg[0].join(str(p) for p in parts if p is not None)
+        if key == "Fn::Split":
+            return str(_resolve(arg[1])).split(arg[0])
+        if key == "Ref" and arg == "AWS::NoValue":
+            return None
+        if key == "Ref":
+            return {"ArtifactBucket": BUCKET.rsplit(":", 1)[-1]}.get(arg, arg)
+        return value
+    if isinstance(value, list):
+        return [_resolve(v) for v in value]
+    return value
+
+
+@cache
+def _transformed() -> dict[str, Any]:
+    template = load_template()
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(properties.get(key), str):
+                properties[key] = "s3://deploy/code.zip"
+        if isinstance(properties.get("DefinitionUri"), str):
+            properties.pop("DefinitionUri")
+            properties["Definition"] = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
+    resources: dict[str, Any] = transform(template, {})["Resources"]
+    return resources
+
+
+def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for policy in role["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            found.append(statement)
+    return found
+
+
+def _listed(value: Any) -> list[Any]:
+    resolved = _resolve(value)
+    return [_resolve(v) for v in resolved] if isinstance(resolved, list) else [resolved]
+
+
+def _matches(statement: dict[str, Any], action: str, resource: str) -> bool:
+    actions = _listed(statement.get("Action", []))
+    resources = _listed(statement.get("Resource", []))
+    return any(fnmatchcase(action.lower(), str(a).lower()) for a in actions) and any(
+        isinstance(r, str) and fnmatchcase(resource, r) for r in resources
+    )
+
+
+def allowed(role: dict[str, Any], action: str, resource: str) -> bool:
+    """IAM's evaluation within one identity policy set: an explicit Deny wins, else any Allow."""
+    statements = _statements(role)
+    if any(s["Effect"] == "Deny" and _matches(s, action, resource) for s in statements):
+        return False
+    return any(s["Effect"] == "Allow" and _matches(s, action, resource) for s in statements)
+
+
+def _job_roles() -> dict[str, dict[str, Any]]:
+    roles = {}
+    for logical_id, resource in _transformed().items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        principals = set()
+        for statement in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+            service = statement.get("Principal", {}).get("Service", [])
+            principals |= set(service if isinstance(service, list) else [service])
+        if principals & JOB_PRINCIPALS:
+            roles[logical_id] = resource
+    return roles
+
+
+def test_the_job_roles_are_found() -> None:
+    assert {"SageMakerExecutionRole", "BatchJobRole", "BatchExecutionRole"} <= set(_job_roles())
+
+
+@pytest.mark.parametrize("key", TRIGGER_KEYS)
+@pytest.mark.parametrize("action", WRITES)
+def test_no_job_role_can_write_or_delete_a_trigger(key: str, action: str) -> None:
+    for logical_id, role in _job_roles().items():
+        assert not allowed(role, action, f"{BUCKET}/{key}"), f"{logical_id} may {action} {key}"
+        for managed in role["Properties"].get("ManagedPolicyArns", []):
+            # the ECS task execution policy: ECR pulls and logs only, no S3
+            assert "AmazonECSTaskExecutionRolePolicy" in str(managed), f"{logical_id}: unreviewed {managed}"
+
+
+def test_job_roles_write_their_run_outputs_and_delete_nothing() -> None:
+    roles = _job_roles()
+    sagemaker, worker = roles["SageMakerExecutionRole"], roles["BatchJobRole"]
+    assert allowed(sagemaker, "s3:PutObject", f"{BUCKET}/runs/churn/run-1/tuning/model.tar.gz")
+    assert allowed(worker, "s3:PutObject", f"{BUCKET}/batches/image-scoring/runs/r1/results/part-0.json")
+    assert not allowed(worker, "s3:PutObject", f"{BUCKET}/runs/churn/run-1/tuning/model.tar.gz")
+    for role in (sagemaker, worker):
+        assert not allowed(role, "s3:DeleteObject", f"{BUCKET}/runs/churn/run-1/tuning/model.tar.gz")
+
+
+def test_no_function_may_delete_objects() -> None:
+    for logical_id, resource in _transformed().items():
+        if resource["Type"] == "AWS::IAM::Role" and logical_id.endswith("FunctionRole"):
+            assert not allowed(resource, "s3:DeleteObject", f"{BUCKET}/pipelines/churn/pipeline.yaml"), logical_id
+
+
+def test_the_batch_state_machine_may_use_only_the_stacks_own_batch_resources_by_default() -> None:
+    role = _transformed()["BatchPipelineRole"]
+    own = "arn:aws:batch:us-east-1:123456789012"
+    assert allowed(role, "batch:SubmitJob", f"{own}:job-definition/mlcp-batch-worker:3")
+    assert allowed(role, "batch:SubmitJob", f"{own}:job-queue/mlcp-batch-spot")
+    assert allowed(role, "batch:UpdateComputeEnvironment", f"{own}:compute-environment/mlcp-batch-spot")
+    assert not allowed(role, "batch:SubmitJob", f"{own}:job-definition/another-teams-job:1")
+    assert not allowed(role, "batch:SubmitJob", f"{own}:job-queue/prod")
+    assert not allowed(role, "batch:UpdateComputeEnvironment", f"{own}:compute-environment/prod")
+
+
+# --- hygiene (checkov's CKV_AWS_18, CKV_AWS_28-style retention, TLS-only policies), by hand -----------------------
+def test_the_artifact_bucket_logs_access_to_the_log_bucket() -> None:
+    resources = load_template()["Resources"]
+    logging = resources["ArtifactBucket"]["Properties"]["LoggingConfiguration"]
+    assert logging["DestinationBucketName"] == {"Ref": "AccessLogsBucket"}
+    assert all(resources["AccessLogsBucket"]["Properties"]["PublicAccessBlockConfiguration"].values())
+
+
+def test_stateful_resources_are_retained_on_stack_deletion_and_replacement() -> None:
+    for logical_id, resource in load_template()["Resources"].items():
+        if resource["Type"] in ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket"):
+            assert resource.get("DeletionPolicy") == "Retain", logical_id
+            assert resource.get("UpdateReplacePolicy") == "Retain", logical_id
+
+
+def _deny_without_tls(statements: list[dict[str, Any]]) -> bool:
+    return any(
+        s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+        for s in statements
+    )
+
+
+def test_topic_queue_and_buckets_refuse_requests_without_tls() -> None:
+    resources = load_template()["Resources"]
+    policies = {
+        "NotificationTopicPolicy": "Topics",
+        "FailedTriggersQueuePolicy": "Queues",
+        "ArtifactBucketPolicy": "Bucket",
+        "AccessLogsBucketPolicy": "Bucket",
+    }
+    for logical_id in policies:
+        assert _deny_without_tls(resources[logical_id]["Properties"]["PolicyDocument"]["Statement"]), logical_id
