@@ -28,8 +28,8 @@ sys.path[:0] = [str(ROOT / "layers" / "mlcp"), str(ROOT / "cli")]
 
 from mlcp.aws.service_models import ServiceModels  # noqa: E402
 from mlcp.batch.planner import make_plan  # noqa: E402
+from mlcp.batch.requests import preflight_plan  # noqa: E402
 from mlcp.batch.spec import parse_batch_spec  # noqa: E402
-from mlcp.batch.use_cases import preflight_plan  # noqa: E402
 from mlcp.common.preflight import StackReach  # noqa: E402
 from mlcp.scaling.policy import parse_policy  # noqa: E402
 from mlcp.scaling.preflight import check_policy  # noqa: E402

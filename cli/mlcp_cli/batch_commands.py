@@ -14,8 +14,8 @@ from typing import Any
 
 from mlcp.aws.service_models import ServiceModels
 from mlcp.batch.planner import BatchPlan, Problem, hard_range, make_plan, problem_for, sweep
+from mlcp.batch.requests import preflight_plan
 from mlcp.batch.spec import MAX_ARRAY_SIZE, BatchSpec, batch_spec_schema_text, parse_batch_spec
-from mlcp.batch.use_cases import preflight_plan
 from mlcp.errors import PlanInfeasible
 from mlcp_cli.reach import add_reach_arguments, reach_from
 

@@ -12,8 +12,8 @@ import yaml
 
 from mlcp.aws.service_models import ServiceModels
 from mlcp.batch.planner import make_plan
+from mlcp.batch.requests import preflight_plan
 from mlcp.batch.spec import BatchSpec, parse_batch_spec
-from mlcp.batch.use_cases import preflight_plan
 from mlcp.common.preflight import BUCKETS_PARAMETER, FARGATE_MEMORY_MIB, StackReach
 from mlcp.errors import BatchSpecInvalid, FieldError
 

@@ -1,7 +1,7 @@
 """The batch pipeline's preflight: check the SubmitJob and UpdateComputeEnvironment requests of a plan before
 anything is resized or submitted (mlcp.common.preflight explains the checks).
 
-The requests are the ones plan_batch builds (mlcp.batch.use_cases.submit_request; the CLI's ``mlcp batch plan``
+The requests are the ones plan_batch builds (mlcp.batch.requests.submit_request; the CLI's ``mlcp batch plan``
 builds them for a sample run). Beyond AWS's service model: Fargate's vCPU/memory pairs, the 8,192-character
 container overrides, and the buckets the stack's batch workers may reach.
 
