@@ -23,11 +23,10 @@ from typing import Any
 
 import yaml
 
-from mlcp_cli.api_client import DEFAULT_STACK, LOCAL_API, ApiClient, ApiError, ApiUnreachable, endpoint_from_stack
-from mlcp_cli.images import ImageResolutionUnavailable, resolve_images
+from mlcp_cli.api_client import DEFAULT_STACK, LOCAL_API, ApiClient, endpoint_from_stack
+from mlcp_cli.images import resolve_images
 
-EXIT_INVALID, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNAVAILABLE, EXIT_FORBIDDEN, EXIT_RUN_FAILED = 1, 3, 4, 5, 6, 7
-_STATUS_EXIT = {400: EXIT_INVALID, 404: EXIT_NOT_FOUND, 409: EXIT_CONFLICT, 403: EXIT_FORBIDDEN, 401: EXIT_FORBIDDEN}
+EXIT_INVALID, EXIT_UNAVAILABLE, EXIT_RUN_FAILED = 1, 5, 7
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 STAGES = ("validate", "augment", "tune", "compress", "gate", "register")
 
@@ -370,27 +369,9 @@ def _subcommands(parser: argparse.ArgumentParser) -> Any:
 
 # --- wiring --------------------------------------------------------------------------------------------------------
 def run_command(args: argparse.Namespace) -> int:
-    """Run an API command; turn API errors into messages on stderr and exit codes."""
+    """Run an API command (errors become messages and exit codes in mlcp_cli.errors, through main())."""
     func: Callable[[argparse.Namespace], int] = args.api_func
-    try:
-        return func(args)
-    except ApiError as exc:
-        print(f"mlcp: {exc.code} (HTTP {exc.status}): {exc.message}", file=sys.stderr)
-        for error in exc.errors:
-            print(f"  {error.get('location', 'body')} {error.get('field')}: {error.get('message')}", file=sys.stderr)
-        return _STATUS_EXIT.get(exc.status, EXIT_UNAVAILABLE)
-    except ApiUnreachable as exc:
-        print(f"mlcp: cannot reach the API: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
-    except ImageResolutionUnavailable as exc:
-        print(f"mlcp: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    except (ValueError, yaml.YAMLError) as exc:
-        print(f"mlcp: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    except LookupError as exc:  # no ApiUrl output
-        print(f"mlcp: {exc}", file=sys.stderr)
-        return EXIT_NOT_FOUND
+    return func(args)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -31,13 +31,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _served_client(service: str, endpoint: str) -> Any:
+    """A boto3 client of a running `mlcp local serve`: its region and placeholder credentials (moto checks none),
+    so it works in a shell without any AWS configuration."""
+    import boto3  # noqa: PLC0415
+
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - moto's placeholder, not a secret
+    )
+
+
 def _status_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
     if args.endpoint:
-        import boto3  # noqa: PLC0415
-
         from mlcp_cli.local.deploy import DEPLOY_BUCKET  # noqa: PLC0415
 
-        s3 = boto3.client("s3", endpoint_url=args.endpoint, region_name="us-east-1")
+        s3 = _served_client("s3", args.endpoint)
         body = s3.get_object(Bucket=DEPLOY_BUCKET, Key=f"{args.stack}/status.json")["Body"].read()
         return [(str(a), str(b), str(c), str(d)) for a, b, c, d in json.loads(body)]
     from mlcp_cli.local.cloud import LocalCloud  # noqa: PLC0415
@@ -118,9 +130,7 @@ def cmd_fire_schedule(args: argparse.Namespace) -> int:
 
 def _fire_remote(args: argparse.Namespace) -> int:
     """Against `mlcp local serve`: read the schedule, invoke its target as Scheduler does (asynchronously)."""
-    import boto3  # noqa: PLC0415
-
-    scheduler = boto3.client("scheduler", endpoint_url=args.endpoint, region_name="us-east-1")
+    scheduler = _served_client("scheduler", args.endpoint)
     try:
         schedule = scheduler.get_schedule(Name=args.name)
     except scheduler.exceptions.ResourceNotFoundException:
@@ -131,7 +141,7 @@ def _fire_remote(args: argparse.Namespace) -> int:
     target = schedule["Target"]
     scheduled_time = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     payload = scheduler_input(schedule, scheduled_time)
-    boto3.client("lambda", endpoint_url=args.endpoint, region_name="us-east-1").invoke(
+    _served_client("lambda", args.endpoint).invoke(
         FunctionName=target["Arn"], InvocationType="Event", Payload=payload.encode()
     )
     print(f"fired {args.name} at {scheduled_time}: {payload.strip()}")
