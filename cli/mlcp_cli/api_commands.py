@@ -23,8 +23,9 @@ from typing import Any
 
 import yaml
 
+from mlcp.batch.spec import parse_batch_spec
 from mlcp_cli.api_client import DEFAULT_STACK, LOCAL_API, ApiClient, endpoint_from_stack
-from mlcp_cli.images import resolve_images
+from mlcp_cli.specfile import load_spec
 
 EXIT_INVALID, EXIT_UNAVAILABLE, EXIT_RUN_FAILED = 1, 5, 7
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -56,10 +57,9 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 
 
 def _load_document(path: str, region: str | None) -> dict[str, Any]:
-    document = yaml.safe_load(Path(path).read_text())
-    if not isinstance(document, dict):
-        raise ValueError(f"{path}: a pipeline spec is a mapping, not {type(document).__name__}")
-    for line in resolve_images(document, region or os.environ.get("AWS_REGION") or "us-east-1"):
+    """The spec file, validated here exactly as `mlcp spec validate` does (its messages, once) before it is sent."""
+    document, _, resolved = load_spec(path, region)
+    for line in resolved:
         print(f"resolved {line}", file=sys.stderr)
     return document
 
@@ -234,10 +234,9 @@ def cmd_batch_start(args: argparse.Namespace) -> int:
     if args.items is not None:
         request["item_count"] = args.items
     if args.spec:
-        document = yaml.safe_load(Path(args.spec).read_text())
-        if not isinstance(document, dict):
-            raise ValueError(f"{args.spec}: a batch spec is a mapping, not {type(document).__name__}")
-        request["spec"] = document
+        raw = Path(args.spec).read_bytes()
+        parse_batch_spec(raw, source=args.spec)  # the messages of `mlcp batch plan`, before anything is sent
+        request["spec"] = yaml.safe_load(raw)
     if args.retry_of:
         request["retry_of"] = args.retry_of
     if args.indices:

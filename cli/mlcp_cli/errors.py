@@ -126,8 +126,16 @@ def _missing_module(exc: ImportError) -> tuple[int, list[str]]:
 
 
 def _api_error(exc: ApiError) -> tuple[int, list[str]]:
-    lines = [f"mlcp: {exc.code} (HTTP {exc.status}): {exc.message}"]
-    lines += [f"  {error.get('field')}: {error.get('message')}" for error in exc.errors]
+    """The API's error body: its message once, then each field as `mlcp spec validate` prints it (``field:
+    message``; a query, path or header parameter is named as such)."""
+    if not exc.errors:
+        return _STATUS_EXIT.get(exc.status, EXIT_UNAVAILABLE), [f"mlcp: {exc.code} (HTTP {exc.status}): {exc.message}"]
+    subject = exc.message.split(": ", 1)[0]  # "<subject> is invalid: <the same fields, listed>"
+    lines = [f"{subject} (HTTP {exc.status} {exc.code}):"]
+    for error in exc.errors:
+        location = error.get("location") or "body"
+        where = "" if location == "body" else f"{location} parameter "
+        lines.append(f"  {where}{error.get('field')}: {error.get('message')}")
     return _STATUS_EXIT.get(exc.status, EXIT_UNAVAILABLE), lines
 
 

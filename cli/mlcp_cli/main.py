@@ -13,35 +13,25 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
-
-import yaml
 
 from mlcp.common.naming import execution_name
 from mlcp.common.payloads import Trigger, TriggerType
 from mlcp.training.payloads import DatasetRef, RunInput
 from mlcp.training.preparation import prepare_run, processing_request
-from mlcp.training.spec import PipelineSpec, parse_spec, spec_json_schema
+from mlcp.training.spec import PipelineSpec, spec_json_schema
 from mlcp.training.tuning import tuning_request
 from mlcp_cli import api_commands
 from mlcp_cli.batch_commands import add_batch_commands
 from mlcp_cli.errors import explain, unexpected
-from mlcp_cli.images import resolve_images
 from mlcp_cli.local import commands as local_commands
 from mlcp_cli.scaling_commands import add_scaling_commands
+from mlcp_cli.specfile import load_spec
 
 EXAMPLE_ROLE = "arn:aws:iam::123456789012:role/mlcp-sagemaker"
 
 
 def _load(path: str) -> PipelineSpec:
-    raw = Path(path).read_bytes()
-    try:
-        document = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        document = None  # parse_spec reports it with the line
-    if isinstance(document, dict) and resolve_images(document, os.environ.get("AWS_REGION") or "us-east-1"):
-        return parse_spec(document, source=path)  # image: {framework, version} resolved (mlcp[sagemaker])
-    return parse_spec(raw, source=path)
+    return load_spec(path)[1]
 
 
 def cmd_openapi(_: argparse.Namespace) -> int:

@@ -85,8 +85,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server.start()
         api = serve_api(cloud, port=args.api_port)
         cloud.start_timer()
-        if args.example:
-            cloud.upload_example()
+        batch_profile = ""
+        if args.example:  # everything the README's examples use
+            cloud.upload_example()  # pipeline churn, dataset v1 (a run)
+            batch_profile = cloud.upload_example_batch()  # profile image-scoring on the batch-worker job definition
             cloud.create_example_nodegroups()  # EKS node groups, alarms and the scaling policy of examples/scaling
         endpoint = f"http://127.0.0.1:{args.port}"
         print(f"mlcp local cloud on {endpoint} (stack {cloud.stack_name}); Ctrl-C stops it.")
@@ -99,6 +101,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  mlcp local fire-schedule {training[0] if training else 'NAME'} --endpoint {endpoint}")
         print(f"REST API on {api.url} (routes of MlcpApi; unsigned requests are the local user)")
         print(f"  curl {api.url}/runs    mlcp runs list --local    mlcp pipelines list --local")
+        if args.example:
+            print(
+                f"examples: pipeline churn (dataset v1), batch profile {batch_profile} (job definition "
+                f"{cloud.stack_name}-batch-worker), scaling policy ml-inference/gpu (node groups gpu-a, gpu-b)"
+            )
         sys.stdout.flush()
         try:
             while True:
@@ -173,7 +180,8 @@ def add_parser(sub: Any) -> None:
     serve.add_argument(
         "--example",
         action="store_true",
-        help="upload the example pipeline and dataset, and the example scaling policy with its node groups, on start",
+        help="register what the README's examples use on start: the example pipeline and dataset, the batch profile "
+        "image-scoring and its manifest, the scaling policy with its node groups",
     )
     serve.set_defaults(func=cmd_serve)
     fire = local_sub.add_parser("fire-schedule", help="fire a schedule now (e.g. mlcp-local-TrainingSchedule)")
