@@ -267,15 +267,28 @@ def cmd_batch_get(args: argparse.Namespace) -> int:
                 f"({shards.get('item_count')} items) on {plan.get('queue') or '-'}"
             )
         if stats:
-            failed = stats.get("failed_indices") or []
-            print(f"outcome   {stats.get('status') or '-'}   failed shards: {', '.join(map(str, failed)) or 'none'}")
-            if failed:
+            failed = [int(i) for i in stats.get("failed_indices") or []]
+            print(f"outcome   {stats.get('status') or '-'}   failed shards: {_ranges(failed) or 'none'}")
+            if failed and len(failed) < int(shards.get("children") or 0):
                 print(f"retry     mlcp batch start {run.get('profile')} --retry-of {run['run_id']}")
+            elif failed:  # every shard failed: the cause is the job (definition, image, role), not one shard
+                print("          every shard failed: fix the cause (--json shows each child's reason), start again")
         if run.get("error"):
             print(f"error     {run['error']}: {run.get('cause') or ''}")
 
     _print(args, run, human)
     return 0
+
+
+def _ranges(indices: list[int]) -> str:
+    """0, 1, 2, 5, 7, 8 -> "0-2, 5, 7-8" (a failed array can list thousands of shards)."""
+    spans: list[list[int]] = []
+    for index in sorted(set(indices)):
+        if spans and index == spans[-1][1] + 1:
+            spans[-1][1] = index
+        else:
+            spans.append([index, index])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
 
 
 def add_batch_parsers(batch: argparse.ArgumentParser) -> None:
@@ -403,7 +416,7 @@ def add_parsers(sub: Any) -> None:
     start.add_argument("--spec", help="an inline spec file (YAML or JSON) instead of the registered one")
     start.add_argument("--idempotency-key", help="retry-safe key (default: a new UUID per invocation)")
     start.add_argument("--watch", action="store_true", help="follow the run until it ends (exit 7 unless SUCCEEDED)")
-    start.add_argument("--interval", type=float, default=5.0, help=argparse.SUPPRESS)
+    start.add_argument("--interval", type=float, default=2.0, help=argparse.SUPPRESS)
     start.add_argument("--timeout", type=float, default=6 * 3600.0, help=argparse.SUPPRESS)
     get = _command(runs_sub, "get", cmd_runs_get, "a run with its stages")
     get.add_argument("run_id")
@@ -419,7 +432,7 @@ def add_parsers(sub: Any) -> None:
     redrive.add_argument("run_id")
     watch = _command(runs_sub, "watch", cmd_runs_watch, "show stage progress until the run ends")
     watch.add_argument("run_id")
-    watch.add_argument("--interval", type=float, default=5.0, help="seconds between polls (default 5)")
+    watch.add_argument("--interval", type=float, default=2.0, help="seconds between polls (default 2)")
     watch.add_argument("--timeout", type=float, default=6 * 3600.0, help="give up after this many seconds")
 
     pipelines = sub.add_parser(
