@@ -255,7 +255,15 @@ def cmd_batch_start(args: argparse.Namespace) -> int:
 
 
 def cmd_batch_get(args: argparse.Namespace) -> int:
-    run = client(args).get_batch(args.batch_id)
+    api = client(args)
+    run = api.get_batch(args.batch_id)
+    deadline = time.monotonic() + args.timeout
+    while args.wait and run["status"] not in TERMINAL:  # --wait: until the batch run has ended
+        if time.monotonic() > deadline:
+            print(f"batch run {args.batch_id} still {run['status']} after {args.timeout:.0f} s", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        time.sleep(args.interval)
+        run = api.get_batch(args.batch_id)
 
     def human() -> None:
         print(f"batch run {run['run_id']}   profile {run.get('profile') or '-'}   status {run['status']}")
@@ -304,6 +312,9 @@ def add_batch_parsers(batch: argparse.ArgumentParser) -> None:
     start.add_argument("--idempotency-key", help="retry-safe key (default: a new UUID per invocation)")
     get = _command(sub, "get", cmd_batch_get, "a batch run: status, plan, failed shards")
     get.add_argument("batch_id")
+    get.add_argument("--wait", action="store_true", help="poll until the batch run has ended")
+    get.add_argument("--interval", type=float, default=2.0, help=argparse.SUPPRESS)
+    get.add_argument("--timeout", type=float, default=24 * 3600.0, help=argparse.SUPPRESS)
 
 
 # --- scaling get|set -----------------------------------------------------------------------------------------------

@@ -35,10 +35,12 @@ def _served_client(service: str, endpoint: str) -> Any:
     """A boto3 client of a running `mlcp local serve`: its region and placeholder credentials (moto checks none),
     so it works in a shell without any AWS configuration."""
     import boto3  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
 
     return boto3.client(
         service,  # type: ignore[call-overload]
         endpoint_url=endpoint,
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),  # a local server: answer now or say so
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",  # noqa: S106 - moto's placeholder, not a secret
