@@ -149,7 +149,8 @@ def test_every_command_block_of_the_readme_runs_against_the_example_cloud(
     ran = 0
     for command in readme_commands():
         if command.skip_reason:
-            print(f"skipped ({command.section}): {command.line}: {command.skip_reason}")
+            with capsys.disabled():
+                print(f"skipped ({command.section}): {command.line}: {command.skip_reason}")
             continue
         line = command.line
         for placeholder, value in ids.items():
@@ -161,7 +162,8 @@ def test_every_command_block_of_the_readme_runs_against_the_example_cloud(
         except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
             code = int(exc.code or 0)
         out = capsys.readouterr()
-        print(f"ran ({time.monotonic() - started_at:.1f} s): {line}")
+        with capsys.disabled():
+            print(f"ran ({time.monotonic() - started_at:.1f} s): {line}")
         allowed = {0, 4} if line.startswith(MAY_CONFLICT) else {0}
         assert code in allowed, f"{command.line} exited {code}:\n{out.out}\n{out.err}"
         assert "Traceback" not in out.out + out.err, command.line
