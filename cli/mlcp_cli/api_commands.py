@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from mlcp.batch.spec import parse_batch_spec
-from mlcp_cli.api_client import DEFAULT_STACK, LOCAL_API, ApiClient, endpoint_from_stack
+from mlcp_cli.api_client import DEFAULT_STACK, LOCAL_API, ApiClient, ApiUnreachable, endpoint_from_stack
 from mlcp_cli.specfile import load_spec
 
 EXIT_INVALID, EXIT_UNAVAILABLE, EXIT_RUN_FAILED = 1, 5, 7
@@ -147,13 +147,30 @@ def cmd_runs_redrive(args: argparse.Namespace) -> int:
     return 0
 
 
+POLL_RETRIES = 5  # consecutive unanswered polls a watch rides out (a slow or briefly unreachable endpoint)
+
+
+def _polled(fetch: Callable[[], dict[str, Any]], interval: float) -> dict[str, Any]:
+    """One poll of a watch: a timeout or refused connection is retried (up to POLL_RETRIES in a row), so a long
+    watch does not end on one lost answer; API errors (404, 403, ...) end it at once."""
+    attempt = 1
+    while True:
+        try:
+            return fetch()
+        except ApiUnreachable:
+            if attempt >= POLL_RETRIES:
+                raise
+            attempt += 1
+            time.sleep(interval)
+
+
 def _watch(api: ApiClient, run_id: str, args: argparse.Namespace) -> int:
     """Print each stage change until the run ends; exit 0 if it SUCCEEDED, 7 otherwise."""
     deadline = time.monotonic() + args.timeout
     seen: dict[str, str] = {}
     out = sys.stderr if args.json else sys.stdout
     while True:
-        run = api.get_run(run_id)
+        run = _polled(lambda: api.get_run(run_id), args.interval)
         for name in STAGES:
             stage = (run.get("stages") or {}).get(name)
             if stage and seen.get(name) != stage["status"]:
@@ -263,7 +280,7 @@ def cmd_batch_get(args: argparse.Namespace) -> int:
             print(f"batch run {args.batch_id} still {run['status']} after {args.timeout:.0f} s", file=sys.stderr)
             return EXIT_UNAVAILABLE
         time.sleep(args.interval)
-        run = api.get_batch(args.batch_id)
+        run = _polled(lambda: api.get_batch(args.batch_id), args.interval)
 
     def human() -> None:
         print(f"batch run {run['run_id']}   profile {run.get('profile') or '-'}   status {run['status']}")

@@ -17,6 +17,7 @@ from botocore.exceptions import (
 )
 
 from mlcp_cli.api_client import ApiError, ApiUnreachable
+from mlcp_cli.api_commands import POLL_RETRIES, _polled
 from mlcp_cli.errors import explain, unexpected
 from mlcp_cli.main import main
 from tests.support import ROOT
@@ -126,3 +127,18 @@ def test_local_commands_without_the_local_extra_name_it() -> None:
         "mlcp: the local cloud needs 'moto', which is not installed",
         "  pip install 'mlcp[local]'  (or `make bootstrap` in a clone: it installs .[dev,local])",
     ]
+
+
+def test_a_watch_rides_out_a_few_unanswered_polls_then_says_so() -> None:
+    answers: list[object] = [ApiUnreachable("timed out"), ApiUnreachable("timed out"), {"status": "RUNNING"}]
+
+    def fetch() -> dict[str, str]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[return-value]
+
+    assert _polled(fetch, interval=0) == {"status": "RUNNING"}
+    answers[:] = [ApiUnreachable(f"timed out {i}") for i in range(POLL_RETRIES)]
+    with pytest.raises(ApiUnreachable, match=f"timed out {POLL_RETRIES - 1}"):
+        _polled(fetch, interval=0)
