@@ -17,9 +17,11 @@ help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements-dev.lock
+	@echo "First run: creating $(VENV) and installing mlcp with its dev and local extras (boto3, pydantic, Powertools,"
+	@echo "moto, SAM CLI, cfn-lint, pytest, mypy, ruff, matplotlib; about 700 MB) - roughly 2-3 minutes, once."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements-dev.lock -e '.[dev]'
+	$(BIN)/pip install --quiet -c requirements-dev.lock -e '.[dev,local]'
 	touch $@
 
 $(NPM_STAMP): package.json package-lock.json
@@ -75,7 +77,8 @@ bench: bootstrap ## benchmarks (not tests): cold starts, state transitions, loca
 	$(BIN)/python bench/batch_planning.py
 
 demo: $(STAMP) ## run the example training pipeline end to end on the embedded local cloud, print a summary
-	$(BIN)/mlcp local demo
+	@$(BIN)/mlcp local demo; status=$$?; echo; \
+	echo "mlcp is $(VENV)/bin/mlcp; put it on PATH for this shell with:  source $(VENV)/bin/activate"; exit $$status
 
 clean:
 	rm -rf $(VENV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -59,7 +59,9 @@ class ApiClient:
         session = boto3.Session(region_name=self.region)
         credentials = session.get_credentials()
         if credentials is None:
-            raise ApiUnreachable("no AWS credentials to sign the request with (configure them, or use --local)")
+            from botocore.exceptions import NoCredentialsError  # noqa: PLC0415
+
+            raise NoCredentialsError  # mlcp_cli.errors: exit 6 with the variables that fix it
         region = self.region or session.region_name or _region_of(url)
         request = AWSRequest(method=method, url=url, data=body, headers=headers)
         SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)

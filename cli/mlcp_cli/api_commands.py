@@ -23,11 +23,11 @@ from typing import Any
 
 import yaml
 
-from mlcp_cli.api_client import DEFAULT_STACK, LOCAL_API, ApiClient, ApiError, ApiUnreachable, endpoint_from_stack
-from mlcp_cli.images import ImageResolutionUnavailable, resolve_images
+from mlcp.batch.spec import parse_batch_spec
+from mlcp_cli.api_client import DEFAULT_STACK, LOCAL_API, ApiClient, ApiUnreachable, endpoint_from_stack
+from mlcp_cli.specfile import load_spec
 
-EXIT_INVALID, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNAVAILABLE, EXIT_FORBIDDEN, EXIT_RUN_FAILED = 1, 3, 4, 5, 6, 7
-_STATUS_EXIT = {400: EXIT_INVALID, 404: EXIT_NOT_FOUND, 409: EXIT_CONFLICT, 403: EXIT_FORBIDDEN, 401: EXIT_FORBIDDEN}
+EXIT_INVALID, EXIT_UNAVAILABLE, EXIT_RUN_FAILED = 1, 5, 7
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 STAGES = ("validate", "augment", "tune", "compress", "gate", "register")
 
@@ -57,10 +57,9 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 
 
 def _load_document(path: str, region: str | None) -> dict[str, Any]:
-    document = yaml.safe_load(Path(path).read_text())
-    if not isinstance(document, dict):
-        raise ValueError(f"{path}: a pipeline spec is a mapping, not {type(document).__name__}")
-    for line in resolve_images(document, region or os.environ.get("AWS_REGION") or "us-east-1"):
+    """The spec file, validated here exactly as `mlcp spec validate` does (its messages, once) before it is sent."""
+    document, _, resolved = load_spec(path, region)
+    for line in resolved:
         print(f"resolved {line}", file=sys.stderr)
     return document
 
@@ -148,13 +147,30 @@ def cmd_runs_redrive(args: argparse.Namespace) -> int:
     return 0
 
 
+POLL_RETRIES = 5  # consecutive unanswered polls a watch rides out (a slow or briefly unreachable endpoint)
+
+
+def _polled(fetch: Callable[[], dict[str, Any]], interval: float) -> dict[str, Any]:
+    """One poll of a watch: a timeout or refused connection is retried (up to POLL_RETRIES in a row), so a long
+    watch does not end on one lost answer; API errors (404, 403, ...) end it at once."""
+    attempt = 1
+    while True:
+        try:
+            return fetch()
+        except ApiUnreachable:
+            if attempt >= POLL_RETRIES:
+                raise
+            attempt += 1
+            time.sleep(interval)
+
+
 def _watch(api: ApiClient, run_id: str, args: argparse.Namespace) -> int:
     """Print each stage change until the run ends; exit 0 if it SUCCEEDED, 7 otherwise."""
     deadline = time.monotonic() + args.timeout
     seen: dict[str, str] = {}
     out = sys.stderr if args.json else sys.stdout
     while True:
-        run = api.get_run(run_id)
+        run = _polled(lambda: api.get_run(run_id), args.interval)
         for name in STAGES:
             stage = (run.get("stages") or {}).get(name)
             if stage and seen.get(name) != stage["status"]:
@@ -235,10 +251,9 @@ def cmd_batch_start(args: argparse.Namespace) -> int:
     if args.items is not None:
         request["item_count"] = args.items
     if args.spec:
-        document = yaml.safe_load(Path(args.spec).read_text())
-        if not isinstance(document, dict):
-            raise ValueError(f"{args.spec}: a batch spec is a mapping, not {type(document).__name__}")
-        request["spec"] = document
+        raw = Path(args.spec).read_bytes()
+        parse_batch_spec(raw, source=args.spec)  # the messages of `mlcp batch plan`, before anything is sent
+        request["spec"] = yaml.safe_load(raw)
     if args.retry_of:
         request["retry_of"] = args.retry_of
     if args.indices:
@@ -257,7 +272,15 @@ def cmd_batch_start(args: argparse.Namespace) -> int:
 
 
 def cmd_batch_get(args: argparse.Namespace) -> int:
-    run = client(args).get_batch(args.batch_id)
+    api = client(args)
+    run = api.get_batch(args.batch_id)
+    deadline = time.monotonic() + args.timeout
+    while args.wait and run["status"] not in TERMINAL:  # --wait: until the batch run has ended
+        if time.monotonic() > deadline:
+            print(f"batch run {args.batch_id} still {run['status']} after {args.timeout:.0f} s", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        time.sleep(args.interval)
+        run = _polled(lambda: api.get_batch(args.batch_id), args.interval)
 
     def human() -> None:
         print(f"batch run {run['run_id']}   profile {run.get('profile') or '-'}   status {run['status']}")
@@ -269,15 +292,28 @@ def cmd_batch_get(args: argparse.Namespace) -> int:
                 f"({shards.get('item_count')} items) on {plan.get('queue') or '-'}"
             )
         if stats:
-            failed = stats.get("failed_indices") or []
-            print(f"outcome   {stats.get('status') or '-'}   failed shards: {', '.join(map(str, failed)) or 'none'}")
-            if failed:
+            failed = [int(i) for i in stats.get("failed_indices") or []]
+            print(f"outcome   {stats.get('status') or '-'}   failed shards: {_ranges(failed) or 'none'}")
+            if failed and len(failed) < int(shards.get("children") or 0):
                 print(f"retry     mlcp batch start {run.get('profile')} --retry-of {run['run_id']}")
+            elif failed:  # every shard failed: the cause is the job (definition, image, role), not one shard
+                print("          every shard failed: fix the cause (--json shows each child's reason), start again")
         if run.get("error"):
             print(f"error     {run['error']}: {run.get('cause') or ''}")
 
     _print(args, run, human)
     return 0
+
+
+def _ranges(indices: list[int]) -> str:
+    """0, 1, 2, 5, 7, 8 -> "0-2, 5, 7-8" (a failed array can list thousands of shards)."""
+    spans: list[list[int]] = []
+    for index in sorted(set(indices)):
+        if spans and index == spans[-1][1] + 1:
+            spans[-1][1] = index
+        else:
+            spans.append([index, index])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
 
 
 def add_batch_parsers(batch: argparse.ArgumentParser) -> None:
@@ -293,6 +329,9 @@ def add_batch_parsers(batch: argparse.ArgumentParser) -> None:
     start.add_argument("--idempotency-key", help="retry-safe key (default: a new UUID per invocation)")
     get = _command(sub, "get", cmd_batch_get, "a batch run: status, plan, failed shards")
     get.add_argument("batch_id")
+    get.add_argument("--wait", action="store_true", help="poll until the batch run has ended")
+    get.add_argument("--interval", type=float, default=2.0, help=argparse.SUPPRESS)
+    get.add_argument("--timeout", type=float, default=24 * 3600.0, help=argparse.SUPPRESS)
 
 
 # --- scaling get|set -----------------------------------------------------------------------------------------------
@@ -370,27 +409,9 @@ def _subcommands(parser: argparse.ArgumentParser) -> Any:
 
 # --- wiring --------------------------------------------------------------------------------------------------------
 def run_command(args: argparse.Namespace) -> int:
-    """Run an API command; turn API errors into messages on stderr and exit codes."""
+    """Run an API command (errors become messages and exit codes in mlcp_cli.errors, through main())."""
     func: Callable[[argparse.Namespace], int] = args.api_func
-    try:
-        return func(args)
-    except ApiError as exc:
-        print(f"mlcp: {exc.code} (HTTP {exc.status}): {exc.message}", file=sys.stderr)
-        for error in exc.errors:
-            print(f"  {error.get('location', 'body')} {error.get('field')}: {error.get('message')}", file=sys.stderr)
-        return _STATUS_EXIT.get(exc.status, EXIT_UNAVAILABLE)
-    except ApiUnreachable as exc:
-        print(f"mlcp: cannot reach the API: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
-    except ImageResolutionUnavailable as exc:
-        print(f"mlcp: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    except (ValueError, yaml.YAMLError) as exc:
-        print(f"mlcp: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    except LookupError as exc:  # no ApiUrl output
-        print(f"mlcp: {exc}", file=sys.stderr)
-        return EXIT_NOT_FOUND
+    return func(args)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -423,7 +444,7 @@ def add_parsers(sub: Any) -> None:
     start.add_argument("--spec", help="an inline spec file (YAML or JSON) instead of the registered one")
     start.add_argument("--idempotency-key", help="retry-safe key (default: a new UUID per invocation)")
     start.add_argument("--watch", action="store_true", help="follow the run until it ends (exit 7 unless SUCCEEDED)")
-    start.add_argument("--interval", type=float, default=5.0, help=argparse.SUPPRESS)
+    start.add_argument("--interval", type=float, default=2.0, help=argparse.SUPPRESS)
     start.add_argument("--timeout", type=float, default=6 * 3600.0, help=argparse.SUPPRESS)
     get = _command(runs_sub, "get", cmd_runs_get, "a run with its stages")
     get.add_argument("run_id")
@@ -439,7 +460,7 @@ def add_parsers(sub: Any) -> None:
     redrive.add_argument("run_id")
     watch = _command(runs_sub, "watch", cmd_runs_watch, "show stage progress until the run ends")
     watch.add_argument("run_id")
-    watch.add_argument("--interval", type=float, default=5.0, help="seconds between polls (default 5)")
+    watch.add_argument("--interval", type=float, default=2.0, help="seconds between polls (default 2)")
     watch.add_argument("--timeout", type=float, default=6 * 3600.0, help="give up after this many seconds")
 
     pipelines = sub.add_parser(

@@ -2,8 +2,9 @@
 API (`mlcp runs ...`, `mlcp pipelines ...`), and the embedded local cloud
 (`mlcp local demo|status|serve|fire-schedule`).
 
-Exit codes: 0 ok, 1 invalid input (field-level messages on stderr), 2 usage error; the API commands add
-3 not found, 4 conflict, 5 throttled/unavailable, 6 not authorised, 7 the watched run did not succeed.
+Exit codes: 0 ok, 1 invalid input (field-level messages on stderr), 2 usage or missing configuration (region,
+an extra), 3 not found, 4 conflict, 5 throttled/unreachable/server error, 6 not authorised or no AWS credentials,
+7 the watched run did not succeed. Errors are one or two lines; MLCP_DEBUG=1 shows the traceback.
 """
 
 from __future__ import annotations
@@ -12,38 +13,28 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
-
-import yaml
 
 from mlcp.aws.service_models import ServiceModels
 from mlcp.common.naming import execution_name
 from mlcp.common.payloads import Trigger, TriggerType
-from mlcp.errors import InputInvalid
 from mlcp.training.payloads import DatasetRef, RunInput
 from mlcp.training.preflight import check_run, preflight_spec
 from mlcp.training.preparation import prepare_run, processing_request
-from mlcp.training.spec import PipelineSpec, parse_spec, spec_json_schema
+from mlcp.training.spec import PipelineSpec, spec_json_schema
 from mlcp.training.tuning import tuning_request
 from mlcp_cli import api_commands
 from mlcp_cli.batch_commands import add_batch_commands
-from mlcp_cli.images import ImageResolutionUnavailable, resolve_images
+from mlcp_cli.errors import explain, unexpected
 from mlcp_cli.local import commands as local_commands
 from mlcp_cli.reach import add_reach_arguments, reach_from
 from mlcp_cli.scaling_commands import add_scaling_commands
+from mlcp_cli.specfile import load_spec
 
 EXAMPLE_ROLE = "arn:aws:iam::123456789012:role/mlcp-sagemaker"
 
 
 def _load(path: str) -> PipelineSpec:
-    raw = Path(path).read_bytes()
-    try:
-        document = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        document = None  # parse_spec reports it with the line
-    if isinstance(document, dict) and resolve_images(document, os.environ.get("AWS_REGION") or "us-east-1"):
-        return parse_spec(document, source=path)  # image: {framework, version} resolved (mlcp[sagemaker])
-    return parse_spec(raw, source=path)
+    return load_spec(path)[1]
 
 
 def cmd_openapi(_: argparse.Namespace) -> int:
@@ -150,17 +141,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every error is one or two lines on stderr and an exit code (mlcp_cli.errors)."""
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except InputInvalid as exc:
-        print(f"{exc.subject} is invalid:", file=sys.stderr)
-        for error in exc.errors:
-            print(f"  {error}", file=sys.stderr)
-        return 1
-    except (OSError, ImageResolutionUnavailable) as exc:
-        print(f"mlcp: {exc}", file=sys.stderr)
-        return 1
+    except Exception as exc:
+        if os.environ.get("MLCP_DEBUG"):
+            raise
+        explained = explain(exc)
+        status, lines = explained if explained is not None else unexpected(exc)
+        for line in lines:
+            print(line, file=sys.stderr)
+        return status
     return code
 
 

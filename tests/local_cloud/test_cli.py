@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -36,6 +37,12 @@ def test_demo_succeeds_and_prints_the_summary(capsys: pytest.CaptureFixture[str]
     assert summary["gate"] == "passed"
     assert summary["model_package_arn"].startswith("arn:aws:sagemaker:us-east-1:")
     assert "Tune Hyperparameters" in out.err  # progress goes to stderr with --json
+    # One source for stage times (the execution history): the progress line and the summary agree.
+    printed = re.search(r"Validate Spec\s+done in (\d+\.\d\d)s", out.err)
+    assert printed is not None, out.err
+    (validate,) = [s for s in summary["stages"] if s["stage"] == "validate"]
+    assert f"{validate['wall_seconds']:.2f}" == printed.group(1)
+    assert "Notify Success" in out.err
 
 
 def test_demo_with_an_injected_failure_exits_1_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
@@ -46,6 +53,10 @@ def test_demo_with_an_injected_failure_exits_1_with_the_reason(capsys: pytest.Ca
     assert "FAILED" in out.err
     assert "injected failure of the compression job" in out.err
     assert "compress   FAILED" in out.out
+    # Every failure path shows its notification: the failure branch's states and the SNS message.
+    assert "Record Failure" in out.out
+    assert "Notify Failure" in out.out
+    assert "notification    mlcp: run" in out.out
 
 
 def test_status_lists_every_resource_created_or_emulated(capsys: pytest.CaptureFixture[str]) -> None:

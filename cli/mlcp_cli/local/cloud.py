@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any
 
 import boto3
+import yaml
 from botocore.config import Config
 
 from mlcp_cli.local import patches
@@ -202,6 +203,18 @@ class LocalCloud:
         self.dispatcher.drain()
         self.upload_dataset(pipeline, version)
 
+    def upload_example_batch(self, label: str = "2026-11-27") -> str:
+        """Register the example batch profile (examples/batch/batch.yaml) on this stack's job definition, queues,
+        compute environments and bucket (its names are those of a stack named ``mlcp``), then upload its manifest
+        to batches/<profile>/<label>/manifest.json, which starts a run. Returns the profile name."""
+        text = (EXAMPLES / "batch" / "batch.yaml").read_text()
+        text = text.replace("mlcp-batch-", f"{self.stack_name}-batch-").replace("mlcp-artifacts-example", self.bucket)
+        profile = str(yaml.safe_load(text)["name"])
+        self.upload(f"batches/{profile}/batch.yaml", text)
+        self.dispatcher.drain()
+        self.upload(f"batches/{profile}/{label}/manifest.json", (EXAMPLES / "batch" / "manifest.json").read_bytes())
+        return profile
+
     def schedules(self) -> list[str]:
         return [s["Name"] for s in self.client("scheduler").list_schedules()["Schedules"]]
 
@@ -360,8 +373,6 @@ class LocalCloud:
     ) -> dict[str, Any]:
         """The EKS cluster and node groups a scaling policy names (moto EKS), its CloudWatch alarms, and the policy
         uploaded to scaling/<cluster>/<name>/policy.yaml (registered through EventBridge). Returns the policy."""
-        import yaml  # noqa: PLC0415
-
         policy: dict[str, Any] = yaml.safe_load(policy_file.read_text())
         eks, cloudwatch = self.client("eks"), self.client("cloudwatch")
         account = _account()

@@ -31,13 +31,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _served_client(service: str, endpoint: str) -> Any:
+    """A boto3 client of a running `mlcp local serve`: its region and placeholder credentials (moto checks none),
+    so it works in a shell without any AWS configuration."""
+    import boto3  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint,
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),  # a local server: answer now or say so
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - moto's placeholder, not a secret
+    )
+
+
 def _status_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
     if args.endpoint:
-        import boto3  # noqa: PLC0415
-
         from mlcp_cli.local.deploy import DEPLOY_BUCKET  # noqa: PLC0415
 
-        s3 = boto3.client("s3", endpoint_url=args.endpoint, region_name="us-east-1")
+        s3 = _served_client("s3", args.endpoint)
         body = s3.get_object(Bucket=DEPLOY_BUCKET, Key=f"{args.stack}/status.json")["Body"].read()
         return [(str(a), str(b), str(c), str(d)) for a, b, c, d in json.loads(body)]
     from mlcp_cli.local.cloud import LocalCloud  # noqa: PLC0415
@@ -73,8 +87,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server.start()
         api = serve_api(cloud, port=args.api_port)
         cloud.start_timer()
-        if args.example:
-            cloud.upload_example()
+        batch_profile = ""
+        if args.example:  # everything the README's examples use
+            cloud.upload_example()  # pipeline churn, dataset v1 (a run)
+            batch_profile = cloud.upload_example_batch()  # profile image-scoring on the batch-worker job definition
             cloud.create_example_nodegroups()  # EKS node groups, alarms and the scaling policy of examples/scaling
         endpoint = f"http://127.0.0.1:{args.port}"
         print(f"mlcp local cloud on {endpoint} (stack {cloud.stack_name}); Ctrl-C stops it.")
@@ -87,6 +103,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  mlcp local fire-schedule {training[0] if training else 'NAME'} --endpoint {endpoint}")
         print(f"REST API on {api.url} (routes of MlcpApi; unsigned requests are the local user)")
         print(f"  curl {api.url}/runs    mlcp runs list --local    mlcp pipelines list --local")
+        if args.example:
+            print(
+                f"examples: pipeline churn (dataset v1), batch profile {batch_profile} (job definition "
+                f"{cloud.stack_name}-batch-worker), scaling policy ml-inference/gpu (node groups gpu-a, gpu-b)"
+            )
         sys.stdout.flush()
         try:
             while True:
@@ -118,9 +139,7 @@ def cmd_fire_schedule(args: argparse.Namespace) -> int:
 
 def _fire_remote(args: argparse.Namespace) -> int:
     """Against `mlcp local serve`: read the schedule, invoke its target as Scheduler does (asynchronously)."""
-    import boto3  # noqa: PLC0415
-
-    scheduler = boto3.client("scheduler", endpoint_url=args.endpoint, region_name="us-east-1")
+    scheduler = _served_client("scheduler", args.endpoint)
     try:
         schedule = scheduler.get_schedule(Name=args.name)
     except scheduler.exceptions.ResourceNotFoundException:
@@ -131,7 +150,7 @@ def _fire_remote(args: argparse.Namespace) -> int:
     target = schedule["Target"]
     scheduled_time = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     payload = scheduler_input(schedule, scheduled_time)
-    boto3.client("lambda", endpoint_url=args.endpoint, region_name="us-east-1").invoke(
+    _served_client("lambda", args.endpoint).invoke(
         FunctionName=target["Arn"], InvocationType="Event", Payload=payload.encode()
     )
     print(f"fired {args.name} at {scheduled_time}: {payload.strip()}")
@@ -163,7 +182,8 @@ def add_parser(sub: Any) -> None:
     serve.add_argument(
         "--example",
         action="store_true",
-        help="upload the example pipeline and dataset, and the example scaling policy with its node groups, on start",
+        help="register what the README's examples use on start: the example pipeline and dataset, the batch profile "
+        "image-scoring and its manifest, the scaling policy with its node groups",
     )
     serve.set_defaults(func=cmd_serve)
     fire = local_sub.add_parser("fire-schedule", help="fire a schedule now (e.g. mlcp-local-TrainingSchedule)")

@@ -18,6 +18,23 @@ from mlcp_cli.local.cloud import EXAMPLES, TERMINAL, LocalCloud
 from mlcp_cli.local.faults import FAILABLE, ApiFault, Degradation, Faults, JobFault
 
 STAGES = ("validate", "augment", "tune", "compress", "gate", "register")
+# The training pipeline's states of each stage (statemachines/training_pipeline.asl.json): a stage's time is the sum
+# of its states' times in the execution history, the one source of the progress lines and the summary.
+STAGE_STATES = {
+    "validate": ("Validate Spec",),
+    "augment": ("Augment Data",),
+    "tune": ("Build Tuning Request", "Tune Hyperparameters", "Select Best Model"),
+    "compress": (
+        "Build Compression Request",
+        "Compress Model",
+        "Start Neo Compilation",
+        "Wait For Compilation",
+        "Describe Compilation",
+        "Stop Timed-Out Compilation",
+    ),
+    "gate": ("Evaluate Gate",),
+    "register": ("Register Model", "Record Success"),
+}
 
 
 def faults_for(stage: str | None) -> Faults:
@@ -51,12 +68,9 @@ class DemoResult:
     reason: str | None = None
 
 
-def _iso_seconds(start: str | None, end: str | None) -> float | None:
-    if not start or not end:
-        return None
-    return (
-        datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(start.replace("Z", "+00:00"))
-    ).total_seconds()
+def _stage_seconds(stage: str, state_seconds: dict[str, float]) -> float | None:
+    times = [state_seconds[name] for name in STAGE_STATES[stage] if name in state_seconds]
+    return sum(times) if times else None
 
 
 def _job_seconds(cloud: LocalCloud, stage: str, job: str | None) -> float | None:
@@ -84,8 +98,10 @@ def _job_seconds(cloud: LocalCloud, stage: str, job: str | None) -> float | None
     return (end - start).total_seconds() if start and end else None
 
 
-def summarize(cloud: LocalCloud, run_id: str) -> dict[str, Any]:
+def summarize(cloud: LocalCloud, run_id: str, state_seconds: dict[str, float] | None = None) -> dict[str, Any]:
+    """The run as the summary shows it; ``state_seconds`` (from :func:`follow`) gives each stage's wall time."""
     run = cloud.run(run_id) or {}
+    state_seconds = state_seconds or {}
     stages = []
     for stage in STAGES:
         status = run.get(f"stage_{stage}__status")
@@ -98,9 +114,7 @@ def summarize(cloud: LocalCloud, run_id: str) -> dict[str, Any]:
                 "status": status,
                 "job": job,
                 "job_seconds": _job_seconds(cloud, stage, job),
-                "wall_seconds": _iso_seconds(
-                    run.get(f"stage_{stage}__started_at"), run.get(f"stage_{stage}__ended_at")
-                ),
+                "wall_seconds": _stage_seconds(stage, state_seconds),
                 "detail": run.get(f"stage_{stage}__detail"),
             }
         )
@@ -187,29 +201,38 @@ def render(summary: dict[str, Any], wall_seconds: float) -> str:
     return "\n".join(lines)
 
 
-def follow(cloud: LocalCloud, execution_arn: str, out: Callable[[str], None], timeout: float = 300.0) -> dict[str, Any]:
-    """Print each state as the execution enters and leaves it; return DescribeExecution once it has ended."""
+def follow(
+    cloud: LocalCloud, execution_arn: str, out: Callable[[str], None], timeout: float = 300.0
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Print each state as the execution leaves it, timed by the execution history's own timestamps; return
+    DescribeExecution once the execution has ended and every state's seconds (the summary's times: one source).
+
+    The status is read before the history, so the history read after a terminal status is complete: the failure
+    path's last states (Record Failure, Notify Failure) are printed too."""
     seen = 0
     started = time.monotonic()
-    entered: dict[str, float] = {}
+    first: datetime | None = None
+    entered: dict[str, datetime] = {}
+    seconds: dict[str, float] = {}
     while True:
+        description = cloud.describe(execution_arn)
         history = cloud.history(execution_arn)
         for event in history[seen:]:
-            kind = event["type"]
+            kind, at = event["type"], event["timestamp"]
+            first = first or at
             if kind.endswith("StateEntered"):
-                name = event["stateEnteredEventDetails"]["name"]
-                entered[name] = time.monotonic()
+                entered[event["stateEnteredEventDetails"]["name"]] = at
             elif kind.endswith("StateExited"):
                 name = event["stateExitedEventDetails"]["name"]
-                took = time.monotonic() - entered.get(name, time.monotonic())
-                out(f"  [{time.monotonic() - started:6.2f}s] {name:<28} done in {took:.2f}s")
+                took = (at - entered.get(name, at)).total_seconds()
+                seconds[name] = seconds.get(name, 0.0) + took
+                out(f"  [{(at - first).total_seconds():6.2f}s] {name:<28} done in {took:.2f}s")
             elif kind in ("TaskFailed", "LambdaFunctionFailed"):
                 details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
-                out(f"  [{time.monotonic() - started:6.2f}s]   ! {details.get('error')}")
+                out(f"  [{(at - first).total_seconds():6.2f}s]   ! {details.get('error')}")
         seen = len(history)
-        description = cloud.describe(execution_arn)
         if description["status"] in TERMINAL:
-            return description
+            return description, seconds
         if time.monotonic() - started > timeout:
             raise TimeoutError(f"{execution_arn} still {description['status']} after {timeout:.0f}s")
         time.sleep(0.05)
@@ -245,9 +268,9 @@ def run_demo(
         say(f"  uploaded datasets/{pipeline}/{version}/manifest.json -> EventBridge -> start_run")
         execution = _wait_for_execution(cloud)
         say(f"  run {execution['name']} started; following {execution['executionArn'].split(':')[-2]}")
-        description = follow(cloud, execution["executionArn"], say)
+        description, state_seconds = follow(cloud, execution["executionArn"], say)
         cloud.settle()
-        summary = summarize(cloud, execution["name"])
+        summary = summarize(cloud, execution["name"], state_seconds)
         notifications = cloud.notifications()
         wall = time.monotonic() - wall0
         say("")

@@ -13,6 +13,7 @@ import pytest
 
 from tests.local_cloud.patches.support import (
     Sandbox,
+    dummy_zip,
 )
 
 
@@ -104,3 +105,37 @@ def test_lambda_invoke_event_retries_then_on_failure_destination(box: Sandbox) -
     assert record["requestPayload"] == {"job": 7}
     assert record["responseContext"]["functionError"] == "Unhandled"
     assert record["responsePayload"]["errorType"] == "InjectedError"
+
+
+# --- layer_version_ref -------------------------------------------------------------------------------------------
+def _layer_ref_stack(box: Sandbox, name: str) -> str:
+    """A stack with a layer version and an SSM parameter whose value is ``!Ref`` the layer; the parameter's value."""
+    box.client("s3").create_bucket(Bucket=f"{name}-code")
+    box.client("s3").put_object(Bucket=f"{name}-code", Key="layer.zip", Body=dummy_zip())
+    template = {
+        "Resources": {
+            "Code": {
+                "Type": "AWS::Lambda::LayerVersion",
+                "Properties": {
+                    "LayerName": f"{name}-layer",
+                    "Content": {"S3Bucket": f"{name}-code", "S3Key": "layer.zip"},
+                },
+            },
+            "Arn": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {"Name": f"/{name}/arn", "Type": "String", "Value": {"Ref": "Code"}},
+            },
+        }
+    }
+    box.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
+    return str(box.client("ssm").get_parameter(Name=f"/{name}/arn")["Parameter"]["Value"])
+
+
+def test_layer_version_ref_is_the_layer_version_arn(box: Sandbox) -> None:
+    plain = _layer_ref_stack(box, "plain")
+    assert plain.startswith("<moto.awslambda.models.LayerVersion")  # moto: the model object, as text
+    box.activate()
+    fixed = _layer_ref_stack(box, "fixed")
+    layers = box.client("lambda").list_layers()["Layers"]
+    arns = {layer["LatestMatchingVersion"]["LayerVersionArn"] for layer in layers}
+    assert fixed in arns, (fixed, arns)

@@ -17,7 +17,7 @@ underneath (the test shows the gap on plain moto, then the behaviour with the fi
 - ``eventbridge_targets``: :mod:`.events`
 - ``s3_eventbridge_events``: :mod:`.s3`
 - ``alarm_state_events``: :mod:`.cloudwatch`
-- ``lambda_invoke``: :mod:`.awslambda`
+- ``lambda_invoke``, ``layer_version_ref``: :mod:`.awslambda`
 - ``api_faults``: :mod:`.core` (moto's BaseResponse, every service)
 - ``eks_updates``: :mod:`.eks`
 - ``redrive_execution``: :mod:`.stepfunctions.redrive`
@@ -73,6 +73,7 @@ INSTALLERS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("s3_eventbridge_events", s3.install),
     ("alarm_state_events", cloudwatch.install),
     ("lambda_invoke", awslambda.install),
+    ("layer_version_ref", awslambda.install_layer_version_ref),
     ("api_faults", core.install),
     ("eks_updates", eks.install),
     ("redrive_execution", redrive.install),

@@ -7,6 +7,12 @@ cloud's :class:`~mlcp_cli.local.runtime.LambdaRuntime` (the registered code dire
 and timeout); ``Event`` invocations run on the dispatcher with Lambda's retries (2 by default, about a minute then
 two apart, on the simulated clock) and the on-failure destination record. Injected ``lambda``/``Invoke`` API
 faults are raised here, with the function's name as their target.
+
+``layer_version_ref``: ``Ref`` of an ``AWS::Lambda::LayerVersion`` is its version ARN
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-layerversion.html).
+moto's CloudFormation returns the model object for a resource without ``physical_resource_id``, so a layer ARN
+passed anywhere but a function's ``Layers`` (e.g. the batch worker job definition's environment) is an object that
+breaks JSON serialisation. The fix gives LayerVersion a ``physical_resource_id``: its ARN.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import json
 import logging
 from typing import Any
 
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import LambdaFunction, LayerVersion
 from moto.core.exceptions import JsonRESTError
 
 from mlcp_cli.local.patches.common import send_to_queue
@@ -114,3 +120,12 @@ def install() -> None:
         return json.dumps(invocation.payload).encode()
 
     LambdaFunction.invoke = invoke
+
+
+def install_layer_version_ref() -> None:
+    def physical_resource_id(self: Any) -> str:
+        if active() is None:  # plain moto: no such attribute, so Ref returns the object
+            raise AttributeError("physical_resource_id")
+        return str(self.arn)
+
+    LayerVersion.physical_resource_id = property(physical_resource_id)

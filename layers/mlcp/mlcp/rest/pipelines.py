@@ -32,7 +32,9 @@ TAGS = ["pipelines"]
     tags=TAGS,
 )
 def put_pipeline(
-    name: Annotated[PipelineName, Path()],
+    # Not PipelineName: the body is validated first, as the spec it is, so a bad name is reported once, as the
+    # spec's `name` field (the messages of `mlcp spec validate`); then the path must equal it.
+    name: Annotated[str, Path(min_length=1, max_length=256, description="The spec's name")],
     spec: Annotated[dict[str, Any], Body(description="A pipeline spec", examples=[{"name": "churn"}])],
 ) -> Response[PipelineView]:
     view, created = api.put_pipeline(name, spec, caller=context.caller(router), deps=context.runs(router))
