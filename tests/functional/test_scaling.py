@@ -93,7 +93,25 @@ def scaling(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scaling]:
         load_handler(function).deps.cache_clear()
 
 
+def set_alarm(alarm: str, state: str) -> None:
+    """The alarm in moto CloudWatch, in ``state`` (decide_scaling reads every alarm with DescribeAlarms)."""
+    cloudwatch = aws_client("cloudwatch")
+    if not cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]:
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm,
+            Namespace="ContainerInsights",
+            MetricName="node_gpu_utilization",
+            Statistic="Average",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=75,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue=state, StateReason="test")
+
+
 def alarm_event(event_id: str, state: str = "ALARM", alarm: str = "mlcp-scaling-gpu-high") -> dict[str, Any]:
+    set_alarm(alarm, state)
     event = copy.deepcopy(load_event("cloudwatch/alarm_state_change"))
     event["id"] = event_id
     event["detail"]["alarmName"] = alarm
@@ -190,7 +208,7 @@ def test_racing_decisions_only_one_takes_the_lease(scaling: Scaling, monkeypatch
         if not raced["done"]:  # another decision writes between this read and our conditional write
             raced["done"] = True
             monkeypatch.setattr(store, "get_state", original)
-            scaling.decide(alarm_event("e-other"))
+            scaling.decide(alarm_event("e-other", alarm="mlcp-scaling-gpu-critical"))
         return seen
 
     monkeypatch.setattr(store, "get_state", get_state_then_race)
@@ -211,6 +229,7 @@ def test_stale_state_write_is_refused(scaling: Scaling) -> None:
 def test_schedule_evaluation_and_unknown_policies(scaling: Scaling) -> None:
     with pytest.raises(PolicyNotFound, match="no scaling policy is registered for the alarm mlcp-scaling-gpu-high"):
         scaling.decide(alarm_event("e-1"))
+    set_alarm("mlcp-scaling-gpu-high", "OK")  # a re-evaluation reads the alarms' states now
     early = scaling.decide(load_event("scheduler/scaling_evaluation"))  # the schedule before its policy
     assert early["decision"]["action"] == "noop"
     assert "no scaling policy is registered for the schedule of ml-inference/gpu" in early["decision"]["reason"]
@@ -243,7 +262,7 @@ def test_record_success_releases_the_lease_and_starts_the_cooldown(scaling: Scal
     (logged,) = scaling.decisions()
     assert logged["status"] == "SUCCEEDED"
     assert logged["results"]["gpu-a"]["outcome"] == "Successful"
-    cooled = scaling.decide(alarm_event("e-2"))
+    cooled = scaling.decide(alarm_event("e-2", alarm="mlcp-scaling-gpu-critical"))
     assert "scale-out cooldown" in cooled["decision"]["reason"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ from mlcp.errors import (
 )
 from mlcp.scaling import use_cases
 from mlcp.scaling.api_models import ScalingActionRequest, ScalingActionResponse, ScalingView
-from mlcp.scaling.policy import ControllerState, parse_policy
+from mlcp.scaling.policy import BUSY_STATUSES, ControllerState, parse_policy
 from mlcp.scaling.ports import DecisionHistory, ScalingPolicyIndex
 from mlcp.scaling.use_cases import ScalingDeps
 
@@ -50,7 +51,11 @@ def get_scaling(cluster: str, nodegroup: str, *, limit: int, scaling: ScalingApi
     described = controller.nodegroups.describe_nodegroup(cluster, nodegroup)
     config = None
     if described is not None:
-        config = {"status": described.get("status"), **dict(described.get("scalingConfig") or {})}
+        config = {
+            "status": described.get("status"),
+            **dict(described.get("scalingConfig") or {}),
+            "health_issues": list((described.get("health") or {}).get("issues") or []),
+        }
     stored = controller.state.get_state(key)
     state = ControllerState.model_validate(stored) if stored else ControllerState(policy=key)
     return ScalingView(
@@ -106,14 +111,15 @@ def scaling_action(
     described = controller.nodegroups.describe_nodegroup(cluster, nodegroup)
     if described is None:
         raise NotFound(f"node group {nodegroup!r} does not exist in cluster {cluster!r}")
-    if described.get("status", "ACTIVE") != "ACTIVE":
-        raise Conflict(f"node group {nodegroup!r} is {described.get('status')}: an update is running; retry later")
+    status = str(described.get("status", "ACTIVE"))
+    if status in BUSY_STATUSES:  # DEGRADED and the *_FAILED statuses take an update (EKS's own rule)
+        raise Conflict(f"node group {nodegroup!r} is {status}: EKS takes no update until it is done; retry later")
     now = controller.clock()
     state_item = controller.state.get_state(key)
     state = ControllerState.model_validate(state_item) if state_item else ControllerState(policy=key)
     if state.lease is not None and state.lease.expires_at > now:
         raise Conflict(
-            f"an update of {key} is in flight ({state.lease.holder}, lease until {state.lease.expires_at:%H:%M:%S}Z)"
+            f"an update of {key} is in flight ({state.lease.holder}, lease until {state.lease.expires_at.astimezone(dt.UTC):%H:%M:%S}Z)"
         )
     identity = ("key", caller, idempotency_key) if idempotency_key else ("request", request_id)
     decision_id = naming.execution_name(f"{policy.name}-manual", nodegroup, cluster, *identity)

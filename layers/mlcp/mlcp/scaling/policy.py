@@ -246,7 +246,13 @@ class AlarmTrigger(_Strict):
     state: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
     previous_state: str = ""
     at: dt.datetime
+    state_at: dt.datetime | None = None  # detail.state.timestamp: when the alarm entered ``state``
     event_id: str = ""
+
+    @property
+    def changed_at(self) -> dt.datetime:
+        """When the alarm entered its state (the event's state timestamp; its time if absent)."""
+        return self.state_at or self.at
 
 
 class ScheduleTrigger(_Strict):
@@ -279,6 +285,22 @@ AnyTrigger = AlarmTrigger | ScheduleTrigger | ManualTrigger
 Trigger = Annotated[AnyTrigger, Field(discriminator="kind")]
 
 
+# Node-group statuses during which EKS runs an operation of its own and a config update must wait. Every other
+# status (ACTIVE, DEGRADED, CREATE_FAILED, DELETE_FAILED) takes UpdateNodegroupConfig; DEGRADED and the *_FAILED ones
+# list why in ``health.issues``: https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html
+BUSY_STATUSES = frozenset({"CREATING", "UPDATING", "DELETING"})
+
+
+class HealthIssue(_Strict):
+    """One of DescribeNodegroup's ``health.issues`` (https://docs.aws.amazon.com/eks/latest/APIReference/API_Issue.html)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    code: str = "Unknown"
+    message: str = ""
+    resource_ids: Annotated[list[str], Field(alias="resourceIds")] = []
+
+
 class NodegroupConfig(_Strict):
     """The part of DescribeNodegroup's ``nodegroup`` that the decision reads."""
 
@@ -287,22 +309,37 @@ class NodegroupConfig(_Strict):
     min_size: Annotated[int, Field(ge=0)]
     max_size: Annotated[int, Field(ge=0)]
     desired_size: Annotated[int, Field(ge=0)]
+    health_issues: list[HealthIssue] = []
+
+    @property
+    def busy(self) -> bool:
+        return self.status in BUSY_STATUSES
 
     @classmethod
     def from_describe(cls, nodegroup: dict[str, Any]) -> NodegroupConfig:
         scaling = nodegroup.get("scalingConfig") or {}
+        issues = (nodegroup.get("health") or {}).get("issues") or []
         return cls(
             name=nodegroup["nodegroupName"],
             status=nodegroup.get("status", "ACTIVE"),
             min_size=scaling.get("minSize", 0),
             max_size=scaling.get("maxSize", 1),
             desired_size=scaling.get("desiredSize", 0),
+            health_issues=[HealthIssue.model_validate(i) for i in issues if isinstance(i, dict)],
         )
 
 
 class AlarmMemory(_Strict):
     state: str
     since: dt.datetime
+
+
+class AlarmReading(_Strict):
+    """One alarm as CloudWatch DescribeAlarms returned it at decision time (StateValue, StateUpdatedTimestamp);
+    ``MISSING`` when DescribeAlarms does not know the alarm (deleted, misspelt, another account or region)."""
+
+    state: Literal["OK", "ALARM", "INSUFFICIENT_DATA", "MISSING"]
+    since: dt.datetime | None = None
 
 
 class Lease(_Strict):
@@ -363,6 +400,10 @@ class Decision(_Strict):
     trigger: Annotated[AnyTrigger, Field(discriminator="kind")]
     nodegroups: list[NodegroupConfig]
     state_version: int
+    alarms_read: Annotated[
+        dict[str, AlarmReading], Field(description="The policy's alarms as DescribeAlarms returned them.")
+    ] = {}
+    decided_at: Annotated[dt.datetime | None, Field(description="The controller's clock when it decided.")] = None
 
     @property
     def applied(self) -> bool:
