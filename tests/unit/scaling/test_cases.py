@@ -75,9 +75,14 @@ def test_a_stale_alarm_after_a_newer_ok_changes_nothing(with_cloudwatch: bool) -
     for event in (newer, stale):
         trigger = parse_trigger(event)
         outcome = decide(
-            decision_id=event["id"], trigger=trigger, nodegroups=[group(capacity)], policy=policy, state=state,
-            now=trigger.at, alarms=truth,
-        )  # fmt: skip
+            decision_id=event["id"],
+            trigger=trigger,
+            nodegroups=[group(capacity)],
+            policy=policy,
+            state=state,
+            now=trigger.at,
+            alarms=truth,
+        )
         state = outcome.state
         assert outcome.decision.action == "noop", outcome.decision.reason
     assert "stale state change ignored" in outcome.decision.reason
@@ -86,9 +91,14 @@ def test_a_stale_alarm_after_a_newer_ok_changes_nothing(with_cloudwatch: bool) -
     for minutes in (5, 10, 15):
         tick = ScheduleTrigger(policy=policy.key, at=parse_trigger(newer).at + dt.timedelta(minutes=minutes))
         later = decide(
-            decision_id=f"t{minutes}", trigger=tick, nodegroups=[group(capacity)], policy=policy, state=state,
-            now=tick.at, alarms=truth,
-        )  # fmt: skip
+            decision_id=f"t{minutes}",
+            trigger=tick,
+            nodegroups=[group(capacity)],
+            policy=policy,
+            state=state,
+            now=tick.at,
+            alarms=truth,
+        )
         assert later.decision.action == "noop"
     if with_cloudwatch:
         assert outcome.decision.alarms_read[ALARM].state == "OK"  # what it read is on the record
@@ -104,9 +114,14 @@ def test_every_ordering_of_late_and_repeated_events_ends_as_cloudwatch_says() ->
         for i in order:
             trigger = parse_trigger(events[i])
             outcome = decide(
-                decision_id="d", trigger=trigger, nodegroups=[group(2)], policy=policy, state=state, now=trigger.at,
+                decision_id="d",
+                trigger=trigger,
+                nodegroups=[group(2)],
+                policy=policy,
+                state=state,
+                now=trigger.at,
                 alarms=truth,
-            )  # fmt: skip
+            )
             state = outcome.state
             assert outcome.decision.action == "noop", (order, outcome.decision.reason)
 
@@ -116,12 +131,26 @@ def test_a_repeated_state_change_is_a_noop() -> None:
     event = case_event("alarm-2-alarm-stale.json")
     trigger = parse_trigger(event)
     truth = reading(event)
-    first = decide(decision_id="a", trigger=trigger, nodegroups=[group(2)], policy=policy,
-                   state=ControllerState(policy=policy.key), now=trigger.at, alarms=truth)  # fmt: skip
+    first = decide(
+        decision_id="a",
+        trigger=trigger,
+        nodegroups=[group(2)],
+        policy=policy,
+        state=ControllerState(policy=policy.key),
+        now=trigger.at,
+        alarms=truth,
+    )
     assert first.decision.action == "update"
     released = first.state.model_copy(update={"lease": None})
-    again = decide(decision_id="b", trigger=trigger, nodegroups=[group(4)], policy=policy, state=released,
-                   now=trigger.at, alarms=truth)  # fmt: skip
+    again = decide(
+        decision_id="b",
+        trigger=trigger,
+        nodegroups=[group(4)],
+        policy=policy,
+        state=released,
+        now=trigger.at,
+        alarms=truth,
+    )
     assert again.decision.action == "noop"
     assert "duplicate state change ignored" in again.decision.reason
 
@@ -132,9 +161,14 @@ def test_an_unhealthy_node_group_can_be_scaled_and_its_issues_are_recorded(statu
     trigger = AlarmTrigger(alarm=ALARM, state="ALARM", at=dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC))
     issues = [DEGRADED_ISSUE] if status != "ACTIVE" else []
     outcome = decide(
-        decision_id="d", trigger=trigger, nodegroups=[group(2, status, issues)], policy=policy,
-        state=ControllerState(policy=policy.key), now=trigger.at, alarms={ALARM: AlarmReading(state="ALARM", since=trigger.at)},
-    )  # fmt: skip
+        decision_id="d",
+        trigger=trigger,
+        nodegroups=[group(2, status, issues)],
+        policy=policy,
+        state=ControllerState(policy=policy.key),
+        now=trigger.at,
+        alarms={ALARM: AlarmReading(state="ALARM", since=trigger.at)},
+    )
     assert outcome.decision.action == "update"
     assert outcome.decision.target == 4
     if issues:
@@ -150,9 +184,14 @@ def test_only_creating_updating_deleting_block(status: str) -> None:
     policy = case_policy("policy-degraded.yaml")
     trigger = AlarmTrigger(alarm=ALARM, state="ALARM", at=dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC))
     outcome = decide(
-        decision_id="d", trigger=trigger, nodegroups=[group(2, status)], policy=policy,
-        state=ControllerState(policy=policy.key), now=trigger.at, alarms={ALARM: AlarmReading(state="ALARM", since=trigger.at)},
-    )  # fmt: skip
+        decision_id="d",
+        trigger=trigger,
+        nodegroups=[group(2, status)],
+        policy=policy,
+        state=ControllerState(policy=policy.key),
+        now=trigger.at,
+        alarms={ALARM: AlarmReading(state="ALARM", since=trigger.at)},
+    )
     assert outcome.decision.action == "noop"
     assert f"gpu-a ({status}) busy" in outcome.decision.reason
 
@@ -162,7 +201,12 @@ def test_an_alarm_cloudwatch_no_longer_holds_never_scales_out() -> None:
     trigger = AlarmTrigger(alarm=ALARM, state="ALARM", at=dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC))
     for now_state in ("OK", "INSUFFICIENT_DATA", "MISSING"):
         outcome = decide(
-            decision_id="d", trigger=trigger, nodegroups=[group(2)], policy=policy,
-            state=ControllerState(policy=policy.key), now=trigger.at, alarms={ALARM: AlarmReading(state=now_state)},
-        )  # fmt: skip
+            decision_id="d",
+            trigger=trigger,
+            nodegroups=[group(2)],
+            policy=policy,
+            state=ControllerState(policy=policy.key),
+            now=trigger.at,
+            alarms={ALARM: AlarmReading(state=now_state)},
+        )
         assert outcome.decision.action == "noop", now_state

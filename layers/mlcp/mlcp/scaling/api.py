@@ -118,9 +118,8 @@ def scaling_action(
     state_item = controller.state.get_state(key)
     state = ControllerState.model_validate(state_item) if state_item else ControllerState(policy=key)
     if state.lease is not None and state.lease.expires_at > now:
-        raise Conflict(
-            f"an update of {key} is in flight ({state.lease.holder}, lease until {state.lease.expires_at.astimezone(dt.UTC):%H:%M:%S}Z)"
-        )
+        until = state.lease.expires_at.astimezone(dt.UTC)
+        raise Conflict(f"an update of {key} is in flight ({state.lease.holder}, lease until {until:%H:%M:%S}Z)")
     identity = ("key", caller, idempotency_key) if idempotency_key else ("request", request_id)
     decision_id = naming.execution_name(f"{policy.name}-manual", nodegroup, cluster, *identity)
     fields = request.model_dump(include={"desired", "min", "max"}, exclude_none=True)
