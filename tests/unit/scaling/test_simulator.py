@@ -10,7 +10,17 @@ import pytest
 
 from mlcp.errors import InputInvalid
 from mlcp.scaling.policy import AlarmDefinition, ScalingPolicy
-from mlcp.scaling.simulator import Action, SimConfig, _Alarm, count_flaps, parse_trace, simulate, static_node_hours
+from mlcp.scaling.simulator import (
+    DEFAULT_START as START,
+    Action,
+    AlarmModel,
+    SimConfig,
+    count_flaps,
+    flap_window_seconds,
+    parse_trace,
+    simulate,
+    static_node_hours,
+)
 from mlcp_cli.main import main
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -29,12 +39,12 @@ def definition(**overrides: Any) -> AlarmDefinition:
     return AlarmDefinition.model_validate(base | overrides)
 
 
-def evaluate(alarm: _Alarm, points: list[float | None]) -> list[str]:
+def evaluate(alarm: AlarmModel, points: list[float | None]) -> list[str]:
     states = []
     for point in points:
         if point is not None:
             alarm.samples.append(point)
-        alarm.close_period()
+        alarm.close_period(START)
         states.append(alarm.state)
     return states
 
@@ -42,15 +52,19 @@ def evaluate(alarm: _Alarm, points: list[float | None]) -> list[str]:
 @pytest.mark.parametrize(
     ("treat", "points", "states"),
     [
-        ("missing", [80, 70, 90], ["OK", "OK", "ALARM"]),  # 2 of 3 breaching
+        ("missing", [70, 80, 90], ["OK", "OK", "ALARM"]),  # 2 of 3 breaching
         ("missing", [None, None, None], ["INSUFFICIENT_DATA"] * 3),
+        ("missing", [None, None, 90], ["INSUFFICIENT_DATA", "INSUFFICIENT_DATA", "ALARM"]),  # "- - X": ALARM
+        ("missing", [90, None, None, 70], ["ALARM", "ALARM", "ALARM", "OK"]),  # a partial range with an OK point
+        ("missing", [90, 90, None, None, None], ["ALARM", "ALARM", "ALARM", "ALARM", "INSUFFICIENT_DATA"]),
         ("ignore", [90, 90, None, None, None], ["INSUFFICIENT_DATA", "ALARM", "ALARM", "ALARM", "ALARM"]),
+        ("ignore", [None, None, 70], ["INSUFFICIENT_DATA", "INSUFFICIENT_DATA", "OK"]),
         ("breaching", [80, None, 10], ["OK", "ALARM", "ALARM"]),
         ("notBreaching", [80, None, 90, None, None], ["OK", "OK", "ALARM", "OK", "OK"]),
     ],
 )
 def test_alarm_evaluation_m_of_n_and_missing_data(treat: str, points: list[float | None], states: list[str]) -> None:
-    alarm = _Alarm(definition(treat_missing_data=treat))
+    alarm = AlarmModel(definition(treat_missing_data=treat), START)
     assert evaluate(alarm, points) == states
 
 
@@ -131,7 +145,8 @@ def test_simulate_without_cooldowns_flaps_on_noise() -> None:
             ],
         }
     )
-    jumpy = simulate(jumpy_policy, noisy)
+    # Both judged by the original policy's window (cooldowns + stabilisation); without cooldowns it would be 0.
+    jumpy = simulate(jumpy_policy, noisy, SimConfig(flap_window_seconds=flap_window_seconds(policy())))
     assert steady.flaps == 0
     assert jumpy.flaps > steady.flaps
     assert len(jumpy.actions) > len(steady.actions)

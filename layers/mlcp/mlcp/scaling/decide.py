@@ -25,6 +25,8 @@ from mlcp.scaling.policy import (
     ManualTrigger,
     NodegroupConfig,
     NodegroupUpdate,
+    ScaleInRule,
+    ScaleOutRule,
     ScalingConfig,
     ScalingPolicy,
     ScheduleRule,
@@ -207,7 +209,8 @@ def decide(
 
     floor, ceiling = bounds(policy, now)
     in_alarm = _in_alarm(state.alarms, alarms)
-    direction, target, why = _aim(policy, in_alarm, capacity, floor=floor, ceiling=ceiling, now=now)
+    values = {name: r.value for name, r in (alarms or {}).items()}
+    direction, target, why = _aim(policy, in_alarm, values, capacity, floor=floor, ceiling=ceiling, now=now)
     if target == capacity:
         limit = "ceiling" if direction == "out" else "floor" if direction == "in" else "bounds"
         held = f" (held at the {limit} {floor}..{ceiling})" if direction != "schedule" else ""
@@ -252,18 +255,31 @@ def _blocked(
 
 
 def _aim(
-    policy: ScalingPolicy, in_alarm: set[str], capacity: int, *, floor: int, ceiling: int, now: dt.datetime
+    policy: ScalingPolicy,
+    in_alarm: set[str],
+    values: Mapping[str, float | None],
+    capacity: int,
+    *,
+    floor: int,
+    ceiling: int,
+    now: dt.datetime,
 ) -> tuple[Literal["out", "in", "schedule"], int, str]:
     """(direction, target capacity, why) from the alarms in ALARM, else the schedule's bounds."""
+
+    def named(rules: list[ScaleOutRule] | list[ScaleInRule]) -> str:
+        return ", ".join(
+            r.alarm + (f" ({values.get(r.alarm)} vs target {r.track})" if r.track is not None else "") for r in rules
+        )
+
     outs = [r for r in policy.scale_out if r.alarm in in_alarm]
     if outs:
-        wanted = max(r.target(capacity) for r in outs)
-        why = f"scale-out alarm(s) {', '.join(r.alarm for r in outs)} in ALARM"
+        wanted = max(r.target(capacity, values.get(r.alarm)) for r in outs)
+        why = f"scale-out alarm(s) {named(outs)} in ALARM"
         return "out", min(max(wanted, floor, capacity), ceiling), why
     ins = [r for r in policy.scale_in if r.alarm in in_alarm]
     if ins:
-        wanted = min(r.target(capacity) for r in ins)
-        why = f"scale-in alarm(s) {', '.join(r.alarm for r in ins)} in ALARM"
+        wanted = min(r.target(capacity, values.get(r.alarm)) for r in ins)
+        why = f"scale-in alarm(s) {named(ins)} in ALARM"
         return "in", max(min(wanted, ceiling, capacity), floor), why
     rule = active_schedule(policy, now)
     why = "no scale-out or scale-in alarm in ALARM" + (

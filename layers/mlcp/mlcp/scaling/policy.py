@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -67,43 +68,52 @@ class _Step(_Strict):
 
 
 class ScaleOutRule(_Step):
-    """While ``alarm`` is in ALARM: add N nodes, add P % (at least one node), or set the capacity to N."""
+    """While ``alarm`` is in ALARM: add N nodes, add P % (at least one node), set the capacity to N, or track a
+    target: scale to the capacity that brings the alarm's metric back to ``track`` (``ceil(capacity * value /
+    track)``, the metric's latest data point; AWS target tracking's rule, for a utilisation-like metric)."""
 
     add: Annotated[int | None, Field(ge=1, le=1000)] = None
     add_percent: Annotated[float | None, Field(gt=0, le=1000)] = None
+    track: Annotated[float | None, Field(gt=0, description="Target value of the alarm's metric.")] = None
 
     @model_validator(mode="after")
     def _one(self) -> ScaleOutRule:
-        if sum(x is not None for x in (self.add, self.add_percent, self.set)) != 1:
-            raise ValueError("give exactly one of add, add_percent, set")
+        if sum(x is not None for x in (self.add, self.add_percent, self.set, self.track)) != 1:
+            raise ValueError("give exactly one of add, add_percent, set, track")
         return self
 
-    def target(self, current: int) -> int:
+    def target(self, current: int, value: float | None = None) -> int:
         if self.add is not None:
             return current + self.add
         if self.add_percent is not None:
             return current + max(1, round(current * self.add_percent / 100))
+        if self.track is not None:
+            return current if value is None else max(current + 1, math.ceil(current * value / self.track - 1e-9))
         assert self.set is not None
         return self.set
 
 
 class ScaleInRule(_Step):
-    """While ``alarm`` is in ALARM: remove N nodes, remove P % (at least one node), or set the capacity to N."""
+    """While ``alarm`` is in ALARM: remove N nodes, remove P % (at least one node), set the capacity to N, or track a
+    target (``ceil(capacity * value / track)``, as :class:`ScaleOutRule`)."""
 
     remove: Annotated[int | None, Field(ge=1, le=1000)] = None
     remove_percent: Annotated[float | None, Field(gt=0, le=100)] = None
+    track: Annotated[float | None, Field(gt=0, description="Target value of the alarm's metric.")] = None
 
     @model_validator(mode="after")
     def _one(self) -> ScaleInRule:
-        if sum(x is not None for x in (self.remove, self.remove_percent, self.set)) != 1:
-            raise ValueError("give exactly one of remove, remove_percent, set")
+        if sum(x is not None for x in (self.remove, self.remove_percent, self.set, self.track)) != 1:
+            raise ValueError("give exactly one of remove, remove_percent, set, track")
         return self
 
-    def target(self, current: int) -> int:
+    def target(self, current: int, value: float | None = None) -> int:
         if self.remove is not None:
             return current - self.remove
         if self.remove_percent is not None:
             return current - max(1, round(current * self.remove_percent / 100))
+        if self.track is not None:
+            return current if value is None else min(current, math.ceil(current * value / self.track - 1e-9))
         assert self.set is not None
         return self.set
 
@@ -209,6 +219,52 @@ class ScalingPolicy(_Strict):
 
     def alarm_names(self) -> list[str]:
         return [r.alarm for r in self.scale_out] + [r.alarm for r in self.scale_in]
+
+    def tracked_alarms(self) -> list[str]:
+        """The alarms whose metric value a tracking rule needs."""
+        return [r.alarm for r in [*self.scale_out, *self.scale_in] if r.track is not None]
+
+
+# Metrics that exist while the policy's node groups have no node at all, so an alarm on them can scale out from zero:
+# cluster-level pending pods (Container Insights, reported by the agents of the cluster's other nodes) and queue
+# depths. Container Insights' node_* metrics (node_cpu_utilization, node_gpu_utilization, ...) are per node: with no
+# node there is no data point, the alarm goes to INSUFFICIENT_DATA (TreatMissingData "missing") and stays there:
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data
+FROM_ZERO_METRICS = frozenset(
+    {
+        "pod_status_pending",
+        "cluster_failed_node_count",
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
+        "ApproximateNumberOfMessages",
+    }
+)
+
+
+def exists_at_zero(alarm: AlarmDefinition) -> bool:
+    """Whether the alarm can be in ALARM while the group has no node (its metric exists then, or missing data
+    counts as breaching)."""
+    return alarm.metric in FROM_ZERO_METRICS or alarm.treat_missing_data == "breaching"
+
+
+def from_zero_problems(policy: ScalingPolicy) -> list[FieldError]:
+    """Why the policy can never scale out from its minimum of 0 nodes ([] when it can, or cannot tell: a scale-out
+    rule whose alarm the policy does not define is assumed able to)."""
+    if policy.min_size > 0 or not policy.scale_out:
+        return []
+    defined = {a.name: a for a in policy.alarms}
+    if any(r.alarm not in defined or exists_at_zero(defined[r.alarm]) for r in policy.scale_out):
+        return []
+    metrics = ", ".join(sorted({defined[r.alarm].metric for r in policy.scale_out}))
+    return [
+        FieldError(
+            "scale_out",
+            f"min_size is 0 but every scale-out alarm watches a per-node metric ({metrics}): with no node there is no "
+            "data point, the alarm stays INSUFFICIENT_DATA and the group never leaves 0. Add a scale-out alarm on a "
+            f"signal that exists at zero ({', '.join(sorted(FROM_ZERO_METRICS))}), set treat_missing_data: breaching, "
+            "or raise min_size to 1",
+        )
+    ]
 
 
 def parse_policy(document: str | bytes | dict[str, Any], *, source: str = "scaling policy") -> ScalingPolicy:
@@ -340,6 +396,7 @@ class AlarmReading(_Strict):
 
     state: Literal["OK", "ALARM", "INSUFFICIENT_DATA", "MISSING"]
     since: dt.datetime | None = None
+    value: Annotated[float | None, Field(description="The metric's latest data point (tracking rules).")] = None
 
 
 class Lease(_Strict):

@@ -15,9 +15,9 @@ class Nodegroups(Protocol):
 
 
 class AlarmStates(Protocol):
-    def describe_alarms(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    def describe_alarms(self, names: Iterable[str], values_for: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
         """CloudWatch DescribeAlarms: {name: {"state": StateValue, "since": StateUpdatedTimestamp}} of the alarms
-        that exist (an unknown name is absent)."""
+        that exist (an unknown name is absent); with "value", the metric's latest data point, for ``values_for``."""
         ...
 
 

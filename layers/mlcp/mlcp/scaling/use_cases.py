@@ -22,6 +22,7 @@ from mlcp.errors import EventInvalid, FieldError, PolicyInvalid, PolicyNotFound
 from mlcp.scaling.decide import complete, decide
 from mlcp.scaling.payloads import DecideInput, DecideResult, RecordInput, RecordResult, UpdateOutcome, WaitSettings
 from mlcp.scaling.policy import (
+    ALARM_PREFIX,
     AlarmReading,
     AlarmTrigger,
     AnyTrigger,
@@ -31,6 +32,7 @@ from mlcp.scaling.policy import (
     NodegroupConfig,
     ScalingPolicy,
     ScheduleTrigger,
+    from_zero_problems,
     parse_policy,
 )
 from mlcp.scaling.ports import AlarmStates, DecisionLog, Nodegroups, ScalingPolicyStore, ScalingStateStore
@@ -80,6 +82,9 @@ def register_scaling_policy(event: Mapping[str, Any], deps: ScalingDeps) -> Poli
         policy = parse_policy(deps.objects.read(obj.uri, obj.version_id), source=obj.source)
         if policy.key != key:
             raise PolicyInvalid(obj.source, [FieldError("cluster", f"policy {policy.key!r} uploaded under {key!r}")])
+        problems = registration_problems(policy, deps.settings.environment)
+        if problems:
+            raise PolicyInvalid(obj.source, problems)
     except PolicyInvalid as exc:
         errors = [e.as_dict() for e in exc.errors]
         deps.policies.record_rejection(key, obj.source, errors, deps.clock())
@@ -101,6 +106,22 @@ def register_scaling_policy(event: Mapping[str, Any], deps: ScalingDeps) -> Poli
     )
     deps.meter.add("ScalingPoliciesRegistered", 1, "Count")
     return PolicyRegistration(policy=key, status="registered", source=obj.source)
+
+
+def registration_problems(policy: ScalingPolicy, environment: str) -> list[FieldError]:
+    """What keeps a valid policy from working in this stack: an alarm outside the stack's alarm names
+    (``mlcp-scaling-<environment>-``, the prefix its EventBridge rule forwards), or no scale-out signal that exists
+    at its minimum of 0 nodes (:func:`~mlcp.scaling.policy.from_zero_problems`)."""
+    prefix = f"{ALARM_PREFIX}{environment}-"
+    problems = [
+        FieldError(
+            f"{kind}.{i}.alarm", f"must start with {prefix!r}: this stack ({environment}) forwards those alarms only"
+        )
+        for kind, rules in (("scale_out", policy.scale_out), ("scale_in", policy.scale_in))
+        for i, rule in enumerate(rules)
+        if not rule.alarm.startswith(prefix)
+    ]
+    return problems + from_zero_problems(policy)
 
 
 # --- decide ------------------------------------------------------------------------------------------------------
@@ -183,7 +204,7 @@ def _state(deps: ScalingDeps, policy: str) -> ControllerState:
 def read_alarms(policy: ScalingPolicy, deps: ScalingDeps) -> dict[str, AlarmReading]:
     """The current state of every alarm the policy's rules name (CloudWatch DescribeAlarms, batched); ``MISSING``
     for an alarm CloudWatch does not know, which therefore never counts as in ALARM."""
-    found = deps.alarms.describe_alarms(policy.alarm_names())
+    found = deps.alarms.describe_alarms(policy.alarm_names(), values_for=policy.tracked_alarms())
     return {
         name: AlarmReading.model_validate(found[name]) if name in found else AlarmReading(state="MISSING")
         for name in policy.alarm_names()
