@@ -73,7 +73,7 @@ def transitions(members: int) -> dict[str, Any]:
         for kind, state in (("applied", "ALARM"), ("noop", "OK")):
             before = {e["executionArn"] for e in cloud.settle_scaling()}
             cloud.client("cloudwatch").set_alarm_state(
-                AlarmName="mlcp-scaling-gpu-high", StateValue=state, StateReason="bench"
+                AlarmName="mlcp-scaling-local-gpu-high", StateValue=state, StateReason="bench"
             )
             (execution,) = [e for e in cloud.settle_scaling() if e["executionArn"] not in before]
             history = cloud.history(execution["executionArn"])

@@ -76,6 +76,7 @@ def scaling(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scaling]:
     monkeypatch.setenv("SCALING_POLICIES_TABLE", TABLES["ScalingPoliciesTable"])
     monkeypatch.setenv("SCALING_STATE_TABLE", TABLES["ScalingStateTable"])
     monkeypatch.setenv("SCALING_DECISIONS_TABLE", TABLES["ScalingDecisionsTable"])
+    monkeypatch.setenv("MLCP_ENVIRONMENT", "local")  # the example policy's alarms: mlcp-scaling-local-*
     eks = aws_client("eks")
     eks.create_cluster(name="ml-inference", roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks", resourcesVpcConfig={})
     for name in ("gpu-a", "gpu-b"):
@@ -110,7 +111,7 @@ def set_alarm(alarm: str, state: str) -> None:
     cloudwatch.set_alarm_state(AlarmName=alarm, StateValue=state, StateReason="test")
 
 
-def alarm_event(event_id: str, state: str = "ALARM", alarm: str = "mlcp-scaling-gpu-high") -> dict[str, Any]:
+def alarm_event(event_id: str, state: str = "ALARM", alarm: str = "mlcp-scaling-local-gpu-high") -> dict[str, Any]:
     set_alarm(alarm, state)
     event = copy.deepcopy(load_event("cloudwatch/alarm_state_change"))
     event["id"] = event_id
@@ -136,7 +137,9 @@ def test_register_a_policy_and_its_alarm_index(scaling: Scaling) -> None:
 
     assert result["status"] == "registered"
     table = TABLES["ScalingPoliciesTable"]
-    alarm = scaling.cloud.dynamodb.get_item(TableName=table, Key={"key": {"S": "alarm#mlcp-scaling-gpu-low"}})["Item"]
+    alarm = scaling.cloud.dynamodb.get_item(TableName=table, Key={"key": {"S": "alarm#mlcp-scaling-local-gpu-low"}})[
+        "Item"
+    ]
     assert alarm["policy"]["S"] == "ml-inference/gpu"
 
 
@@ -171,22 +174,24 @@ def test_alarm_decides_an_update_takes_the_lease_and_logs_inputs(scaling: Scalin
 
     decision = decided["decision"]
     assert decision["action"] == "update"
-    assert decision["reason"].endswith("scale out 8 -> 10")
-    assert [u["sdk_scaling_config"]["DesiredSize"] for u in decision["updates"]] == [5, 5]
+    # A tracking rule without a data point to size the step takes the smallest one.
+    assert decision["reason"].endswith("(no data point vs target 85) in ALARM; scale out 8 -> 9")
+    assert [u["sdk_scaling_config"]["DesiredSize"] for u in decision["updates"]] == [5, 4]
+    assert decision["alarms_read"]["mlcp-scaling-local-gpu-high"]["state"] == "ALARM"  # what it read
     assert decided["settings"] == {"first_wait_seconds": 180, "poll_seconds": 30, "max_polls": 40}
     assert scaling.state()["lease"]["holder"] == "e-1"
     (logged,) = scaling.decisions()
     assert logged["status"] == "IN_PROGRESS"
     assert logged["execution_arn"] == EXECUTION
     assert [n["desired_size"] for n in logged["nodegroups"]] == [4, 4]  # its inputs
-    assert logged["trigger"]["alarm"] == "mlcp-scaling-gpu-high"
+    assert logged["trigger"]["alarm"] == "mlcp-scaling-local-gpu-high"
 
 
 def test_alarm_storm_one_update_then_recorded_noops_and_duplicates(scaling: Scaling) -> None:
     scaling.upload_policy()
     first = scaling.decide(alarm_event("e-1"))
 
-    second = scaling.decide(alarm_event("e-2", alarm="mlcp-scaling-gpu-critical"))
+    second = scaling.decide(alarm_event("e-2", alarm="mlcp-scaling-local-gpu-critical"))
     again = scaling.decide(alarm_event("e-1"))
 
     assert first["decision"]["action"] == "update"
@@ -208,7 +213,7 @@ def test_racing_decisions_only_one_takes_the_lease(scaling: Scaling, monkeypatch
         if not raced["done"]:  # another decision writes between this read and our conditional write
             raced["done"] = True
             monkeypatch.setattr(store, "get_state", original)
-            scaling.decide(alarm_event("e-other", alarm="mlcp-scaling-gpu-critical"))
+            scaling.decide(alarm_event("e-other", alarm="mlcp-scaling-local-gpu-critical"))
         return seen
 
     monkeypatch.setattr(store, "get_state", get_state_then_race)
@@ -227,9 +232,11 @@ def test_stale_state_write_is_refused(scaling: Scaling) -> None:
 
 
 def test_schedule_evaluation_and_unknown_policies(scaling: Scaling) -> None:
-    with pytest.raises(PolicyNotFound, match="no scaling policy is registered for the alarm mlcp-scaling-gpu-high"):
+    with pytest.raises(
+        PolicyNotFound, match="no scaling policy is registered for the alarm mlcp-scaling-local-gpu-high"
+    ):
         scaling.decide(alarm_event("e-1"))
-    set_alarm("mlcp-scaling-gpu-high", "OK")  # a re-evaluation reads the alarms' states now
+    set_alarm("mlcp-scaling-local-gpu-high", "OK")  # a re-evaluation reads the alarms' states now
     early = scaling.decide(load_event("scheduler/scaling_evaluation"))  # the schedule before its policy
     assert early["decision"]["action"] == "noop"
     assert "no scaling policy is registered for the schedule of ml-inference/gpu" in early["decision"]["reason"]
@@ -255,14 +262,14 @@ def test_record_success_releases_the_lease_and_starts_the_cooldown(scaling: Scal
     recorded = scaling.record(decided, results)
 
     assert recorded["failed"] is False
-    assert "scaling ml-inference/gpu 8 -> 10 done" in recorded["subject"]
+    assert "scaling ml-inference/gpu 8 -> 9 done" in recorded["subject"]
     state = scaling.state()
     assert state["lease"] is None
     assert state["last_scale_out_at"] is not None
     (logged,) = scaling.decisions()
     assert logged["status"] == "SUCCEEDED"
     assert logged["results"]["gpu-a"]["outcome"] == "Successful"
-    cooled = scaling.decide(alarm_event("e-2", alarm="mlcp-scaling-gpu-critical"))
+    cooled = scaling.decide(alarm_event("e-2", alarm="mlcp-scaling-local-gpu-critical"))
     assert "scale-out cooldown" in cooled["decision"]["reason"]
 
 

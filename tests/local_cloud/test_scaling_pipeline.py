@@ -17,7 +17,7 @@ from mlcp_cli.local.faults import ApiFault, JobFault
 from mlcp_cli.local.patches.eks import EKS_UPDATE_SECONDS
 from tests.local_cloud.conftest import failures, states_entered
 
-CLUSTER, HIGH, CRITICAL = "ml-inference", "mlcp-scaling-gpu-high", "mlcp-scaling-gpu-critical"
+CLUSTER, HIGH, CRITICAL = "ml-inference", "mlcp-scaling-local-gpu-high", "mlcp-scaling-local-gpu-critical"
 OUTER = ["Decide Scaling", "Apply?", "Update Node Groups", "Record Scaling", "Scaling Failed?", "Scaling Applied"]
 PER_NODEGROUP = ["Update Nodegroup Config", "Wait For Update", "Describe Update", "Update Done?", "Update Finished"]
 

@@ -142,6 +142,10 @@ def health_note(members: list[NodegroupConfig]) -> str:
     return f"; {', '.join(notes)}" if notes else ""
 
 
+def _value(value: float | None) -> str:
+    return "no data point" if value is None else f"{value:.4g}"
+
+
 def _hms(at: dt.datetime) -> str:
     return f"{at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
 
@@ -268,7 +272,8 @@ def _aim(
 
     def named(rules: list[ScaleOutRule] | list[ScaleInRule]) -> str:
         return ", ".join(
-            r.alarm + (f" ({values.get(r.alarm)} vs target {r.track})" if r.track is not None else "") for r in rules
+            r.alarm + (f" ({_value(values.get(r.alarm))} vs target {r.track:g})" if r.track is not None else "")
+            for r in rules
         )
 
     outs = [r for r in policy.scale_out if r.alarm in in_alarm]

@@ -88,7 +88,9 @@ class ScaleOutRule(_Step):
         if self.add_percent is not None:
             return current + max(1, round(current * self.add_percent / 100))
         if self.track is not None:
-            return current if value is None else max(current + 1, math.ceil(current * value / self.track - 1e-9))
+            if value is None:  # in ALARM but no data point to size the step: the smallest step
+                return current + 1
+            return max(current + 1, math.ceil(current * value / self.track - 1e-9))
         assert self.set is not None
         return self.set
 
@@ -113,7 +115,9 @@ class ScaleInRule(_Step):
         if self.remove_percent is not None:
             return current - max(1, round(current * self.remove_percent / 100))
         if self.track is not None:
-            return current if value is None else min(current, math.ceil(current * value / self.track - 1e-9))
+            if value is None:
+                return current - 1
+            return min(current - 1, math.ceil(current * value / self.track - 1e-9))
         assert self.set is not None
         return self.set
 
