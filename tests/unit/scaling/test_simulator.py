@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from mlcp.errors import InputInvalid
-from mlcp.scaling.policy import AlarmDefinition, ScalingPolicy
+from mlcp.scaling.policy import AlarmDefinition, ScaleOutRule, ScalingPolicy, from_zero_problems, parse_policy
 from mlcp.scaling.simulator import (
     DEFAULT_START as START,
+)
+from mlcp.scaling.simulator import (
     Action,
     AlarmModel,
     SimConfig,
@@ -162,7 +164,7 @@ def test_cli_simulate_prints_the_summary_and_draws_the_plot(tmp_path: Path, caps
             "--policy",
             str(EXAMPLE_POLICY),
             "--trace",
-            str(ROOT / "examples/scaling/spike.csv"),
+            str(ROOT / "examples/scaling/diurnal.csv"),
             "--plot",
             str(png),
         ]
@@ -171,6 +173,7 @@ def test_cli_simulate_prints_the_summary_and_draws_the_plot(tmp_path: Path, caps
     assert code == 0
     assert "node_hours_saved_pct" in out
     assert "flaps                   0" in out
+    assert "runaway                 0" in out
     assert png.read_bytes().startswith(b"\x89PNG")
 
 
@@ -206,3 +209,36 @@ def test_cli_validate_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["scaling", "schema"]) == 0
     committed = json.loads((ROOT / "docs" / "scaling-policy.schema.json").read_text())
     assert json.loads(capsys.readouterr().out) == committed
+
+
+def test_scale_from_zero_case_is_flagged_and_simulated_as_cloudwatch_would(capsys: pytest.CaptureFixture[str]) -> None:
+    """tests/data/cases/scaling/policy-scale-from-zero.yaml: node CPU alarms only, min_size 0."""
+    case = ROOT / "tests/data/cases/scaling/policy-scale-from-zero.yaml"
+    assert main(["scaling", "validate", str(case)]) == 0
+    captured = capsys.readouterr()
+    assert "warning: scale_out: min_size is 0 but every scale-out alarm watches a per-node metric" in captured.err
+    assert "pod_status_pending" in captured.err
+    policy = parse_policy(case.read_text())
+    result = simulate(policy, [5.0] * 60)
+    assert result.peak_nodes == 0  # no node, no data point: INSUFFICIENT_DATA, the group never leaves 0
+    assert result.under_capacity_minutes == 60
+    assert not result.actions
+    # The same policy with a pending-pods alarm (a signal that exists at zero nodes) leaves 0.
+    pending = policy.model_copy(
+        update={
+            "scale_out": [*policy.scale_out, ScaleOutRule(alarm="mlcp-scaling-gpu-batch-pending", add=2)],
+            "alarms": [
+                *policy.alarms,
+                AlarmDefinition(
+                    name="mlcp-scaling-gpu-batch-pending",
+                    metric="pod_status_pending",
+                    threshold=0,
+                    comparison="GreaterThanThreshold",
+                    evaluation_periods=1,
+                    datapoints_to_alarm=1,
+                ),
+            ],
+        }
+    )
+    assert from_zero_problems(pending) == []
+    assert simulate(pending, [5.0] * 60).peak_nodes >= 2
