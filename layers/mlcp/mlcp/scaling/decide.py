@@ -211,6 +211,20 @@ def decide(
     if isinstance(trigger, ManualTrigger):
         return _decide_manual(trigger, policy, by_name, capacity, decision_id, now, outcome)
 
+    return _decide_alarms(policy, state, members, capacity, alarms, decision_id, now, outcome)
+
+
+def _decide_alarms(  # noqa: PLR0913, PLR0917 - decide's locals, passed on
+    policy: ScalingPolicy,
+    state: ControllerState,
+    members: list[NodegroupConfig],
+    capacity: int,
+    alarms: Mapping[str, AlarmReading] | None,
+    decision_id: str,
+    now: dt.datetime,
+    outcome: Callable[..., Outcome],
+) -> Outcome:
+    """The alarm- and schedule-driven step (not blocked, not manual)."""
     floor, ceiling = bounds(policy, now)
     in_alarm = _in_alarm(state.alarms, alarms)
     values = {name: r.value for name, r in (alarms or {}).items()}
@@ -234,9 +248,8 @@ def decide(
     if not updates:
         return outcome(f"{why}; node groups already configured for {target}", target)
     lease = Lease(holder=decision_id, expires_at=now + dt.timedelta(seconds=policy.lease_seconds), direction=direction)
-    state = state.model_copy(update={"lease": lease})
     verb = "scale out" if step > 0 else "scale in"
-    return outcome(f"{why}; {verb} {capacity} -> {target}{capped}", target, updates)
+    return outcome(f"{why}; {verb} {capacity} -> {target}{capped}", target, updates, lease)
 
 
 def _blocked(
