@@ -132,6 +132,31 @@ def test_samples_parse_with_the_handler_models(sample: str, model: Any) -> None:
 
 
 # --- registration ------------------------------------------------------------------------------------------------
+CASES = EXAMPLES.parent / "tests" / "data" / "cases" / "scaling"
+
+
+def test_a_policy_that_cannot_leave_zero_is_refused_with_the_reason(scaling: Scaling) -> None:
+    text = (CASES / "policy-scale-from-zero.yaml").read_text().replace("mlcp-scaling-", "mlcp-scaling-local-")
+
+    result = scaling.upload_policy(
+        text.replace("cluster: ml-cluster", "cluster: ml-inference"), "scaling/ml-inference/gpu-batch/policy.yaml"
+    )
+
+    assert result["status"] == "rejected"
+    (error,) = result["errors"]
+    assert error["field"] == "scale_out"
+    assert "never leaves 0" in error["message"]
+    assert "pod_status_pending" in error["message"]
+
+
+def test_a_policy_on_another_stacks_alarms_is_refused(scaling: Scaling) -> None:
+    result = scaling.upload_policy(POLICY_TEXT.replace("mlcp-scaling-local-", "mlcp-scaling-prod-"))
+
+    assert result["status"] == "rejected"
+    assert {e["field"] for e in result["errors"]} == {"scale_out.0.alarm", "scale_out.1.alarm", "scale_in.0.alarm"}
+    assert "must start with 'mlcp-scaling-local-'" in result["errors"][0]["message"]
+
+
 def test_register_a_policy_and_its_alarm_index(scaling: Scaling) -> None:
     result = scaling.upload_policy()
 

@@ -214,7 +214,7 @@ def decide(
     return _decide_alarms(policy, state, members, capacity, alarms, decision_id, now, outcome)
 
 
-def _decide_alarms(  # noqa: PLR0913, PLR0917 - decide's locals, passed on
+def _decide_alarms(  # noqa: PLR0917 - decide's locals, passed on
     policy: ScalingPolicy,
     state: ControllerState,
     members: list[NodegroupConfig],
