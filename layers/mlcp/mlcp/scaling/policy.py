@@ -226,7 +226,8 @@ class ScalingPolicy(_Strict):
 
     def tracked_alarms(self) -> list[str]:
         """The alarms whose metric value a tracking rule needs."""
-        return [r.alarm for r in [*self.scale_out, *self.scale_in] if r.track is not None]
+        outs = [r.alarm for r in self.scale_out if r.track is not None]
+        return outs + [r.alarm for r in self.scale_in if r.track is not None]
 
 
 # Metrics that exist while the policy's node groups have no node at all, so an alarm on them can scale out from zero:
