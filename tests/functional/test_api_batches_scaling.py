@@ -348,7 +348,7 @@ def test_bad_scaling_actions_are_400_with_the_field(api: ModuleType, request_bod
 def test_scaling_action_404_without_a_policy_or_node_group(api: ModuleType, cloud: Cloud) -> None:
     cpu = (EXAMPLES / "scaling" / "policy.yaml").read_text()
     cpu = cpu.replace("name: gpu\n", "name: cpu\n").replace("gpu-a", "cpu-a").replace("gpu-b", "cpu-b")
-    cpu = cpu.replace("mlcp-scaling-gpu", "mlcp-scaling-cpu")
+    cpu = cpu.replace("mlcp-scaling-local-gpu", "mlcp-scaling-local-cpu")
     register_policy(cloud, cpu, "cpu")
 
     no_policy, body = call(api, "POST", "/scaling/ml-inference/other/actions", {"desired": 3})

@@ -345,3 +345,43 @@ def test_eks_errors_other_than_not_found_propagate() -> None:
 
     with pytest.raises(ClientError, match="AccessDeniedException"):
         EksAdapter(Refusing()).describe_nodegroup("c", "n")
+
+
+def test_a_lease_that_cannot_be_released_is_said_not_swallowed(
+    scaling: Scaling, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scaling.upload_policy()
+    decided = scaling.decide(alarm_event("e-1"))
+    results = [
+        {"nodegroup": u["nodegroup"], "update": {"update_id": "u"}, "result": {"Status": "Successful", "Errors": []}}
+        for u in decided["decision"]["updates"]
+    ]
+    monkeypatch.setattr(DynamoScalingStateStore, "put_state", lambda *_, **__: False)  # always raced
+
+    recorded = scaling.record(decided, results)
+
+    assert recorded["failed"] is True
+    assert recorded["outcome"] == "LeaseNotReleased"
+    assert "was not released and blocks further updates until it expires" in recorded["message"]
+    (logged,) = scaling.decisions()
+    assert logged["status"] == "FAILED"
+    assert "kept changing (4 attempts)" in logged["lease_error"]
+    assert scaling.state()["lease"]["holder"] == "e-1"  # still held: it expires by itself
+
+
+def test_failure_mails_are_words_and_the_record_keeps_the_error(scaling: Scaling) -> None:
+    scaling.upload_policy()
+    decided = scaling.decide(alarm_event("e-1"))
+    cause = json.dumps({"errorMessage": "Desired capacity 41 can't be greater than max size 40", "stackTrace": ["x"]})
+
+    recorded = scaling.record(
+        decided, [{"nodegroup": "gpu-a", "error": {"Error": "Eks.InvalidParameterException", "Cause": cause}}]
+    )
+
+    message = recorded["message"]
+    assert "gpu-a: Rejected - Desired capacity 41 can't be greater than max size 40" in message
+    assert "What to do:" in message
+    assert "stackTrace" not in message
+    assert "{" not in message
+    (logged,) = scaling.decisions()
+    assert "stackTrace" in logged["results"]["gpu-a"]["detail"]  # the full error is in the record
