@@ -1,20 +1,29 @@
-"""Scaling policy vs static peak provisioning vs a no-cooldown threshold policy, on the sample demand traces.
+"""Scaling policy vs AWS-style target tracking, a pending-demand provisioner and static peak, clean and chaotic.
 
 Each trace in examples/scaling/ (diurnal, spike, ramp) is replayed through the what-if simulator
-(mlcp.scaling.simulator: CloudWatch alarm evaluation, the controller's own decide(), EKS update time, node start-up
-delay) with three strategies:
+(mlcp.scaling.simulator: CloudWatch alarm evaluation with missing data, the controller's own decide() reading the
+alarms' states at decision time, EKS update time, node start-up delay) with these strategies:
 
-- policy: examples/scaling/policy.yaml as written;
-- static peak: enough nodes for the trace's peak demand, all the time;
-- no cooldown (the baseline): the same alarms and steps with cooldowns and the scale-in stabilisation window set
-  to 0 and every alarm reduced to 1 of 1 data points (a plain threshold policy).
+- policy: examples/scaling/policy.yaml as written, its alarm events delivered at once and in order (clean);
+- policy chaos: the same, its alarm events duplicated, delayed, reordered and dropped (seeded, mlcp.scaling.
+  simulator.Chaos: 10 % dropped, 20 % duplicated, 30 % delayed by 1..6 minutes);
+- target tracking: AWS-style target tracking at the same utilisation target (a high alarm 3 of 3 minutes above it,
+  a low alarm 15 of 15 below 90 % of it, scale to ceil(capacity x utilisation / target), 300 s cooldowns);
+- provisioner: a Karpenter-like pending-demand provisioner (adds the nodes the pending work needs, counting those
+  still starting; removes unneeded ones after 5 minutes) with the same node start-up delay;
+- static peak: enough nodes for the trace's peak demand, all the time.
 
-A flap is a reversal of direction within 15 minutes of the previous action. Then the real template runs in the
-embedded local cloud: an alarm set to ALARM resizes a policy's node groups (one, then two balanced by weight) and
-the state transitions of that execution are counted from its history (Standard workflows bill per transition),
-with a no-op decision's for comparison. Writes bench/results/scaling_replay.json and one PNG per trace. Last line:
-RESULT flaps=<int> node_hours_saved_pct=<float> under_capacity_min=<float> baseline_flaps=<int>
-(target flaps=0 and node_hours_saved_pct >= 25; totals over the three traces, savings against static peak).
+Measures (mlcp.scaling.simulator): node-hours and their ratio to the limit (capacity that follows demand exactly:
+the trace's own node-hours, ceil of demand per minute), under-capacity minutes (demand above ready capacity) and
+their share of the trace, overshoot (peak capacity / peak demand), flaps (a reversal of direction within the
+policy's cooldowns + stabilisation window), runaway decisions (a scale-out decided while no scale-out alarm was in
+ALARM at decision time, above the schedule's floor). Goals: 0 runaway, 0 flaps, peak <= static peak + max_step,
+node-hours <= 1.25 x the limit with under-capacity <= 0.5 % of minutes.
+
+Then the real template runs in the embedded local cloud: an alarm set to ALARM resizes a policy's node groups (one,
+then two balanced by weight) and the state transitions of that execution are counted from its history, with a
+no-op decision's for comparison. Writes bench/results/scaling_replay.json and one PNG per trace. Last line:
+RESULT flaps=<int> runaway=<int> worst_ratio=<float> under_capacity_pct=<float> node_hours_saved_pct=<float> ...
 
     .venv/bin/python bench/scaling_replay.py [--out DIR]
     .venv/bin/python bench/scaling_replay.py --quick   # smoke run: the spike trace only, one node group only
@@ -24,15 +33,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from mlcp.scaling.policy import ScalingPolicy, parse_policy
-from mlcp.scaling.simulator import SimConfig, parse_trace, simulate, static_node_hours
+from mlcp.scaling.simulator import (
+    Action,
+    Chaos,
+    SimConfig,
+    count_flaps,
+    flap_window_seconds,
+    parse_trace,
+    simulate,
+    static_node_hours,
+)
 from mlcp_cli.local.cloud import LocalCloud
 from mlcp_cli.local.patches.eks import EKS_UPDATE_SECONDS
 from mlcp_cli.scaling_commands import plot
@@ -46,20 +66,72 @@ QUICK_TRACES = ("spike",)  # --quick
 QUICK_NODEGROUPS = (1,)
 
 
-def no_cooldown(policy: ScalingPolicy) -> ScalingPolicy:
-    return policy.model_copy(
-        update={
-            "cooldowns": policy.cooldowns.model_copy(update={"scale_out_seconds": 0, "scale_in_seconds": 0}),
+def target_tracking(policy: ScalingPolicy, target: float) -> ScalingPolicy:
+    """AWS-style target tracking on the policy's node groups: Application Auto Scaling's two alarms and formula."""
+    high, low = "mlcp-scaling-tt-high", "mlcp-scaling-tt-low"
+    return ScalingPolicy.model_validate(
+        {
+            **policy.model_dump(include={"cluster", "name", "mode", "nodegroups", "min_size", "max_size"}),
+            "max_step": policy.max_size,
+            "cooldowns": {"scale_out_seconds": 300, "scale_in_seconds": 300},
             "scale_in_stabilisation_seconds": 0,
-            "alarms": [a.model_copy(update={"evaluation_periods": 1, "datapoints_to_alarm": 1}) for a in policy.alarms],
+            "scale_out": [{"alarm": high, "track": target}],
+            "scale_in": [{"alarm": low, "track": target}],
+            "alarms": [
+                {"name": high, "metric": "node_gpu_utilization", "threshold": target,
+                 "comparison": "GreaterThanThreshold", "evaluation_periods": 3, "datapoints_to_alarm": 3},
+                {"name": low, "metric": "node_gpu_utilization", "threshold": 0.9 * target,
+                 "comparison": "LessThanThreshold", "evaluation_periods": 15, "datapoints_to_alarm": 15},
+            ],
         }
-    )
+    )  # fmt: skip
+
+
+def provisioner(demand: list[float | None], config: SimConfig, floor: int, window: int) -> dict[str, Any]:
+    """A Karpenter-like provisioner: each minute, launch what the pending work needs beyond the nodes already
+    launched (ready or starting); remove nodes unneeded for 5 minutes (consolidation)."""
+    startup = math.ceil(config.startup_seconds / 60)
+    ready_at: list[int] = [0] * floor
+    unneeded_since: int | None = None
+    nodes: list[int] = []
+    under = 0
+    actions: list[Action] = []
+    last = 0.0
+    for minute, value in enumerate(demand):
+        last = value if value is not None else last
+        needed = max(floor, math.ceil(last / config.node_capacity - 1e-9))
+        if needed > len(ready_at):
+            actions.append(Action(minute, "out", len(ready_at), needed, "pending work"))
+            ready_at += [minute + startup] * (needed - len(ready_at))
+            unneeded_since = None
+        elif needed < len(ready_at):
+            unneeded_since = minute if unneeded_since is None else unneeded_since
+            if minute - unneeded_since >= 5:
+                actions.append(Action(minute, "in", len(ready_at), needed, "consolidation"))
+                ready_at = sorted(ready_at)[:needed]
+                unneeded_since = None
+        else:
+            unneeded_since = None
+        ready = sum(1 for r in ready_at if r <= minute) * config.node_capacity
+        under += 1 if value is not None and value > ready + 1e-9 else 0
+        nodes.append(len(ready_at))
+    peak_demand = max((d for d in demand if d is not None), default=0.0)
+    return {
+        "minutes": len(demand),
+        "node_hours": round(sum(nodes) / 60.0, 2),
+        "under_capacity_minutes": float(under),
+        "actions": len(actions),
+        "flaps": count_flaps(actions, window),
+        "peak_nodes": max(nodes, default=0),
+        "overshoot": round(max(nodes, default=0) / max(1, math.ceil(peak_demand - 1e-9)), 2),
+        "runaway": 0,
+    }
 
 
 def transitions(members: int) -> dict[str, Any]:
     """State transitions of an applied and of a no-op decision, for a policy over ``members`` node groups."""
     policy = yaml.safe_load((EXAMPLES / "policy.yaml").read_text())
-    policy.pop("schedules")
+    policy.pop("schedules", None)
     policy["nodegroups"] = policy["nodegroups"][:members]
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -73,7 +145,7 @@ def transitions(members: int) -> dict[str, Any]:
         for kind, state in (("applied", "ALARM"), ("noop", "OK")):
             before = {e["executionArn"] for e in cloud.settle_scaling()}
             cloud.client("cloudwatch").set_alarm_state(
-                AlarmName="mlcp-scaling-gpu-high", StateValue=state, StateReason="bench"
+                AlarmName="mlcp-scaling-local-gpu-high", StateValue=state, StateReason="bench"
             )
             (execution,) = [e for e in cloud.settle_scaling() if e["executionArn"] not in before]
             history = cloud.history(execution["executionArn"])
@@ -102,54 +174,57 @@ def main(argv: list[str] | None = None) -> int:
 
 def replay(traces: tuple[str, ...], nodegroups: tuple[int, ...], out: Path) -> None:
     policy = parse_policy((EXAMPLES / "policy.yaml").read_bytes())
-    baseline = no_cooldown(policy)
+    target = next((r.track for r in policy.scale_out if r.track is not None), 85.0)
+    tracking = target_tracking(policy, target)
     config = SimConfig()
+    window = flap_window_seconds(policy)
     rows: list[dict[str, Any]] = []
     for name in traces:
         demand = parse_trace((EXAMPLES / f"{name}.csv").read_text(), source=name)
+        limit = sum(math.ceil(d - 1e-9) for d in demand if d is not None) / 60.0
         static_hours, static_nodes = static_node_hours(demand, config.node_capacity)
         ours = simulate(policy, demand, config)
-        base = simulate(baseline, demand, config)
         out.mkdir(parents=True, exist_ok=True)
         plot(ours, f"{policy.key} on {name}.csv", out / f"scaling_replay_{name}.png")
-        for strategy, result in (("policy", ours), ("no cooldown", base)):
-            rows.append({"trace": name, "strategy": strategy, **result.summary()})
+        results: list[tuple[str, dict[str, Any]]] = [
+            ("policy", ours.summary()),
+            ("policy chaos", simulate(policy, demand, replace(config, chaos=Chaos())).summary()),
+            ("target tracking", simulate(tracking, demand, replace(config, flap_window_seconds=window)).summary()),
+            ("provisioner", provisioner(demand, config, policy.min_size, window)),
+        ]
+        for strategy, summary in results:
+            rows.append({"trace": name, "strategy": strategy, "limit": round(limit, 1), "static_peak": static_nodes,
+                         "max_step": policy.max_step, **summary})  # fmt: skip
         rows.append(
             {
-                "trace": name,
-                "strategy": "static peak",
-                "minutes": len(demand),
-                "node_hours": round(static_hours, 2),
-                "under_capacity_minutes": 0.0,
-                "actions": 0,
-                "flaps": 0,
-                "peak_nodes": static_nodes,
+                "trace": name, "strategy": "static peak", "limit": round(limit, 1), "static_peak": static_nodes,
+                "max_step": policy.max_step, "minutes": len(demand), "node_hours": round(static_hours, 2),
+                "under_capacity_minutes": 0.0, "actions": 0, "flaps": 0, "peak_nodes": static_nodes,
+                "overshoot": round(static_nodes / max(1, static_nodes), 2), "runaway": 0,
             }
-        )
-
-    print(f"{'trace':<8} {'strategy':<12} {'node-hours':>10} {'saved %':>8} {'under-cap min':>13} "
-          f"{'actions':>8} {'flaps':>6} {'peak nodes':>10}")  # fmt: skip
-    static = {r["trace"]: r["node_hours"] for r in rows if r["strategy"] == "static peak"}
+        )  # fmt: skip
     for r in rows:
-        saved = 100.0 * (1 - r["node_hours"] / static[r["trace"]])
+        r["ratio"] = round(r["node_hours"] / r["limit"], 2) if r["limit"] else 0.0
+        r["under_pct"] = round(100.0 * r["under_capacity_minutes"] / r["minutes"], 2)
+        r["peak_ok"] = r["peak_nodes"] <= r["static_peak"] + r["max_step"]
+    print(f"{'trace':<8} {'strategy':<16} {'node-h':>7} {'x limit':>7} {'under min':>9} {'under %':>7} "
+          f"{'overshoot':>9} {'flaps':>5} {'runaway':>7} {'peak':>4} {'<=static+step':>13}")  # fmt: skip
+    for r in rows:
         print(
-            f"{r['trace']:<8} {r['strategy']:<12} {r['node_hours']:>10.1f} {saved:>8.1f} "
-            f"{r['under_capacity_minutes']:>13.0f} {r['actions']:>8} {r['flaps']:>6} {r['peak_nodes']:>10}"
+            f"{r['trace']:<8} {r['strategy']:<16} {r['node_hours']:>7.1f} {r['ratio']:>7.2f} "
+            f"{r['under_capacity_minutes']:>9.0f} {r['under_pct']:>7.2f} {r['overshoot']:>9.2f} {r['flaps']:>5} "
+            f"{r['runaway']:>7} {r['peak_nodes']:>4} {'yes' if r['peak_ok'] else 'NO':>13}"
         )
-
-    def total(strategy: str, key: str) -> float:
-        return float(sum(r[key] for r in rows if r["strategy"] == strategy))
-
-    saved_pct = 100.0 * (1 - total("policy", "node_hours") / total("static peak", "node_hours"))
+    ours_rows = [r for r in rows if r["strategy"] in ("policy", "policy chaos")]
+    static_total = sum(r["node_hours"] for r in rows if r["strategy"] == "static peak")
+    policy_total = sum(r["node_hours"] for r in rows if r["strategy"] == "policy")
     summary = {
-        "flaps": int(total("policy", "flaps")),
-        "node_hours_saved_pct": round(saved_pct, 1),
-        "under_capacity_min": total("policy", "under_capacity_minutes"),
-        "baseline_flaps": int(total("no cooldown", "flaps")),
-        "baseline_node_hours_saved_pct": round(
-            100.0 * (1 - total("no cooldown", "node_hours") / total("static peak", "node_hours")), 1
-        ),
-        "baseline_under_capacity_min": total("no cooldown", "under_capacity_minutes"),
+        "flaps": sum(r["flaps"] for r in ours_rows),
+        "runaway": sum(r["runaway"] for r in ours_rows),
+        "worst_ratio": max(r["ratio"] for r in ours_rows),
+        "under_capacity_pct": max(r["under_pct"] for r in ours_rows),
+        "node_hours_saved_pct": round(100.0 * (1 - policy_total / static_total), 1),
+        "peak_ok": all(r["peak_ok"] for r in ours_rows),
     }
     machine = [transitions(members) for members in nodegroups]
     print()
@@ -165,8 +240,9 @@ def replay(traces: tuple[str, ...], nodegroups: tuple[int, ...], out: Path) -> N
     print(f"results written to {_shown(out / 'scaling_replay.json')}")
     print(f"plots: {', '.join(str(_shown(out / f'scaling_replay_{n}.png')) for n in traces)}")
     print(
-        f"RESULT flaps={summary['flaps']} node_hours_saved_pct={summary['node_hours_saved_pct']} "
-        f"under_capacity_min={summary['under_capacity_min']} baseline_flaps={summary['baseline_flaps']}"
+        f"RESULT flaps={summary['flaps']} runaway={summary['runaway']} worst_ratio={summary['worst_ratio']} "
+        f"under_capacity_pct={summary['under_capacity_pct']} node_hours_saved_pct={summary['node_hours_saved_pct']} "
+        f"peak_ok={summary['peak_ok']}"
     )
 
 

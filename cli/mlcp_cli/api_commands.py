@@ -354,10 +354,16 @@ def cmd_scaling_get(args: argparse.Namespace) -> int:
         print(f"last out  {state.get('last_scale_out_at') or '-'}   last in {state.get('last_scale_in_at') or '-'}")
         print()
         rows = [
-            {**d, "at": d.get("decision", "").split("#")[0], "change": f"{d.get('capacity')} -> {d.get('target')}"}
+            {
+                **d,
+                "decided": d.get("decided_at") or d.get("decision", "").split("#")[0],
+                "trigger": (d.get("trigger") or {}).get("kind", "-"),
+                "change": d.get("change") or "-",  # this node group's own change
+                "group": f"{d.get('capacity')} -> {d.get('target')}",
+            }
             for d in view.get("decisions") or []
         ]
-        _table(rows, ["at", "action", "status", "change", "reason"])
+        _table(rows, ["decided", "trigger", "action", "status", "change", "group", "reason"])
 
     _print(args, view, human)
     return 0

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from mlcp.aws.service_models import ServiceModels
-from mlcp.scaling.policy import parse_policy, policy_json_schema
+from mlcp.scaling.policy import ScalingPolicy, from_zero_problems, parse_policy, policy_json_schema
 from mlcp.scaling.preflight import check_policy
 from mlcp.scaling.simulator import SimConfig, SimResult, parse_trace, simulate, static_node_hours
 
@@ -54,7 +55,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     check_policy(policy, checker=ServiceModels(), source=args.file)
     groups = ", ".join(f"{m.name} (weight {m.weight})" for m in policy.nodegroups)
     print(f"{args.file}: valid scaling policy {policy.key!r} ({policy.mode} mode) for {groups}")
+    _warn(policy)
     return 0
+
+
+def _warn(policy: ScalingPolicy) -> None:
+    """What registration would refuse although the policy is valid (it cannot scale out from its minimum)."""
+    for problem in from_zero_problems(policy):
+        print(f"warning: {problem}", file=sys.stderr)
 
 
 def cmd_schema(_: argparse.Namespace) -> int:
@@ -67,6 +75,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print("mlcp scaling simulate: --node-capacity > 0, --*-seconds >= 0 and --tick-seconds >= 60 please")
         return 2
     policy = parse_policy(Path(args.policy).read_bytes(), source=args.policy)
+    _warn(policy)
     demand = parse_trace(Path(args.trace).read_text(), source=args.trace)
     config = SimConfig(
         node_capacity=args.node_capacity,

@@ -36,6 +36,7 @@ ENV = {
     "SCALING_POLICIES_TABLE": SCALING_TABLES["ScalingPoliciesTable"],
     "SCALING_STATE_TABLE": SCALING_TABLES["ScalingStateTable"],
     "SCALING_DECISIONS_TABLE": SCALING_TABLES["ScalingDecisionsTable"],
+    "MLCP_ENVIRONMENT": "local",  # the example policy's alarms: mlcp-scaling-local-*
 }
 SUCCEED = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
 
@@ -251,7 +252,7 @@ def test_get_a_node_groups_policy_state_and_decisions_newest_first(api: ModuleTy
     for i, at in enumerate(("2026-11-27T10:00:00Z", "2026-11-27T11:00:00Z")):
         event = copy.deepcopy(load_event("cloudwatch/alarm_state_change"))
         event.update({"id": f"alarm-{i}", "time": at})
-        event["detail"]["alarmName"] = "mlcp-scaling-gpu-low"
+        event["detail"]["alarmName"] = "mlcp-scaling-local-gpu-low"
         decide.lambda_handler({"event": event, "execution_arn": "arn:x"}, FakeLambdaContext())
 
     status, body = call(api, "GET", "/scaling/ml-inference/gpu-b", query="limit=1")
@@ -260,7 +261,13 @@ def test_get_a_node_groups_policy_state_and_decisions_newest_first(api: ModuleTy
     assert (status, full_status) == (200, 200)
     assert body["policy_key"] == "ml-inference/gpu"
     assert body["policy"]["max_size"] == 40
-    assert body["nodegroup_config"] == {"status": "ACTIVE", "minSize": 1, "maxSize": 20, "desiredSize": 4}
+    assert body["nodegroup_config"] == {
+        "status": "ACTIVE",
+        "minSize": 1,
+        "maxSize": 20,
+        "desiredSize": 4,
+        "health_issues": [],
+    }
     assert body["state"]["policy"] == "ml-inference/gpu"
     assert [d["decision_id"] for d in body["decisions"]] == ["alarm-1"]
     assert [d["decision_id"] for d in full["decisions"]] == ["alarm-1", "alarm-0"]
@@ -296,7 +303,7 @@ def test_a_manual_action_starts_the_controller_which_clamps_it(api: ModuleType, 
     assert "new Idempotency-Key" in conflict["message"]
     sent = sent_input(cloud, body["execution_arn"])
     assert (sent["source"], sent["nodegroup"], sent["desired"]) == ("mlcp.scaling.manual", "gpu-a", 30)
-    # The state machine's first step: decide_scaling clamps it (gpu-a's share of max 40 is 20; max_step 8).
+    # The state machine's first step: decide_scaling clamps it (gpu-a's share of max 40 is 20; max_step 24).
     decided = load_handler("decide_scaling").lambda_handler(
         {"event": sent, "execution_arn": body["execution_arn"]}, FakeLambdaContext()
     )
@@ -306,11 +313,11 @@ def test_a_manual_action_starts_the_controller_which_clamps_it(api: ModuleType, 
     assert decision["updates"] == [
         {
             "nodegroup": "gpu-a",
-            "scaling_config": {"minSize": 1, "maxSize": 20, "desiredSize": 12},
-            "sdk_scaling_config": {"MinSize": 1, "MaxSize": 20, "DesiredSize": 12},
+            "scaling_config": {"minSize": 1, "maxSize": 20, "desiredSize": 20},
+            "sdk_scaling_config": {"MinSize": 1, "MaxSize": 20, "DesiredSize": 20},
         }
     ]
-    assert "max_step 8" in decision["reason"]
+    assert "desired 30 moved to 20" in decision["reason"]
     # The decision holds the lease: another manual change is refused until it is recorded.
     busy, held = call(api, "POST", "/scaling/ml-inference/gpu-b/actions", {"desired": 6})
     assert busy == 409
@@ -342,7 +349,7 @@ def test_bad_scaling_actions_are_400_with_the_field(api: ModuleType, request_bod
 def test_scaling_action_404_without_a_policy_or_node_group(api: ModuleType, cloud: Cloud) -> None:
     cpu = (EXAMPLES / "scaling" / "policy.yaml").read_text()
     cpu = cpu.replace("name: gpu\n", "name: cpu\n").replace("gpu-a", "cpu-a").replace("gpu-b", "cpu-b")
-    cpu = cpu.replace("mlcp-scaling-gpu", "mlcp-scaling-cpu")
+    cpu = cpu.replace("mlcp-scaling-local-gpu", "mlcp-scaling-local-cpu")
     register_policy(cloud, cpu, "cpu")
 
     no_policy, body = call(api, "POST", "/scaling/ml-inference/other/actions", {"desired": 3})

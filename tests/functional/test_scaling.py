@@ -76,6 +76,7 @@ def scaling(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scaling]:
     monkeypatch.setenv("SCALING_POLICIES_TABLE", TABLES["ScalingPoliciesTable"])
     monkeypatch.setenv("SCALING_STATE_TABLE", TABLES["ScalingStateTable"])
     monkeypatch.setenv("SCALING_DECISIONS_TABLE", TABLES["ScalingDecisionsTable"])
+    monkeypatch.setenv("MLCP_ENVIRONMENT", "local")  # the example policy's alarms: mlcp-scaling-local-*
     eks = aws_client("eks")
     eks.create_cluster(name="ml-inference", roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks", resourcesVpcConfig={})
     for name in ("gpu-a", "gpu-b"):
@@ -93,7 +94,25 @@ def scaling(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scaling]:
         load_handler(function).deps.cache_clear()
 
 
-def alarm_event(event_id: str, state: str = "ALARM", alarm: str = "mlcp-scaling-gpu-high") -> dict[str, Any]:
+def set_alarm(alarm: str, state: str) -> None:
+    """The alarm in moto CloudWatch, in ``state`` (decide_scaling reads every alarm with DescribeAlarms)."""
+    cloudwatch = aws_client("cloudwatch")
+    if not cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]:
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm,
+            Namespace="ContainerInsights",
+            MetricName="node_gpu_utilization",
+            Statistic="Average",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=75,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue=state, StateReason="test")
+
+
+def alarm_event(event_id: str, state: str = "ALARM", alarm: str = "mlcp-scaling-local-gpu-high") -> dict[str, Any]:
+    set_alarm(alarm, state)
     event = copy.deepcopy(load_event("cloudwatch/alarm_state_change"))
     event["id"] = event_id
     event["detail"]["alarmName"] = alarm
@@ -113,12 +132,39 @@ def test_samples_parse_with_the_handler_models(sample: str, model: Any) -> None:
 
 
 # --- registration ------------------------------------------------------------------------------------------------
+CASES = EXAMPLES.parent / "tests" / "data" / "cases" / "scaling"
+
+
+def test_a_policy_that_cannot_leave_zero_is_refused_with_the_reason(scaling: Scaling) -> None:
+    text = (CASES / "policy-scale-from-zero.yaml").read_text().replace("mlcp-scaling-", "mlcp-scaling-local-")
+
+    result = scaling.upload_policy(
+        text.replace("cluster: ml-cluster", "cluster: ml-inference"), "scaling/ml-inference/gpu-batch/policy.yaml"
+    )
+
+    assert result["status"] == "rejected"
+    (error,) = result["errors"]
+    assert error["field"] == "scale_out"
+    assert "never leaves 0" in error["message"]
+    assert "pod_status_pending" in error["message"]
+
+
+def test_a_policy_on_another_stacks_alarms_is_refused(scaling: Scaling) -> None:
+    result = scaling.upload_policy(POLICY_TEXT.replace("mlcp-scaling-local-", "mlcp-scaling-prod-"))
+
+    assert result["status"] == "rejected"
+    assert {e["field"] for e in result["errors"]} == {"scale_out.0.alarm", "scale_out.1.alarm", "scale_in.0.alarm"}
+    assert "must start with 'mlcp-scaling-local-'" in result["errors"][0]["message"]
+
+
 def test_register_a_policy_and_its_alarm_index(scaling: Scaling) -> None:
     result = scaling.upload_policy()
 
     assert result["status"] == "registered"
     table = TABLES["ScalingPoliciesTable"]
-    alarm = scaling.cloud.dynamodb.get_item(TableName=table, Key={"key": {"S": "alarm#mlcp-scaling-gpu-low"}})["Item"]
+    alarm = scaling.cloud.dynamodb.get_item(TableName=table, Key={"key": {"S": "alarm#mlcp-scaling-local-gpu-low"}})[
+        "Item"
+    ]
     assert alarm["policy"]["S"] == "ml-inference/gpu"
 
 
@@ -153,22 +199,24 @@ def test_alarm_decides_an_update_takes_the_lease_and_logs_inputs(scaling: Scalin
 
     decision = decided["decision"]
     assert decision["action"] == "update"
-    assert decision["reason"].endswith("scale out 8 -> 10")
-    assert [u["sdk_scaling_config"]["DesiredSize"] for u in decision["updates"]] == [5, 5]
+    # A tracking rule without a data point to size the step takes the smallest one.
+    assert decision["reason"].endswith("(no data point vs target 85) in ALARM; scale out 8 -> 9")
+    assert [u["sdk_scaling_config"]["DesiredSize"] for u in decision["updates"]] == [5, 4]
+    assert decision["alarms_read"]["mlcp-scaling-local-gpu-high"]["state"] == "ALARM"  # what it read
     assert decided["settings"] == {"first_wait_seconds": 180, "poll_seconds": 30, "max_polls": 40}
     assert scaling.state()["lease"]["holder"] == "e-1"
     (logged,) = scaling.decisions()
     assert logged["status"] == "IN_PROGRESS"
     assert logged["execution_arn"] == EXECUTION
     assert [n["desired_size"] for n in logged["nodegroups"]] == [4, 4]  # its inputs
-    assert logged["trigger"]["alarm"] == "mlcp-scaling-gpu-high"
+    assert logged["trigger"]["alarm"] == "mlcp-scaling-local-gpu-high"
 
 
 def test_alarm_storm_one_update_then_recorded_noops_and_duplicates(scaling: Scaling) -> None:
     scaling.upload_policy()
     first = scaling.decide(alarm_event("e-1"))
 
-    second = scaling.decide(alarm_event("e-2", alarm="mlcp-scaling-gpu-critical"))
+    second = scaling.decide(alarm_event("e-2", alarm="mlcp-scaling-local-gpu-critical"))
     again = scaling.decide(alarm_event("e-1"))
 
     assert first["decision"]["action"] == "update"
@@ -190,7 +238,7 @@ def test_racing_decisions_only_one_takes_the_lease(scaling: Scaling, monkeypatch
         if not raced["done"]:  # another decision writes between this read and our conditional write
             raced["done"] = True
             monkeypatch.setattr(store, "get_state", original)
-            scaling.decide(alarm_event("e-other"))
+            scaling.decide(alarm_event("e-other", alarm="mlcp-scaling-local-gpu-critical"))
         return seen
 
     monkeypatch.setattr(store, "get_state", get_state_then_race)
@@ -209,8 +257,11 @@ def test_stale_state_write_is_refused(scaling: Scaling) -> None:
 
 
 def test_schedule_evaluation_and_unknown_policies(scaling: Scaling) -> None:
-    with pytest.raises(PolicyNotFound, match="no scaling policy is registered for the alarm mlcp-scaling-gpu-high"):
+    with pytest.raises(
+        PolicyNotFound, match="no scaling policy is registered for the alarm mlcp-scaling-local-gpu-high"
+    ):
         scaling.decide(alarm_event("e-1"))
+    set_alarm("mlcp-scaling-local-gpu-high", "OK")  # a re-evaluation reads the alarms' states now
     early = scaling.decide(load_event("scheduler/scaling_evaluation"))  # the schedule before its policy
     assert early["decision"]["action"] == "noop"
     assert "no scaling policy is registered for the schedule of ml-inference/gpu" in early["decision"]["reason"]
@@ -236,14 +287,14 @@ def test_record_success_releases_the_lease_and_starts_the_cooldown(scaling: Scal
     recorded = scaling.record(decided, results)
 
     assert recorded["failed"] is False
-    assert "scaling ml-inference/gpu 8 -> 10 done" in recorded["subject"]
+    assert "scaling ml-inference/gpu 8 -> 9 done" in recorded["subject"]
     state = scaling.state()
     assert state["lease"] is None
     assert state["last_scale_out_at"] is not None
     (logged,) = scaling.decisions()
     assert logged["status"] == "SUCCEEDED"
     assert logged["results"]["gpu-a"]["outcome"] == "Successful"
-    cooled = scaling.decide(alarm_event("e-2"))
+    cooled = scaling.decide(alarm_event("e-2", alarm="mlcp-scaling-local-gpu-critical"))
     assert "scale-out cooldown" in cooled["decision"]["reason"]
 
 
@@ -294,3 +345,43 @@ def test_eks_errors_other_than_not_found_propagate() -> None:
 
     with pytest.raises(ClientError, match="AccessDeniedException"):
         EksAdapter(Refusing()).describe_nodegroup("c", "n")
+
+
+def test_a_lease_that_cannot_be_released_is_said_not_swallowed(
+    scaling: Scaling, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scaling.upload_policy()
+    decided = scaling.decide(alarm_event("e-1"))
+    results = [
+        {"nodegroup": u["nodegroup"], "update": {"update_id": "u"}, "result": {"Status": "Successful", "Errors": []}}
+        for u in decided["decision"]["updates"]
+    ]
+    monkeypatch.setattr(DynamoScalingStateStore, "put_state", lambda *_, **__: False)  # always raced
+
+    recorded = scaling.record(decided, results)
+
+    assert recorded["failed"] is True
+    assert recorded["outcome"] == "LeaseNotReleased"
+    assert "was not released and blocks further updates until it expires" in recorded["message"]
+    (logged,) = scaling.decisions()
+    assert logged["status"] == "FAILED"
+    assert "kept changing (4 attempts)" in logged["lease_error"]
+    assert scaling.state()["lease"]["holder"] == "e-1"  # still held: it expires by itself
+
+
+def test_failure_mails_are_words_and_the_record_keeps_the_error(scaling: Scaling) -> None:
+    scaling.upload_policy()
+    decided = scaling.decide(alarm_event("e-1"))
+    cause = json.dumps({"errorMessage": "Desired capacity 41 can't be greater than max size 40", "stackTrace": ["x"]})
+
+    recorded = scaling.record(
+        decided, [{"nodegroup": "gpu-a", "error": {"Error": "Eks.InvalidParameterException", "Cause": cause}}]
+    )
+
+    message = recorded["message"]
+    assert "gpu-a: Rejected - Desired capacity 41 can't be greater than max size 40" in message
+    assert "What to do:" in message
+    assert "stackTrace" not in message
+    assert "{" not in message
+    (logged,) = scaling.decisions()
+    assert "stackTrace" in logged["results"]["gpu-a"]["detail"]  # the full error is in the record

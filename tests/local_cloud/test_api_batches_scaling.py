@@ -108,16 +108,18 @@ def test_a_manual_scaling_action_resizes_the_node_group_through_the_controller(
     assert "Update Node Groups" in states_entered(cloud, accepted["execution_arn"])
     eks = cloud.client("eks")
     config = eks.describe_nodegroup(clusterName=CLUSTER, nodegroupName="gpu-a")["nodegroup"]["scalingConfig"]
-    assert config["desiredSize"] == 2 + 8  # 30, clamped to gpu-a's share of max_size (20), then max_step 8
+    assert config["desiredSize"] == 20  # 30, clamped to gpu-a's share of max_size (20); max_step 24 allows it
     view: dict[str, Any] = http(api, "GET", f"/scaling/{CLUSTER}/gpu-a?limit=1")[1]
     (decision,) = view["decisions"]
     assert decision["decision_id"] == accepted["decision_id"]
     assert decision["status"] == "SUCCEEDED"
     assert "(load test)" in decision["reason"]
+    assert decision["change"] == "2 -> 20"  # this node group's own change, not the group's capacity
     assert view["state"]["lease"] is None
     code, out, _ = mlcp(api, capsys, "scaling", "get", CLUSTER, "gpu-a")
     assert code == 0
-    assert "desired 10" in out
+    assert "desired 20" in out
+    assert "2 -> 20" in out
     assert "lease     free" in out
     code, _, err = mlcp(api, capsys, "scaling", "set", CLUSTER, "nowhere", "--desired", "3")
     assert code == 3

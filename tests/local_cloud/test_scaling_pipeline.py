@@ -17,7 +17,7 @@ from mlcp_cli.local.faults import ApiFault, JobFault
 from mlcp_cli.local.patches.eks import EKS_UPDATE_SECONDS
 from tests.local_cloud.conftest import failures, states_entered
 
-CLUSTER, HIGH, CRITICAL = "ml-inference", "mlcp-scaling-gpu-high", "mlcp-scaling-gpu-critical"
+CLUSTER, HIGH, CRITICAL = "ml-inference", "mlcp-scaling-local-gpu-high", "mlcp-scaling-local-gpu-critical"
 OUTER = ["Decide Scaling", "Apply?", "Update Node Groups", "Record Scaling", "Scaling Failed?", "Scaling Applied"]
 PER_NODEGROUP = ["Update Nodegroup Config", "Wait For Update", "Describe Update", "Update Done?", "Update Finished"]
 
@@ -167,7 +167,12 @@ def test_invalid_parameter_is_a_clear_failure(cloud: LocalCloud) -> None:
     assert execution["status"] == "FAILED"
     (note,) = cloud.notifications()
     assert "Rejected" in note["subject"]
-    assert "Eks.InvalidParameterException" in note["message"]
+    # The mail says it as a person would (the EKS message, what to do); the raw error stays in the decision record.
+    assert "Rejected - Desired capacity 41 can't be greater than max size 40" in note["message"]
+    assert "What to do:" in note["message"]
+    assert "Eks.InvalidParameterException" not in note["message"]
+    logged = decisions(cloud)[-1]
+    assert any("Eks.InvalidParameterException" in r["detail"] for r in logged["results"].values())
 
 
 def test_schedule_re_evaluates_the_policy(cloud: LocalCloud) -> None:
@@ -178,4 +183,4 @@ def test_schedule_re_evaluates_the_policy(cloud: LocalCloud) -> None:
 
     (execution,) = new_executions(cloud, before)
     assert execution["status"] == "SUCCEEDED"
-    assert "schedule " in decisions(cloud)[-1]["reason"]
+    assert "no scale-out or scale-in alarm in ALARM" in decisions(cloud)[-1]["reason"]

@@ -59,5 +59,6 @@ def test_template_rule_forwards_only_the_controllers_alarms() -> None:
     machine = load_template()["Resources"]["NodegroupScaling"]["Properties"]
     pattern = machine["Events"]["AlarmStateChanged"]["Properties"]["Pattern"]
     assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
-    assert pattern["detail"]["alarmName"] == [{"prefix": ALARM_PREFIX}]
+    # Only this stack's alarms (mlcp-scaling-<EnvironmentName>-), so two stacks in one account never cross-talk.
+    assert pattern["detail"]["alarmName"] == [{"prefix": {"Fn::Sub": f"{ALARM_PREFIX}${{EnvironmentName}}-"}}]
     assert machine["Type"] == "STANDARD"

@@ -95,3 +95,17 @@ def test_eks_updates_injected_failure_and_the_state_machine_path(box: Sandbox) -
     assert (
         eks.describe_nodegroup(clusterName="c1", nodegroupName="gpu")["nodegroup"]["scalingConfig"]["desiredSize"] == 2
     )
+    # EKS leaves the node group DEGRADED with the cause in health.issues; it still takes an update, and a successful
+    # one makes it ACTIVE and healthy again.
+    described = eks.describe_nodegroup(clusterName="c1", nodegroupName="gpu")["nodegroup"]
+    assert described["status"] == "DEGRADED"
+    (issue,) = described["health"]["issues"]
+    assert (issue["code"], issue["message"]) == ("NodeCreationFailure", "injected")
+    box.faults.jobs.clear()
+    update_id = eks.update_nodegroup_config(clusterName="c1", nodegroupName="gpu", scalingConfig={"desiredSize": 3})[
+        "update"
+    ]["id"]
+    box.clock.sleep(600)
+    assert eks.describe_update(name="c1", nodegroupName="gpu", updateId=update_id)["update"]["status"] == "Successful"
+    healed = eks.describe_nodegroup(clusterName="c1", nodegroupName="gpu")["nodegroup"]
+    assert (healed["status"], healed["health"]["issues"], healed["scalingConfig"]["desiredSize"]) == ("ACTIVE", [], 3)

@@ -176,7 +176,7 @@ def test_decision_lists_its_inputs_and_records_alarm_memory() -> None:
 
 
 def test_node_group_updating_or_missing_is_a_noop() -> None:
-    assert "ng (UPDATING) not ACTIVE" in run(alarm(HIGH), [group(4, status="UPDATING")]).decision.reason
+    assert "ng (UPDATING) busy" in run(alarm(HIGH), [group(4, status="UPDATING")]).decision.reason
     assert "not found" in run(alarm(HIGH), [group(4, name="other")]).decision.reason
 
 

@@ -105,7 +105,7 @@ def test_an_unchanged_or_foreign_node_group_is_a_noop() -> None:
     assert (same.decision.action, foreign.decision.action, busy.decision.action) == ("noop", "noop", "noop")
     assert "already configured" in same.decision.reason
     assert "not one of policy c1/gpu's" in foreign.decision.reason
-    assert "not ACTIVE" in busy.decision.reason
+    assert "ng (UPDATING) busy" in busy.decision.reason
     assert same.state.lease is None
 
 

@@ -9,8 +9,20 @@ from typing import Any
 import pytest
 
 from mlcp.errors import InputInvalid
-from mlcp.scaling.policy import AlarmDefinition, ScalingPolicy
-from mlcp.scaling.simulator import Action, SimConfig, _Alarm, count_flaps, parse_trace, simulate, static_node_hours
+from mlcp.scaling.policy import AlarmDefinition, ScaleOutRule, ScalingPolicy, from_zero_problems, parse_policy
+from mlcp.scaling.simulator import (
+    DEFAULT_START as START,
+)
+from mlcp.scaling.simulator import (
+    Action,
+    AlarmModel,
+    SimConfig,
+    count_flaps,
+    flap_window_seconds,
+    parse_trace,
+    simulate,
+    static_node_hours,
+)
 from mlcp_cli.main import main
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -29,12 +41,12 @@ def definition(**overrides: Any) -> AlarmDefinition:
     return AlarmDefinition.model_validate(base | overrides)
 
 
-def evaluate(alarm: _Alarm, points: list[float | None]) -> list[str]:
+def evaluate(alarm: AlarmModel, points: list[float | None]) -> list[str]:
     states = []
     for point in points:
         if point is not None:
             alarm.samples.append(point)
-        alarm.close_period()
+        alarm.close_period(START)
         states.append(alarm.state)
     return states
 
@@ -42,15 +54,19 @@ def evaluate(alarm: _Alarm, points: list[float | None]) -> list[str]:
 @pytest.mark.parametrize(
     ("treat", "points", "states"),
     [
-        ("missing", [80, 70, 90], ["OK", "OK", "ALARM"]),  # 2 of 3 breaching
+        ("missing", [70, 80, 90], ["OK", "OK", "ALARM"]),  # 2 of 3 breaching
         ("missing", [None, None, None], ["INSUFFICIENT_DATA"] * 3),
+        ("missing", [None, None, 90], ["INSUFFICIENT_DATA", "INSUFFICIENT_DATA", "ALARM"]),  # "- - X": ALARM
+        ("missing", [90, None, None, 70], ["ALARM", "ALARM", "ALARM", "OK"]),  # a partial range with an OK point
+        ("missing", [90, 90, None, None, None], ["ALARM", "ALARM", "ALARM", "ALARM", "INSUFFICIENT_DATA"]),
         ("ignore", [90, 90, None, None, None], ["INSUFFICIENT_DATA", "ALARM", "ALARM", "ALARM", "ALARM"]),
+        ("ignore", [None, None, 70], ["INSUFFICIENT_DATA", "INSUFFICIENT_DATA", "OK"]),
         ("breaching", [80, None, 10], ["OK", "ALARM", "ALARM"]),
         ("notBreaching", [80, None, 90, None, None], ["OK", "OK", "ALARM", "OK", "OK"]),
     ],
 )
 def test_alarm_evaluation_m_of_n_and_missing_data(treat: str, points: list[float | None], states: list[str]) -> None:
-    alarm = _Alarm(definition(treat_missing_data=treat))
+    alarm = AlarmModel(definition(treat_missing_data=treat), START)
     assert evaluate(alarm, points) == states
 
 
@@ -131,7 +147,8 @@ def test_simulate_without_cooldowns_flaps_on_noise() -> None:
             ],
         }
     )
-    jumpy = simulate(jumpy_policy, noisy)
+    # Both judged by the original policy's window (cooldowns + stabilisation); without cooldowns it would be 0.
+    jumpy = simulate(jumpy_policy, noisy, SimConfig(flap_window_seconds=flap_window_seconds(policy())))
     assert steady.flaps == 0
     assert jumpy.flaps > steady.flaps
     assert len(jumpy.actions) > len(steady.actions)
@@ -147,7 +164,7 @@ def test_cli_simulate_prints_the_summary_and_draws_the_plot(tmp_path: Path, caps
             "--policy",
             str(EXAMPLE_POLICY),
             "--trace",
-            str(ROOT / "examples/scaling/spike.csv"),
+            str(ROOT / "examples/scaling/diurnal.csv"),
             "--plot",
             str(png),
         ]
@@ -156,6 +173,7 @@ def test_cli_simulate_prints_the_summary_and_draws_the_plot(tmp_path: Path, caps
     assert code == 0
     assert "node_hours_saved_pct" in out
     assert "flaps                   0" in out
+    assert "runaway                 0" in out
     assert png.read_bytes().startswith(b"\x89PNG")
 
 
@@ -191,3 +209,36 @@ def test_cli_validate_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["scaling", "schema"]) == 0
     committed = json.loads((ROOT / "docs" / "scaling-policy.schema.json").read_text())
     assert json.loads(capsys.readouterr().out) == committed
+
+
+def test_scale_from_zero_case_is_flagged_and_simulated_as_cloudwatch_would(capsys: pytest.CaptureFixture[str]) -> None:
+    """tests/data/cases/scaling/policy-scale-from-zero.yaml: node CPU alarms only, min_size 0."""
+    case = ROOT / "tests/data/cases/scaling/policy-scale-from-zero.yaml"
+    assert main(["scaling", "validate", str(case)]) == 0
+    captured = capsys.readouterr()
+    assert "warning: scale_out: min_size is 0 but every scale-out alarm watches a per-node metric" in captured.err
+    assert "pod_status_pending" in captured.err
+    policy = parse_policy(case.read_text())
+    result = simulate(policy, [5.0] * 60)
+    assert result.peak_nodes == 0  # no node, no data point: INSUFFICIENT_DATA, the group never leaves 0
+    assert result.under_capacity_minutes == 60
+    assert not result.actions
+    # The same policy with a pending-pods alarm (a signal that exists at zero nodes) leaves 0.
+    pending = policy.model_copy(
+        update={
+            "scale_out": [*policy.scale_out, ScaleOutRule(alarm="mlcp-scaling-gpu-batch-pending", add=2)],
+            "alarms": [
+                *policy.alarms,
+                AlarmDefinition(
+                    name="mlcp-scaling-gpu-batch-pending",
+                    metric="pod_status_pending",
+                    threshold=0,
+                    comparison="GreaterThanThreshold",
+                    evaluation_periods=1,
+                    datapoints_to_alarm=1,
+                ),
+            ],
+        }
+    )
+    assert from_zero_problems(pending) == []
+    assert simulate(pending, [5.0] * 60).peak_nodes >= 2

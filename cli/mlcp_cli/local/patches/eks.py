@@ -1,7 +1,8 @@
 """``eks_updates``: UpdateNodegroupConfig validates the scaling config as EKS does (InvalidParameterException) and
 refuses a second update while one is in progress (ResourceInUseException); the update is ``InProgress`` on the
 simulated clock, the node group ``UPDATING``, then ``Successful`` and ``ACTIVE`` with the new sizes (or ``Failed``
-for an injected JobFault on ``<cluster>/<nodegroup>``); DescribeUpdate and ListUpdates exist (moto: the update is
+and the node group ``DEGRADED`` with the cause in ``health.issues``, for an injected JobFault on
+``<cluster>/<nodegroup>``; DEGRADED takes updates, as on EKS); DescribeUpdate and ListUpdates exist (moto: the update is
 applied at once, unvalidated, and there is no DescribeUpdate).
 
 The scaling pipeline waits for its node-group updates with DescribeUpdate, so moto's instant, unvalidated update
@@ -17,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import botocore.session
 from moto.core.responses import ActionResult
 from moto.eks import exceptions as eks_exceptions
 from moto.eks import models as eks_models
@@ -30,6 +32,11 @@ EKS_UPDATE_SECONDS = 180.0
 
 # Whether moto itself has DescribeUpdate (the guard test fails once it does).
 MOTO_HAS_EKS_DESCRIBE_UPDATE = hasattr(eks_models.EKSBackend, "describe_update")
+
+# EKS's NodegroupIssueCode values (from botocore's service model, so that the list follows the SDK)
+_ISSUE_CODES = frozenset(
+    botocore.session.get_session().get_service_model("eks").shape_for("NodegroupIssueCode").enum  # type: ignore[attr-defined]
+)
 
 # scalingConfig member -> the update's parameter type, in the order EKS lists them
 _SCALING_PARAMS = (("minSize", "MinSize"), ("maxSize", "MaxSize"), ("desiredSize", "DesiredSize"))
@@ -78,10 +85,26 @@ def _eks_refresh(backend: Any, context: LocalContext) -> None:
         if update.failure is None:
             nodegroup.scaling_config.update(update.scaling)
             update.status = "Successful"
+            nodegroup.status, nodegroup.health = "ACTIVE", {"issues": []}
         else:
+            # EKS leaves a node group whose scale-out failed DEGRADED, the cause in health.issues (an update that
+            # succeeds later makes it ACTIVE again): https://docs.aws.amazon.com/eks/latest/APIReference/API_Issue.html
             update.status = "Failed"
-        nodegroup.status = "ACTIVE"
+            nodegroup.status, nodegroup.health = "DEGRADED", {"issues": [_issue(nodegroup, update.failure)]}
         nodegroup.modified_at = context.clock.now()
+
+
+def _issue(nodegroup: Any, failure: str) -> dict[str, Any]:
+    """A health issue from an injected failure: its code when the reason starts with one of EKS's issue codes
+    (``"AsgInstanceLaunchFailures: ..."``), else ``Unknown``."""
+    code, _, message = failure.partition(":")
+    known = code.strip() in _ISSUE_CODES
+    groups = [g["name"] for g in (nodegroup.resources or {}).get("autoScalingGroups", [])]
+    return {
+        "code": code.strip() if known else "Unknown",
+        "message": (message.strip() if known else failure) or failure,
+        "resourceIds": groups,
+    }
 
 
 def _eks_error(kind: Any, cluster: str, nodegroup: str | None, message: str) -> Exception:
@@ -150,6 +173,9 @@ def _install_backend() -> None:
         _eks_refresh(self, context)
         nodegroup = self.describe_nodegroup(cluster_name, nodegroup_name)  # ResourceNotFoundException as moto
         _refuse_a_second_update(self, cluster_name, nodegroup_name)
+        if nodegroup.status in ("CREATING", "DELETING"):
+            message = f"Nodegroup {nodegroup_name} is {nodegroup.status}: it cannot be updated now"
+            raise _eks_error(eks_exceptions.ResourceInUseException, cluster_name, nodegroup_name, message)
         _validate_scaling(cluster_name, nodegroup_name, dict(nodegroup.scaling_config), dict(scaling))
         others = {k: v for k, v in kwargs.items() if k != "scaling_config"}
         if any(v for k, v in others.items() if k != "client_request_token"):

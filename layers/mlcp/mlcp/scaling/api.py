@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from mlcp.common import naming
 from mlcp.common.ports import ExecutionControl, Executions
@@ -15,7 +17,7 @@ from mlcp.errors import (
 )
 from mlcp.scaling import use_cases
 from mlcp.scaling.api_models import ScalingActionRequest, ScalingActionResponse, ScalingView
-from mlcp.scaling.policy import ControllerState, parse_policy
+from mlcp.scaling.policy import BUSY_STATUSES, ControllerState, parse_policy
 from mlcp.scaling.ports import DecisionHistory, ScalingPolicyIndex
 from mlcp.scaling.use_cases import ScalingDeps
 
@@ -50,7 +52,11 @@ def get_scaling(cluster: str, nodegroup: str, *, limit: int, scaling: ScalingApi
     described = controller.nodegroups.describe_nodegroup(cluster, nodegroup)
     config = None
     if described is not None:
-        config = {"status": described.get("status"), **dict(described.get("scalingConfig") or {})}
+        config = {
+            "status": described.get("status"),
+            **dict(described.get("scalingConfig") or {}),
+            "health_issues": list((described.get("health") or {}).get("issues") or []),
+        }
     stored = controller.state.get_state(key)
     state = ControllerState.model_validate(stored) if stored else ControllerState(policy=key)
     return ScalingView(
@@ -60,8 +66,48 @@ def get_scaling(cluster: str, nodegroup: str, *, limit: int, scaling: ScalingApi
         policy=policy,
         nodegroup_config=config,
         state=state.model_dump(mode="json"),
-        decisions=scaling.history.recent(key, limit),
+        decisions=operator_view(scaling.history.recent(key, HISTORY_WINDOW), nodegroup, limit),
     )
+
+
+HISTORY_WINDOW = 200  # decisions read to order by decision time and find the manual changes among them
+
+
+def _decided(item: dict[str, Any]) -> str:
+    """When the controller decided (its own clock); older items without it: the trigger's time from the key."""
+    at = item.get("decided_at") or item.get("at") or str(item.get("decision", "")).split("#")[0]
+    try:
+        return dt.datetime.fromisoformat(str(at).replace("Z", "+00:00")).astimezone(dt.UTC).isoformat()
+    except ValueError:
+        return str(at)
+
+
+def _changes(item: dict[str, Any]) -> dict[str, str]:
+    """{node group: "before -> after"} of the desired size (max size in bounds mode) each update asked for."""
+    before = {n.get("name"): n for n in item.get("nodegroups") or [] if isinstance(n, dict)}
+    changes = {}
+    for update in item.get("updates") or []:
+        config = update.get("scaling_config") or {}
+        was = before.get(update.get("nodegroup")) or {}
+        if config.get("desiredSize") is not None:
+            changes[update["nodegroup"]] = f"{was.get('desired_size', '?')} -> {config['desiredSize']}"
+        else:
+            changes[update["nodegroup"]] = f"max {was.get('max_size', '?')} -> {config.get('maxSize')}"
+    return changes
+
+
+def operator_view(items: list[dict[str, Any]], nodegroup: str, limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` latest decisions by real decision time (``decided_at``), newest first, plus every manual change
+    among the recent ones (never hidden by the limit); each with ``decided_at`` and ``changes`` per node group and
+    ``change``, this node group's own."""
+    ordered = sorted(items, key=_decided, reverse=True)
+    shown = ordered[:limit]
+    shown += [i for i in ordered[limit:] if (i.get("trigger") or {}).get("kind") == "manual"]
+    view = []
+    for item in shown:
+        changes = _changes(item)
+        view.append({**item, "decided_at": _decided(item), "changes": changes, "change": changes.get(nodegroup, "-")})
+    return view
 
 
 def _action_errors(request: ScalingActionRequest) -> list[FieldError]:
@@ -106,15 +152,15 @@ def scaling_action(
     described = controller.nodegroups.describe_nodegroup(cluster, nodegroup)
     if described is None:
         raise NotFound(f"node group {nodegroup!r} does not exist in cluster {cluster!r}")
-    if described.get("status", "ACTIVE") != "ACTIVE":
-        raise Conflict(f"node group {nodegroup!r} is {described.get('status')}: an update is running; retry later")
+    status = str(described.get("status", "ACTIVE"))
+    if status in BUSY_STATUSES:  # DEGRADED and the *_FAILED statuses take an update (EKS's own rule)
+        raise Conflict(f"node group {nodegroup!r} is {status}: EKS takes no update until it is done; retry later")
     now = controller.clock()
     state_item = controller.state.get_state(key)
     state = ControllerState.model_validate(state_item) if state_item else ControllerState(policy=key)
     if state.lease is not None and state.lease.expires_at > now:
-        raise Conflict(
-            f"an update of {key} is in flight ({state.lease.holder}, lease until {state.lease.expires_at:%H:%M:%S}Z)"
-        )
+        until = state.lease.expires_at.astimezone(dt.UTC)
+        raise Conflict(f"an update of {key} is in flight ({state.lease.holder}, lease until {until:%H:%M:%S}Z)")
     identity = ("key", caller, idempotency_key) if idempotency_key else ("request", request_id)
     decision_id = naming.execution_name(f"{policy.name}-manual", nodegroup, cluster, *identity)
     fields = request.model_dump(include={"desired", "min", "max"}, exclude_none=True)

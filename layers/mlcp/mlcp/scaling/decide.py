@@ -9,7 +9,7 @@ apply.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -17,6 +17,7 @@ from typing import Literal
 from mlcp.scaling.cron import Cron, parse_cron
 from mlcp.scaling.policy import (
     AlarmMemory,
+    AlarmReading,
     AlarmTrigger,
     ControllerState,
     Decision,
@@ -24,6 +25,8 @@ from mlcp.scaling.policy import (
     ManualTrigger,
     NodegroupConfig,
     NodegroupUpdate,
+    ScaleInRule,
+    ScaleOutRule,
     ScalingConfig,
     ScalingPolicy,
     ScheduleRule,
@@ -73,22 +76,78 @@ def split(total: int, weights: list[int]) -> list[int]:
     return shares
 
 
+def _newest(known: AlarmMemory | None, state: str, since: dt.datetime | None) -> AlarmMemory | None:
+    """The newer of a remembered state and a new one (a state change never goes back in time)."""
+    if since is None or (known is not None and known.since > since):
+        return known
+    if known is not None and known.state == state:
+        return known
+    return AlarmMemory(state=state, since=since)
+
+
 def _remember(
-    state: ControllerState, trigger: AlarmTrigger | ScheduleTrigger | ManualTrigger, policy: ScalingPolicy
+    state: ControllerState,
+    trigger: AlarmTrigger | ScheduleTrigger | ManualTrigger,
+    policy: ScalingPolicy,
+    alarms: Mapping[str, AlarmReading] | None,
 ) -> ControllerState:
-    """Record the alarm's state; note when scale-out pressure was last seen (an out alarm in ALARM, or leaving it)."""
-    outs = {r.alarm for r in policy.scale_out}
-    alarms = dict(state.alarms)
-    pressure = any(alarms[name].state == "ALARM" for name in outs if name in alarms)
+    """Remember the newest state change delivered for each alarm (to know a late or repeated one); note when
+    scale-out pressure was last seen (a scale-out alarm in ALARM now, as CloudWatch says)."""
+    remembered = dict(state.alarms)
     if isinstance(trigger, AlarmTrigger):
-        known = alarms.get(trigger.alarm)
-        if known is None or known.state != trigger.state:
-            alarms[trigger.alarm] = AlarmMemory(state=trigger.state, since=trigger.at)
-        pressure = pressure or (trigger.alarm in outs and trigger.state == "ALARM")
-    update: dict[str, object] = {"alarms": alarms}
-    if pressure:
+        newest = _newest(remembered.get(trigger.alarm), trigger.state, trigger.changed_at)
+        if newest is not None:
+            remembered[trigger.alarm] = newest
+    update: dict[str, object] = {"alarms": remembered}
+    if any(name in _in_alarm(remembered, alarms) for name in (r.alarm for r in policy.scale_out)):
         update["last_scale_out_signal_at"] = trigger.at
     return state.model_copy(update=update)
+
+
+def _in_alarm(remembered: Mapping[str, AlarmMemory], alarms: Mapping[str, AlarmReading] | None) -> set[str]:
+    """The alarms in ALARM: as CloudWatch said at decision time when it was read, else as remembered."""
+    if alarms is not None:
+        return {name for name, reading in alarms.items() if reading.state == "ALARM"}
+    return {name for name, memory in remembered.items() if memory.state == "ALARM"}
+
+
+def stale_reason(
+    state: ControllerState, trigger: AlarmTrigger | ScheduleTrigger | ManualTrigger, alarms: Mapping[str, AlarmReading]
+) -> str | None:
+    """Why an alarm state change must change nothing: it is older than the state remembered for that alarm or than
+    the one CloudWatch holds now (EventBridge does not keep order), or it repeats the change already handled."""
+    if not isinstance(trigger, AlarmTrigger):
+        return None
+    at = trigger.changed_at
+    this = f"{trigger.alarm} {trigger.state} of {_hms(at)}"
+    known = state.alarms.get(trigger.alarm)
+    if known is not None and known.since > at:
+        return f"stale state change ignored: {this} is older than {known.state} of {_hms(known.since)} (remembered)"
+    read = alarms.get(trigger.alarm)
+    if read is not None and read.since is not None and read.since > at and read.state != trigger.state:
+        return f"stale state change ignored: {this} is older than {read.state} of {_hms(read.since)} (CloudWatch now)"
+    if known is not None and known.since == at and known.state == trigger.state:
+        return f"duplicate state change ignored: {this} was already handled"
+    return None
+
+
+def health_note(members: list[NodegroupConfig]) -> str:
+    """``; gpu-a DEGRADED (NodeCreationFailure: ...)`` for the members EKS reports unhealthy ("" when none)."""
+    notes = [
+        f"{n.name} {n.status}"
+        + (f" ({'; '.join(f'{i.code}: {i.message}' for i in n.health_issues)})" if n.health_issues else "")
+        for n in members
+        if (n.status != "ACTIVE" and not n.busy) or n.health_issues
+    ]
+    return f"; {', '.join(notes)}" if notes else ""
+
+
+def _value(value: float | None) -> str:
+    return "no data point" if value is None else f"{value:.4g}"
+
+
+def _hms(at: dt.datetime) -> str:
+    return f"{at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
 def _seconds(since: dt.datetime | None, now: dt.datetime) -> float:
@@ -103,9 +162,15 @@ def decide(
     policy: ScalingPolicy,
     state: ControllerState,
     now: dt.datetime,
+    alarms: Mapping[str, AlarmReading] | None = None,
 ) -> Outcome:
-    """Decide one action for ``policy``. Level-triggered: every alarm the state remembers in ALARM counts."""
-    state = _remember(state, trigger, policy)
+    """Decide one action for ``policy``. Level-triggered: every alarm in ALARM counts, as CloudWatch reports it now
+    (``alarms``: DescribeAlarms at decision time, recorded on the decision) or, without a reading, as remembered.
+
+    A stale or repeated alarm state change (:func:`stale_reason`) is a recorded no-op that changes no state.
+    """
+    stale = stale_reason(state, trigger, alarms or {})
+    state = state if stale else _remember(state, trigger, policy, alarms)
     by_name = {n.name: n for n in nodegroups}
     members = [by_name[m.name] for m in policy.nodegroups if m.name in by_name]
     desired_mode = policy.mode == "desired"
@@ -119,6 +184,7 @@ def decide(
     ) -> Outcome:
         nonlocal state
         state = state if lease is None else state.model_copy(update={"lease": lease})
+        reason += health_note(members)
         decision = Decision(
             decision_id=decision_id,
             policy=policy.key,
@@ -133,17 +199,36 @@ def decide(
             trigger=trigger,
             nodegroups=nodegroups,
             state_version=state.version,
+            alarms_read=dict(alarms or {}),
         )
         return Outcome(decision, state)
 
+    if stale:
+        return outcome(stale)
     blocked = _blocked(policy, members, by_name, state, now)
     if blocked:
         return outcome(blocked)
     if isinstance(trigger, ManualTrigger):
         return _decide_manual(trigger, policy, by_name, capacity, decision_id, now, outcome)
 
+    return _decide_alarms(policy, state, members, capacity, alarms, decision_id, now, outcome)
+
+
+def _decide_alarms(  # noqa: PLR0917 - decide's locals, passed on
+    policy: ScalingPolicy,
+    state: ControllerState,
+    members: list[NodegroupConfig],
+    capacity: int,
+    alarms: Mapping[str, AlarmReading] | None,
+    decision_id: str,
+    now: dt.datetime,
+    outcome: Callable[..., Outcome],
+) -> Outcome:
+    """The alarm- and schedule-driven step (not blocked, not manual)."""
     floor, ceiling = bounds(policy, now)
-    direction, target, why = _aim(policy, state, capacity, floor=floor, ceiling=ceiling, now=now)
+    in_alarm = _in_alarm(state.alarms, alarms)
+    values = {name: r.value for name, r in (alarms or {}).items()}
+    direction, target, why = _aim(policy, in_alarm, values, capacity, floor=floor, ceiling=ceiling, now=now)
     if target == capacity:
         limit = "ceiling" if direction == "out" else "floor" if direction == "in" else "bounds"
         held = f" (held at the {limit} {floor}..{ceiling})" if direction != "schedule" else ""
@@ -163,9 +248,8 @@ def decide(
     if not updates:
         return outcome(f"{why}; node groups already configured for {target}", target)
     lease = Lease(holder=decision_id, expires_at=now + dt.timedelta(seconds=policy.lease_seconds), direction=direction)
-    state = state.model_copy(update={"lease": lease})
     verb = "scale out" if step > 0 else "scale in"
-    return outcome(f"{why}; {verb} {capacity} -> {target}{capped}", target, updates)
+    return outcome(f"{why}; {verb} {capacity} -> {target}{capped}", target, updates, lease)
 
 
 def _blocked(
@@ -179,31 +263,46 @@ def _blocked(
     missing = [m.name for m in policy.nodegroups if m.name not in by_name]
     if missing:
         return f"node group(s) {', '.join(missing)} not found in cluster {policy.cluster}"
-    busy = [f"{n.name} ({n.status})" for n in members if n.status != "ACTIVE"]
+    busy = [f"{n.name} ({n.status})" for n in members if n.busy]
     if busy:
-        return f"node group(s) {', '.join(busy)} not ACTIVE: an update is running"
+        return f"node group(s) {', '.join(busy)} busy: EKS takes no update while CREATING, UPDATING or DELETING"
     if state.lease is not None and state.lease.expires_at > now:
-        return f"an update is in flight ({state.lease.holder}, lease until {state.lease.expires_at:%H:%M:%S})"
+        return f"an update is in flight ({state.lease.holder}, lease until {_hms(state.lease.expires_at)})"
     return None
 
 
 def _aim(
-    policy: ScalingPolicy, state: ControllerState, capacity: int, *, floor: int, ceiling: int, now: dt.datetime
+    policy: ScalingPolicy,
+    in_alarm: set[str],
+    values: Mapping[str, float | None],
+    capacity: int,
+    *,
+    floor: int,
+    ceiling: int,
+    now: dt.datetime,
 ) -> tuple[Literal["out", "in", "schedule"], int, str]:
-    """(direction, target capacity, why) from the alarms remembered in ALARM, else the schedule's bounds."""
-    in_alarm = {name for name, memory in state.alarms.items() if memory.state == "ALARM"}
+    """(direction, target capacity, why) from the alarms in ALARM, else the schedule's bounds."""
+
+    def named(rules: list[ScaleOutRule] | list[ScaleInRule]) -> str:
+        return ", ".join(
+            r.alarm + (f" ({_value(values.get(r.alarm))} vs target {r.track:g})" if r.track is not None else "")
+            for r in rules
+        )
+
     outs = [r for r in policy.scale_out if r.alarm in in_alarm]
     if outs:
-        wanted = max(r.target(capacity) for r in outs)
-        why = f"scale-out alarm(s) {', '.join(r.alarm for r in outs)} in ALARM"
+        wanted = max(r.target(capacity, values.get(r.alarm)) for r in outs)
+        why = f"scale-out alarm(s) {named(outs)} in ALARM"
         return "out", min(max(wanted, floor, capacity), ceiling), why
     ins = [r for r in policy.scale_in if r.alarm in in_alarm]
     if ins:
-        wanted = min(r.target(capacity) for r in ins)
-        why = f"scale-in alarm(s) {', '.join(r.alarm for r in ins)} in ALARM"
+        wanted = min(r.target(capacity, values.get(r.alarm)) for r in ins)
+        why = f"scale-in alarm(s) {named(ins)} in ALARM"
         return "in", max(min(wanted, ceiling, capacity), floor), why
     rule = active_schedule(policy, now)
-    why = f"schedule {rule.name if rule else '(none)'}: capacity within {floor}..{ceiling}"
+    why = "no scale-out or scale-in alarm in ALARM" + (
+        f"; schedule {rule.name}: capacity within {floor}..{ceiling}" if rule else f"; bounds {floor}..{ceiling}"
+    )
     return "schedule", min(max(capacity, floor), ceiling), why
 
 

@@ -13,6 +13,7 @@ bounds around it); mode ``bounds`` moves only maxSize/minSize and leaves desired
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -27,7 +28,7 @@ from pydantic import (
 
 from mlcp.common.documents import load_document, validate_document
 from mlcp.common.validation import Rules, field_errors, repeated
-from mlcp.errors import PolicyInvalid
+from mlcp.errors import FieldError, PolicyInvalid
 from mlcp.scaling.cron import CronError, parse_cron
 
 # The EventBridge rule of the template forwards state changes of alarms whose names start with this prefix.
@@ -66,43 +67,56 @@ class _Step(_Strict):
 
 
 class ScaleOutRule(_Step):
-    """While ``alarm`` is in ALARM: add N nodes, add P % (at least one node), or set the capacity to N."""
+    """While ``alarm`` is in ALARM: add N nodes, add P % (at least one node), set the capacity to N, or track a
+    target: scale to the capacity that brings the alarm's metric back to ``track`` (``ceil(capacity * value /
+    track)``, the metric's latest data point; AWS target tracking's rule, for a utilisation-like metric)."""
 
     add: Annotated[int | None, Field(ge=1, le=1000)] = None
     add_percent: Annotated[float | None, Field(gt=0, le=1000)] = None
+    track: Annotated[float | None, Field(gt=0, description="Target value of the alarm's metric.")] = None
 
     @model_validator(mode="after")
     def _one(self) -> ScaleOutRule:
-        if sum(x is not None for x in (self.add, self.add_percent, self.set)) != 1:
-            raise ValueError("give exactly one of add, add_percent, set")
+        if sum(x is not None for x in (self.add, self.add_percent, self.set, self.track)) != 1:
+            raise ValueError("give exactly one of add, add_percent, set, track")
         return self
 
-    def target(self, current: int) -> int:
+    def target(self, current: int, value: float | None = None) -> int:
         if self.add is not None:
             return current + self.add
         if self.add_percent is not None:
             return current + max(1, round(current * self.add_percent / 100))
+        if self.track is not None:
+            if value is None:  # in ALARM but no data point to size the step: the smallest step
+                return current + 1
+            return max(current + 1, math.ceil(current * value / self.track - 1e-9))
         assert self.set is not None
         return self.set
 
 
 class ScaleInRule(_Step):
-    """While ``alarm`` is in ALARM: remove N nodes, remove P % (at least one node), or set the capacity to N."""
+    """While ``alarm`` is in ALARM: remove N nodes, remove P % (at least one node), set the capacity to N, or track a
+    target (``ceil(capacity * value / track)``, as :class:`ScaleOutRule`)."""
 
     remove: Annotated[int | None, Field(ge=1, le=1000)] = None
     remove_percent: Annotated[float | None, Field(gt=0, le=100)] = None
+    track: Annotated[float | None, Field(gt=0, description="Target value of the alarm's metric.")] = None
 
     @model_validator(mode="after")
     def _one(self) -> ScaleInRule:
-        if sum(x is not None for x in (self.remove, self.remove_percent, self.set)) != 1:
-            raise ValueError("give exactly one of remove, remove_percent, set")
+        if sum(x is not None for x in (self.remove, self.remove_percent, self.set, self.track)) != 1:
+            raise ValueError("give exactly one of remove, remove_percent, set, track")
         return self
 
-    def target(self, current: int) -> int:
+    def target(self, current: int, value: float | None = None) -> int:
         if self.remove is not None:
             return current - self.remove
         if self.remove_percent is not None:
             return current - max(1, round(current * self.remove_percent / 100))
+        if self.track is not None:
+            if value is None:
+                return current - 1
+            return min(current - 1, math.ceil(current * value / self.track - 1e-9))
         assert self.set is not None
         return self.set
 
@@ -212,6 +226,53 @@ class ScalingPolicy(_Strict):
     def alarm_names(self) -> list[str]:
         return [r.alarm for r in self.scale_out] + [r.alarm for r in self.scale_in]
 
+    def tracked_alarms(self) -> list[str]:
+        """The alarms whose metric value a tracking rule needs."""
+        outs = [r.alarm for r in self.scale_out if r.track is not None]
+        return outs + [r.alarm for r in self.scale_in if r.track is not None]
+
+
+# Metrics that exist while the policy's node groups have no node at all, so an alarm on them can scale out from zero:
+# cluster-level pending pods (Container Insights, reported by the agents of the cluster's other nodes) and queue
+# depths. Container Insights' node_* metrics (node_cpu_utilization, node_gpu_utilization, ...) are per node: with no
+# node there is no data point, the alarm goes to INSUFFICIENT_DATA (TreatMissingData "missing") and stays there:
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data
+FROM_ZERO_METRICS = frozenset(
+    {
+        "pod_status_pending",
+        "cluster_failed_node_count",
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
+        "ApproximateNumberOfMessages",
+    }
+)
+
+
+def exists_at_zero(alarm: AlarmDefinition) -> bool:
+    """Whether the alarm can be in ALARM while the group has no node (its metric exists then, or missing data
+    counts as breaching)."""
+    return alarm.metric in FROM_ZERO_METRICS or alarm.treat_missing_data == "breaching"
+
+
+def from_zero_problems(policy: ScalingPolicy) -> list[FieldError]:
+    """Why the policy can never scale out from its minimum of 0 nodes ([] when it can, or cannot tell: a scale-out
+    rule whose alarm the policy does not define is assumed able to)."""
+    if policy.min_size > 0 or not policy.scale_out:
+        return []
+    defined = {a.name: a for a in policy.alarms}
+    if any(r.alarm not in defined or exists_at_zero(defined[r.alarm]) for r in policy.scale_out):
+        return []
+    metrics = ", ".join(sorted({defined[r.alarm].metric for r in policy.scale_out}))
+    return [
+        FieldError(
+            "scale_out",
+            f"min_size is 0 but every scale-out alarm watches a per-node metric ({metrics}): with no node there is no "
+            "data point, the alarm stays INSUFFICIENT_DATA and the group never leaves 0. Add a scale-out alarm on a "
+            f"signal that exists at zero ({', '.join(sorted(FROM_ZERO_METRICS))}), set treat_missing_data: breaching, "
+            "or raise min_size to 1",
+        )
+    ]
+
 
 def parse_policy(document: str | bytes | dict[str, Any], *, source: str = "scaling policy") -> ScalingPolicy:
     """Parse a policy from YAML/JSON text or a dict; raise PolicyInvalid with field-level errors."""
@@ -235,7 +296,13 @@ class AlarmTrigger(_Strict):
     state: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
     previous_state: str = ""
     at: dt.datetime
+    state_at: dt.datetime | None = None  # detail.state.timestamp: when the alarm entered ``state``
     event_id: str = ""
+
+    @property
+    def changed_at(self) -> dt.datetime:
+        """When the alarm entered its state (the event's state timestamp; its time if absent)."""
+        return self.state_at or self.at
 
 
 class ScheduleTrigger(_Strict):
@@ -268,6 +335,22 @@ AnyTrigger = AlarmTrigger | ScheduleTrigger | ManualTrigger
 Trigger = Annotated[AnyTrigger, Field(discriminator="kind")]
 
 
+# Node-group statuses during which EKS runs an operation of its own and a config update must wait. Every other
+# status (ACTIVE, DEGRADED, CREATE_FAILED, DELETE_FAILED) takes UpdateNodegroupConfig; DEGRADED and the *_FAILED ones
+# list why in ``health.issues``: https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html
+BUSY_STATUSES = frozenset({"CREATING", "UPDATING", "DELETING"})
+
+
+class HealthIssue(_Strict):
+    """One of DescribeNodegroup's ``health.issues`` (https://docs.aws.amazon.com/eks/latest/APIReference/API_Issue.html)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    code: str = "Unknown"
+    message: str = ""
+    resource_ids: Annotated[list[str], Field(alias="resourceIds")] = []
+
+
 class NodegroupConfig(_Strict):
     """The part of DescribeNodegroup's ``nodegroup`` that the decision reads."""
 
@@ -276,22 +359,38 @@ class NodegroupConfig(_Strict):
     min_size: Annotated[int, Field(ge=0)]
     max_size: Annotated[int, Field(ge=0)]
     desired_size: Annotated[int, Field(ge=0)]
+    health_issues: list[HealthIssue] = []
+
+    @property
+    def busy(self) -> bool:
+        return self.status in BUSY_STATUSES
 
     @classmethod
     def from_describe(cls, nodegroup: dict[str, Any]) -> NodegroupConfig:
         scaling = nodegroup.get("scalingConfig") or {}
+        issues = (nodegroup.get("health") or {}).get("issues") or []
         return cls(
             name=nodegroup["nodegroupName"],
             status=nodegroup.get("status", "ACTIVE"),
             min_size=scaling.get("minSize", 0),
             max_size=scaling.get("maxSize", 1),
             desired_size=scaling.get("desiredSize", 0),
+            health_issues=[HealthIssue.model_validate(i) for i in issues if isinstance(i, dict)],
         )
 
 
 class AlarmMemory(_Strict):
     state: str
     since: dt.datetime
+
+
+class AlarmReading(_Strict):
+    """One alarm as CloudWatch DescribeAlarms returned it at decision time (StateValue, StateUpdatedTimestamp);
+    ``MISSING`` when DescribeAlarms does not know the alarm (deleted, misspelt, another account or region)."""
+
+    state: Literal["OK", "ALARM", "INSUFFICIENT_DATA", "MISSING"]
+    since: dt.datetime | None = None
+    value: Annotated[float | None, Field(description="The metric's latest data point (tracking rules).")] = None
 
 
 class Lease(_Strict):
@@ -352,6 +451,10 @@ class Decision(_Strict):
     trigger: Annotated[AnyTrigger, Field(discriminator="kind")]
     nodegroups: list[NodegroupConfig]
     state_version: int
+    alarms_read: Annotated[
+        dict[str, AlarmReading], Field(description="The policy's alarms as DescribeAlarms returned them.")
+    ] = {}
+    decided_at: Annotated[dt.datetime | None, Field(description="The controller's clock when it decided.")] = None
 
     @property
     def applied(self) -> bool:

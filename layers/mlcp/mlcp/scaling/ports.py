@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -11,6 +11,13 @@ from typing import Any, Protocol
 class Nodegroups(Protocol):
     def describe_nodegroup(self, cluster: str, nodegroup: str) -> Mapping[str, Any] | None:
         """DescribeNodegroup's ``nodegroup``; None when the node group does not exist."""
+        ...
+
+
+class AlarmStates(Protocol):
+    def describe_alarms(self, names: Iterable[str], values_for: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+        """CloudWatch DescribeAlarms: {name: {"state": StateValue, "since": StateUpdatedTimestamp}} of the alarms
+        that exist (an unknown name is absent); with "value", the metric's latest data point, for ``values_for``."""
         ...
 
 

@@ -1,12 +1,16 @@
 """What-if simulator of the scaling controller, pure: replay a demand trace through CloudWatch alarm evaluation and
 the policy (the same ``decide`` the Lambda runs), with EKS update time and node start-up delay.
 
-The trace is one demand value per minute in nodes' worth of work (empty: no data point). Every alarm of the policy
-is fed the group's utilisation in percent, ``100 * demand / (ready nodes * node_capacity)``, averaged over its
-period, and evaluated as CloudWatch does: ALARM when at least ``datapoints_to_alarm`` of the last
-``evaluation_periods`` data points breach; missing data treated per ``treat_missing_data``. State changes become
-"CloudWatch Alarm State Change" triggers; a periodic schedule (``tick_seconds``) re-evaluates alarms that stay in
-ALARM (as EventBridge Scheduler does in the deployed stack). Bounds mode needs a Cluster Autoscaler: the simulator
+The trace is one demand value per minute in nodes' worth of work (empty: no data point). An alarm on a per-node
+metric (Container Insights ``node_*``) is fed the group's utilisation in percent, ``100 * demand / (ready nodes *
+node_capacity)``, and has no data point at all while no node is ready (as on AWS); an alarm on a metric that exists
+at zero nodes (:data:`~mlcp.scaling.policy.FROM_ZERO_METRICS`: pending pods, a queue depth) is fed the pending work,
+``max(0, demand - ready capacity) / node_capacity``. Each alarm is evaluated as CloudWatch does (:class:`AlarmModel`),
+including ``treat_missing_data`` and INSUFFICIENT_DATA. State changes become "CloudWatch Alarm State Change" events,
+delivered in order or, with :class:`Chaos`, duplicated, delayed, reordered and dropped (seeded), deduplicated by
+event id as the decisions table does; every decision reads the alarms' states at decision time (DescribeAlarms),
+as the deployed controller does. A periodic schedule (``tick_seconds``) re-evaluates the policy (as EventBridge
+Scheduler does in the deployed stack). Bounds mode needs a Cluster Autoscaler: the simulator
 emulates one (scale up to the pending demand at once, scale down after ``ca_scale_down_seconds`` unneeded).
 """
 
@@ -17,14 +21,17 @@ import datetime as dt
 import io
 import itertools
 import math
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlcp.errors import FieldError, InputInvalid
-from mlcp.scaling.decide import complete, decide, split
+from mlcp.scaling.decide import bounds, complete, decide, split
 from mlcp.scaling.policy import (
+    FROM_ZERO_METRICS,
     AlarmDefinition,
+    AlarmReading,
     AlarmTrigger,
     ControllerState,
     NodegroupConfig,
@@ -37,15 +44,27 @@ DEFAULT_START = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
+class Chaos:
+    """How alarm events are mistreated on their way (EventBridge delivers at least once, in no particular order)."""
+
+    seed: int = 7
+    drop: float = 0.1  # share of events never delivered
+    duplicate: float = 0.2  # share delivered twice (the copy later)
+    delay: float = 0.3  # share delayed by 1..max_delay_minutes (so overtaken by later ones)
+    max_delay_minutes: int = 6
+
+
+@dataclass(frozen=True)
 class SimConfig:
     node_capacity: float = 1.0  # demand units one node serves
     startup_seconds: int = 240  # from the scaling request to a Ready node
     update_seconds: int = 180  # how long EKS keeps the update InProgress (the lease is held meanwhile)
     tick_seconds: int = 60  # periodic re-evaluation schedule
-    flap_window_seconds: int = 900  # a reversal of direction within 15 minutes counts as a flap
+    flap_window_seconds: int | None = None  # default: the policy's own (:func:`flap_window_seconds`)
     ca_scale_down_seconds: int = 600  # bounds mode: Cluster Autoscaler's scale-down-unneeded-time
     start: dt.datetime = DEFAULT_START
     initial_nodes: int | None = None  # default: the policy's floor at the start
+    chaos: Chaos | None = None  # None: every alarm event delivered once, at once, in order
 
 
 @dataclass
@@ -66,6 +85,8 @@ class SimResult:
     flaps: int
     noops: int
     peak_nodes: int
+    peak_demand: float
+    runaway: int  # scale-outs decided while no scale-out alarm was in ALARM (CloudWatch's state at decision time)
     demand: list[float | None] = field(repr=False)
     capacity: list[float] = field(repr=False)  # ready nodes x node capacity
     nodes: list[int] = field(repr=False)  # launched nodes (billed)
@@ -81,7 +102,15 @@ class SimResult:
             "flaps": self.flaps,
             "noop_decisions": self.noops,
             "peak_nodes": self.peak_nodes,
+            "overshoot": self.overshoot,
+            "runaway": self.runaway,
         }
+
+    @property
+    def overshoot(self) -> float:
+        """Peak capacity / peak demand, both in nodes (1.0: the peak was met exactly)."""
+        needed = math.ceil(self.peak_demand - 1e-9)
+        return round(self.peak_nodes / needed, 2) if needed > 0 else 0.0
 
 
 def parse_trace(text: str, *, source: str = "trace") -> list[float | None]:
@@ -109,12 +138,27 @@ def parse_trace(text: str, *, source: str = "trace") -> list[float | None]:
     return values
 
 
-class _Alarm:
-    def __init__(self, definition: AlarmDefinition) -> None:
+class AlarmModel:
+    """One metric alarm evaluated as CloudWatch does, one data point per period (None: missing).
+
+    With ``treat_missing_data`` breaching/notBreaching a missing point counts as breaching/not breaching. With
+    ``missing``: no point in the evaluation range -> INSUFFICIENT_DATA; fewer points than ``datapoints_to_alarm``
+    -> ALARM if they all breach, else OK. With ``ignore``: no point -> the state is kept; fewer points than
+    ``datapoints_to_alarm`` -> kept if they all breach, else OK. Otherwise ALARM when at least
+    ``datapoints_to_alarm`` of the last ``evaluation_periods`` breach
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
+    """
+
+    def __init__(self, definition: AlarmDefinition, since: dt.datetime) -> None:
         self.d = definition
         self.state = "INSUFFICIENT_DATA"
+        self.since = since
         self.points: list[float | None] = []
         self.samples: list[float] = []
+
+    @property
+    def per_node(self) -> bool:
+        return self.d.metric not in FROM_ZERO_METRICS
 
     def breaches(self, value: float) -> bool:
         c, t = self.d.comparison, self.d.threshold
@@ -125,29 +169,39 @@ class _Alarm:
             "LessThanOrEqualToThreshold": value <= t,
         }[c]
 
-    def close_period(self) -> str | None:
+    def evaluate(self, window: list[float | None]) -> str:
+        missing, m = self.d.treat_missing_data, self.d.datapoints_to_alarm
+        if missing in ("breaching", "notBreaching"):
+            flags = [self.breaches(p) if p is not None else missing == "breaching" for p in window]
+            return "ALARM" if sum(flags) >= m else "OK"
+        flags = [self.breaches(p) for p in window if p is not None]
+        if not flags:
+            return "INSUFFICIENT_DATA" if missing == "missing" else self.state
+        if sum(flags) >= m:
+            return "ALARM"
+        if len(flags) < m:  # a partial range: a non-breaching point means OK; all breaching: ALARM, ignore: kept
+            return "OK" if not all(flags) else "ALARM" if missing == "missing" else self.state
+        return "OK"
+
+    def close_period(self, at: dt.datetime) -> str | None:
         """Close one period's data point and evaluate; return the new state on a change."""
         self.points.append(sum(self.samples) / len(self.samples) if self.samples else None)
         self.samples = []
-        window = self.points[-self.d.evaluation_periods :]
-        missing = self.d.treat_missing_data
-        flags = [
-            self.breaches(p) if p is not None else (True if missing == "breaching" else False)  # noqa: SIM210
-            for p in window
-            if p is not None or missing in ("breaching", "notBreaching")
-        ]
-        if not flags:
-            new = self.state if missing == "ignore" else "INSUFFICIENT_DATA"
-        elif sum(flags) >= self.d.datapoints_to_alarm:
-            new = "ALARM"
-        elif len(flags) < self.d.datapoints_to_alarm and missing == "ignore":
-            new = self.state
-        else:
-            new = "OK"
+        new = self.evaluate(self.points[-self.d.evaluation_periods :])
         if new == self.state:
             return None
-        self.state = new
+        self.state, self.since = new, at
         return new
+
+
+@dataclass(order=True)
+class _Event:
+    due: int
+    order: float
+    event_id: str = field(compare=False)
+    alarm: str = field(compare=False)
+    state: str = field(compare=False)
+    at: dt.datetime = field(compare=False)
 
 
 def simulate(policy: ScalingPolicy, demand: Sequence[float | None], config: SimConfig | None = None) -> SimResult:
@@ -172,7 +226,11 @@ class _Replay:
         self.high = self._split(start if policy.mode == "bounds" else policy.max_size)
         self.launched: list[int] = [0] * start  # the minute each node is Ready
         self.state = ControllerState(policy=policy.key)
-        self.alarms = [_Alarm(a) for a in policy.alarms]
+        self.alarms = [AlarmModel(a, cfg.start) for a in policy.alarms]
+        self.outbox: list[_Event] = []  # alarm events on their way to the controller
+        self.seen: set[str] = set()  # event ids decided (the decisions table's conditional put)
+        self.rng = random.Random(cfg.chaos.seed if cfg.chaos else 0)  # noqa: S311 - a seeded replay, not a secret
+        self.runaway = 0
         # (due minute, decision id, direction, decided at, configs) of the update in flight
         self.pending: tuple[int, str, str, dt.datetime, dict[str, dict[str, int]]] | None = None
         self.actions: list[Action] = []
@@ -204,21 +262,41 @@ class _Replay:
         elif total < len(self.launched):
             self.launched = sorted(self.launched)[:total]  # booting nodes go first
 
-    def _decide(self, trigger: AlarmTrigger | ScheduleTrigger, minute: int) -> None:
+    def _readings(self) -> dict[str, AlarmReading]:
+        """DescribeAlarms now: every alarm the policy defines (the others do not exist in the simulation)."""
+        known = {
+            a.d.name: AlarmReading.model_validate(
+                {
+                    "state": a.state,
+                    "since": a.since,
+                    "value": next((p for p in reversed(a.points) if p is not None), None),
+                }
+            )
+            for a in self.alarms
+        }
+        return {name: known.get(name, AlarmReading(state="MISSING")) for name in self.policy.alarm_names()}
+
+    def _decide(self, trigger: AlarmTrigger | ScheduleTrigger, minute: int, now: dt.datetime) -> None:
         self.seq += 1
+        readings = self._readings()
         outcome = decide(
             decision_id=f"sim-{self.seq}",
             trigger=trigger,
             nodegroups=self._nodegroups(),
             policy=self.policy,
             state=self.state,
-            now=trigger.at,
+            now=max(now, trigger.at),
+            alarms=readings,
         )
         self.state = outcome.state
         decision = outcome.decision
         if not decision.applied or decision.direction is None:
             self.noops += 1
             return
+        outs = {r.alarm for r in self.policy.scale_out}
+        floor = bounds(self.policy, decision.at)[0]
+        if decision.target > max(decision.capacity, floor) and not any(readings[n].state == "ALARM" for n in outs):
+            self.runaway += 1  # a scale-out with no scale-out alarm in ALARM at decision time
         configs = {u.nodegroup: u.scaling_config.request() for u in decision.updates}
         due = minute + math.ceil(self.cfg.update_seconds / 60)
         self.pending = (due, decision.decision_id, decision.direction, decision.at, configs)
@@ -247,9 +325,11 @@ class _Replay:
         ready = sum(1 for r in self.launched if r <= minute)
         capacity = ready * self.cfg.node_capacity
         if value is not None:
-            utilisation = 100.0 * value / capacity if capacity else (0.0 if value == 0 else 1000.0)
             for alarm in self.alarms:
-                alarm.samples.append(utilisation)
+                if not alarm.per_node:
+                    alarm.samples.append(max(0.0, value - capacity) / self.cfg.node_capacity)
+                elif capacity > 0:  # a per-node metric has no data point while no node is ready
+                    alarm.samples.append(100.0 * value / capacity)
             if value > capacity + 1e-9:
                 self.under += 1
         self.demand.append(value)
@@ -257,13 +337,41 @@ class _Replay:
         self.nodes.append(len(self.launched))
         seconds, at = (minute + 1) * 60, now + dt.timedelta(minutes=1)
         for alarm in self.alarms:
-            changed = alarm.close_period() if seconds % alarm.d.period_seconds == 0 else None
+            changed = alarm.close_period(at) if seconds % alarm.d.period_seconds == 0 else None
             if changed is not None:
-                self._decide(
-                    AlarmTrigger.model_validate({"alarm": alarm.d.name, "state": changed, "at": at}), minute + 1
-                )
+                self._send(_Event(minute + 1, 0.0, f"{alarm.d.name}-{minute}", alarm.d.name, changed, at))
+        self._deliver(minute + 1, at)
         if seconds % self.cfg.tick_seconds == 0:
-            self._decide(ScheduleTrigger(policy=self.policy.key, schedule="tick", at=at), minute + 1)
+            self._decide(ScheduleTrigger(policy=self.policy.key, schedule="tick", at=at), minute + 1, at)
+
+    def _send(self, event: _Event) -> None:
+        """Put an alarm event on its way: at once, or (chaos) dropped, delayed, duplicated."""
+        chaos = self.cfg.chaos
+        if chaos is None:
+            self.outbox.append(event)
+            return
+        rng = self.rng
+        if rng.random() < chaos.drop:
+            return
+        copies = 2 if rng.random() < chaos.duplicate else 1
+        for _ in range(copies):
+            delay = rng.randint(1, chaos.max_delay_minutes) if rng.random() < chaos.delay else 0
+            self.outbox.append(
+                _Event(event.due + delay, rng.random(), event.event_id, event.alarm, event.state, event.at)
+            )
+
+    def _deliver(self, minute: int, now: dt.datetime) -> None:
+        due = sorted(e for e in self.outbox if e.due <= minute)
+        self.outbox = [e for e in self.outbox if e.due > minute]
+        for event in due:
+            if event.event_id in self.seen:
+                self.noops += 1  # the decisions table refuses the second claim: a recorded duplicate
+                continue
+            self.seen.add(event.event_id)
+            trigger = AlarmTrigger.model_validate(
+                {"alarm": event.alarm, "state": event.state, "at": event.at, "state_at": event.at}
+            )
+            self._decide(trigger, minute, now)
 
     def _autoscale(self, demand: float | None, minute: int) -> None:
         """A Cluster Autoscaler in a few lines: desired follows the demand within each node group's min..max."""
@@ -293,17 +401,28 @@ class _Replay:
             node_hours=sum(self.nodes) / 60.0,
             under_capacity_minutes=self.under,
             actions=self.actions,
-            flaps=count_flaps(self.actions, self.cfg.flap_window_seconds),
+            flaps=count_flaps(self.actions, self.cfg.flap_window_seconds or flap_window_seconds(self.policy)),
             noops=self.noops,
             peak_nodes=max(self.nodes, default=0),
+            peak_demand=max((d for d in self.demand if d is not None), default=0.0),
+            runaway=self.runaway,
             demand=self.demand,
             capacity=self.capacity,
             nodes=self.nodes,
         )
 
 
+def flap_window_seconds(policy: ScalingPolicy) -> int:
+    """The policy's flap window: its scale-out cooldown + scale-in cooldown + scale-in stabilisation, the shortest
+    time in which the policy itself means to go out and back in (a reversal sooner is a flap)."""
+    return (
+        policy.cooldowns.scale_out_seconds + policy.cooldowns.scale_in_seconds + policy.scale_in_stabilisation_seconds
+    )
+
+
 def count_flaps(actions: list[Action], window_seconds: int) -> int:
-    """Reversals of direction (out then in, or in then out) within ``window_seconds`` of the previous action."""
+    """A flap: a reversal of direction (a scale-out followed by a scale-in, or a scale-in by a scale-out) whose
+    second action comes less than ``window_seconds`` after the first (:func:`flap_window_seconds`)."""
     return sum(
         1
         for before, after in itertools.pairwise(actions)

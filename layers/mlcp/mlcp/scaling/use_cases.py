@@ -6,6 +6,7 @@ Data in, data out, through the ports in :class:`ScalingDeps`; the decision itsel
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from mlcp.errors import EventIgnored, EventInvalid, FieldError, PolicyInvalid, P
 from mlcp.scaling.decide import complete, decide
 from mlcp.scaling.payloads import DecideInput, DecideResult, RecordInput, RecordResult, UpdateOutcome, WaitSettings
 from mlcp.scaling.policy import (
+    ALARM_PREFIX,
+    AlarmReading,
     AlarmTrigger,
     AnyTrigger,
     ControllerState,
@@ -39,9 +42,10 @@ from mlcp.scaling.policy import (
     NodegroupConfig,
     ScalingPolicy,
     ScheduleTrigger,
+    from_zero_problems,
     parse_policy,
 )
-from mlcp.scaling.ports import DecisionLog, Nodegroups, ScalingPolicyStore, ScalingStateStore
+from mlcp.scaling.ports import AlarmStates, DecisionLog, Nodegroups, ScalingPolicyStore, ScalingStateStore
 from mlcp.scaling.preflight import check_policy
 from mlcp.scaling.settings import ScalingSettings
 
@@ -57,6 +61,7 @@ class ScalingDeps:
     settings: ScalingSettings
     objects: ObjectStore
     nodegroups: Nodegroups
+    alarms: AlarmStates
     policies: ScalingPolicyStore
     state: ScalingStateStore
     decisions: DecisionLog
@@ -148,9 +153,9 @@ def _register_policy(obj: S3Object, deps: ScalingDeps) -> PolicyRegistration:
         policy = checked_policy(body, deps, source=obj.source)
         if policy.key != key:
             raise PolicyInvalid(obj.source, [FieldError("cluster", f"policy {policy.key!r} uploaded under {key!r}")])
-        overlaps = _overlaps(policy, key, deps)
-        if overlaps:
-            raise PolicyInvalid(obj.source, overlaps)
+        problems = registration_problems(policy, deps.settings.environment) + _overlaps(policy, key, deps)
+        if problems:
+            raise PolicyInvalid(obj.source, problems)
     except PolicyInvalid as exc:
         errors = [e.as_dict() for e in exc.errors]
         deps.policies.record_rejection(key, obj.source, errors, deps.clock())
@@ -175,6 +180,22 @@ def _register_policy(obj: S3Object, deps: ScalingDeps) -> PolicyRegistration:
     return PolicyRegistration(policy=key, status="registered" if stored else "stale", source=obj.source)
 
 
+def registration_problems(policy: ScalingPolicy, environment: str) -> list[FieldError]:
+    """What keeps a valid policy from working in this stack: an alarm outside the stack's alarm names
+    (``mlcp-scaling-<environment>-``, the prefix its EventBridge rule forwards), or no scale-out signal that exists
+    at its minimum of 0 nodes (:func:`~mlcp.scaling.policy.from_zero_problems`)."""
+    prefix = f"{ALARM_PREFIX}{environment}-"
+    problems = [
+        FieldError(
+            f"{kind}.{i}.alarm", f"must start with {prefix!r}: this stack ({environment}) forwards those alarms only"
+        )
+        for kind, rules in (("scale_out", policy.scale_out), ("scale_in", policy.scale_in))
+        for i, rule in enumerate(rules)
+        if not rule.alarm.startswith(prefix)
+    ]
+    return problems + from_zero_problems(policy)
+
+
 # --- decide ------------------------------------------------------------------------------------------------------
 def parse_trigger(event: Mapping[str, Any]) -> AnyTrigger:
     """A "CloudWatch Alarm State Change" event, or the input of a scaling schedule (see template.yaml)."""
@@ -187,6 +208,7 @@ def parse_trigger(event: Mapping[str, Any]) -> AnyTrigger:
                     "state": (detail.get("state") or {}).get("value"),
                     "previous_state": (detail.get("previousState") or {}).get("value", ""),
                     "at": event.get("time"),
+                    "state_at": (detail.get("state") or {}).get("timestamp"),
                     "event_id": event.get("id", ""),
                 }
             )
@@ -219,7 +241,7 @@ def _decision_id(trigger: AnyTrigger) -> str:
     if isinstance(trigger, ManualTrigger) and trigger.request_id:
         return trigger.request_id
     subject = trigger.alarm if isinstance(trigger, AlarmTrigger) else trigger.policy
-    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{subject}-{trigger.at:%Y%m%dT%H%M%SZ}")
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{subject}-{trigger.at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}")
 
 
 def _key(trigger: AnyTrigger, decision_id: str) -> str:
@@ -251,11 +273,22 @@ def _state(deps: ScalingDeps, policy: str) -> ControllerState:
     return ControllerState.model_validate(stored) if stored else ControllerState(policy=policy)
 
 
+def read_alarms(policy: ScalingPolicy, deps: ScalingDeps) -> dict[str, AlarmReading]:
+    """The current state of every alarm the policy's rules name (CloudWatch DescribeAlarms, batched); ``MISSING``
+    for an alarm CloudWatch does not know, which therefore never counts as in ALARM."""
+    found = deps.alarms.describe_alarms(policy.alarm_names(), values_for=policy.tracked_alarms())
+    return {
+        name: AlarmReading.model_validate(found[name]) if name in found else AlarmReading(state="MISSING")
+        for name in policy.alarm_names()
+    }
+
+
 def decide_scaling(inp: DecideInput, deps: ScalingDeps) -> DecideResult:
     """Decide, take the lease with a conditional write (re-deciding if another decision wrote first), log it.
 
-    The decision is made as of the trigger's time (the alarm's state change, the schedule's scheduled time), so the
-    decisions table can replay it exactly.
+    The decision is made as of the trigger's time (the alarm's state change, the schedule's scheduled time), on the
+    alarms' states as CloudWatch holds them now (read before every attempt and recorded on the decision), so the
+    decisions table can replay it exactly; ``decided_at`` is the controller's own clock.
     """
     trigger = parse_trigger(inp.event)
     decision_id = _decision_id(trigger)
@@ -289,6 +322,7 @@ def decide_scaling(inp: DecideInput, deps: ScalingDeps) -> DecideResult:
             policy=policy,
             state=state,
             now=trigger.at,
+            alarms=read_alarms(policy, deps),
         )
         if deps.state.put_state(policy.key, outcome.state.model_dump(mode="json"), expected_version=state.version):
             decision = outcome.decision
@@ -297,6 +331,7 @@ def decide_scaling(inp: DecideInput, deps: ScalingDeps) -> DecideResult:
         decision = outcome.decision.model_copy(
             update={"action": "noop", "direction": None, "updates": [], "reason": "controller state kept changing"}
         )
+    decision = decision.model_copy(update={"decided_at": deps.clock()})
     deps.decisions.complete(
         policy.key, key, decision.model_dump(mode="json") | {"status": "IN_PROGRESS" if decision.applied else "NOOP"}
     )
@@ -329,11 +364,36 @@ _ERROR_OUTCOMES = {
 }
 
 
+_ADVICE = {
+    "ResourceInUse": "another update of the node group was still running; the next alarm or re-evaluation retries.",
+    "Rejected": "EKS refused the sizes; check the policy's min_size/max_size against the node group's limits.",
+    "NotFound": "the node group does not exist; fix the policy's nodegroups or create the node group.",
+    "Failed": "EKS could not apply the change; check the node group's health issues (mlcp scaling get) and the "
+    "account's EC2 capacity and quotas, then retry with POST /scaling/{cluster}/{nodegroup}/actions.",
+    "TimedOut": "EKS did not finish in time; the update may still complete; check it before retrying.",
+}
+
+
+def _message_of(cause: str) -> str:
+    """A person's line from an error cause: the message of a JSON cause (Lambda, aws-sdk), never a stack trace."""
+    text = cause.strip()
+    if text.startswith("{"):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            text = str(parsed.get("errorMessage") or parsed.get("message") or parsed.get("Message") or "")
+    first = text.splitlines()[0] if text else ""
+    first = re.sub(r"\s*\(Service: .*$", "", first)  # the SDK's "(Service: Eks, Status Code: 400, Request ID: ...)"
+    return first[:200]
+
+
 def _outcome(result: UpdateOutcome) -> tuple[str, str]:
-    """(outcome, detail) of one node group's update."""
+    """(outcome, detail) of one node group's update; the detail is the full error, for the decision record."""
     if result.error:
         name = str(result.error.get("Error", "Error"))
-        return _ERROR_OUTCOMES.get(name, "Error"), f"{name}: {result.error.get('Cause', '')}"[:500]
+        return _ERROR_OUTCOMES.get(name, "Error"), f"{name}: {result.error.get('Cause', '')}"[:2000]
     status = str((result.result or {}).get("Status", "Unknown"))
     if status == "InProgress":
         polls = (result.counter or {}).get("polls", 0)
@@ -343,40 +403,76 @@ def _outcome(result: UpdateOutcome) -> tuple[str, str]:
     return status, detail
 
 
-def record_scaling(inp: RecordInput, deps: ScalingDeps) -> RecordResult:
-    """Record the outcome on the decision, release the lease (a success starts the cooldown), say what happened."""
-    decision = inp.decision
-    outcomes = {r.nodegroup: _outcome(r) for r in inp.results}
-    if inp.error is not None and not outcomes:
-        outcomes = {"(all)": ("Error", f"{inp.error.get('Error')}: {inp.error.get('Cause', '')}"[:500])}
-    succeeded = bool(outcomes) and all(o == "Successful" for o, _ in outcomes.values())
-    overall = "Successful" if succeeded else next((o for o, _ in outcomes.values() if o != "Successful"), "Error")
-    now = deps.clock()
+def _release(deps: ScalingDeps, decision: Decision, succeeded: bool) -> str | None:
+    """Release the lease (a success starts the cooldown); why it could not be released, or None."""
     for _ in range(STATE_WRITE_ATTEMPTS):
         state = _state(deps, decision.policy)
         done = complete(state, decision.decision_id, decision.direction or "", succeeded, decision.at)
-        if deps.state.put_state(decision.policy, done.model_dump(mode="json"), expected_version=state.version):
-            break
+        if done == state or deps.state.put_state(
+            decision.policy, done.model_dump(mode="json"), expected_version=state.version
+        ):
+            return None
+    expires = f"{decision.at + dt.timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}"
+    return (
+        f"the controller state of {decision.policy} kept changing ({STATE_WRITE_ATTEMPTS} attempts): the lease of "
+        f"{decision.decision_id} was not released and blocks further updates until it expires (lease_seconds after "
+        f"{decision.at.astimezone(dt.UTC):%H:%M:%SZ}, by default {expires})"
+    )
+
+
+def record_scaling(inp: RecordInput, deps: ScalingDeps) -> RecordResult:
+    """Record the outcome on the decision (with every error's detail), release the lease (a success starts the
+    cooldown; when the lease cannot be released after retries the record and the notification say so), and build a
+    notification a person can act on (reason, numbers, what to do; no raw error)."""
+    decision = inp.decision
+    outcomes = {r.nodegroup: _outcome(r) for r in inp.results}
+    if inp.error is not None and not outcomes:
+        outcomes = {"(all)": ("Error", f"{inp.error.get('Error')}: {inp.error.get('Cause', '')}"[:2000])}
+    succeeded = bool(outcomes) and all(o == "Successful" for o, _ in outcomes.values())
+    overall = "Successful" if succeeded else next((o for o, _ in outcomes.values() if o != "Successful"), "Error")
+    now = deps.clock()
+    stuck = _release(deps, decision, succeeded)
     deps.decisions.complete(
         decision.policy,
         inp.decision_key,
         {
-            "status": "SUCCEEDED" if succeeded else "FAILED",
+            "status": "SUCCEEDED" if succeeded and not stuck else "FAILED",
             "outcome": overall,
             "results": {name: {"outcome": o, "detail": d} for name, (o, d) in outcomes.items()},
-            "completed_at": now.isoformat(),
+            "completed_at": now.astimezone(dt.UTC).isoformat(),
+            **({"lease_error": stuck} if stuck else {}),
         },
     )
     deps.meter.add("ScalingUpdatesSucceeded" if succeeded else "ScalingUpdatesFailed", 1, "Count")
-    lines = [
-        f"Decision {decision.decision_id} for {decision.policy}: {decision.reason}.",
-        *(f"  {name}: {o}{f' ({d})' if d else ''}" for name, (o, d) in sorted(outcomes.items())),
-        f"Execution: {inp.execution_arn}",
-    ]
     verb = f"{decision.capacity} -> {decision.target}"
     return RecordResult(
-        failed=not succeeded,
-        outcome=overall,
+        failed=not succeeded or stuck is not None,
+        outcome=overall if not stuck else "LeaseNotReleased",
         subject=notifications.subject(f"scaling {decision.policy} {verb} {'done' if succeeded else overall}"),
-        message="\n".join(lines),
+        message=_message(inp, outcomes, succeeded, stuck),
     )
+
+
+def _message(inp: RecordInput, outcomes: dict[str, tuple[str, str]], succeeded: bool, stuck: str | None) -> str:
+    decision = inp.decision
+    head = "was applied" if succeeded else "did not complete"
+    lines = [
+        f"Scaling of {decision.policy} (cluster {decision.cluster}) {head}: {decision.capacity} -> "
+        f"{decision.target} nodes.",
+        f"Why: {decision.reason}.",
+        "",
+    ]
+    for name, (outcome, detail) in sorted(outcomes.items()):
+        said = _message_of(detail.partition(": ")[2] if ": " in detail else detail)
+        lines.append(f"  {name}: {outcome}" + (f" - {said}" if said and outcome != "Successful" else ""))
+    advice = sorted({_ADVICE[o] for o, _ in outcomes.values() if o in _ADVICE})
+    if stuck:
+        advice.append(stuck)
+    if advice:
+        lines += ["", "What to do:", *(f"  - {a}" for a in advice)]
+    lines += [
+        "",
+        f"The full error detail is in the decision record {inp.decision_key} (mlcp scaling get, or GET "
+        f"/scaling/{decision.cluster}/<nodegroup>); execution {inp.execution_arn}.",
+    ]
+    return "\n".join(lines)

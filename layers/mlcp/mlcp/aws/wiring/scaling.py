@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from mlcp.aws.cloudwatch import CloudWatchAlarms
 from mlcp.aws.dynamodb.scaling import DynamoDecisionLog, DynamoScalingPolicyStore, DynamoScalingStateStore
 from mlcp.aws.eks import EksAdapter
 from mlcp.aws.s3 import S3ObjectStore
@@ -24,6 +25,7 @@ def scaling_deps_for(settings: ScalingSettings, meter: Meter) -> ScalingDeps:
         settings=settings,
         objects=S3ObjectStore(),
         nodegroups=EksAdapter(),
+        alarms=CloudWatchAlarms(),
         policies=DynamoScalingPolicyStore(settings.scaling_policies_table),
         state=DynamoScalingStateStore(settings.scaling_state_table),
         decisions=DynamoDecisionLog(settings.scaling_decisions_table),
