@@ -3,7 +3,10 @@
 What AWS gives a handler, the runtime gives it too: the function's environment variables (plus the reserved
 ``AWS_LAMBDA_*`` ones), a context object, and its stdout collected as the invocation's log. An exception becomes a
 function error whose ``errorType`` is the exception class name, so ASL Retry/Catch see the same error names as on
-AWS. Handlers share one process, so an invocation holds a lock while ``os.environ`` carries its function's variables.
+AWS. Handlers share one process, so while the runtime runs ``os.environ`` is a :class:`InvocationEnviron`: in a
+thread that runs an invocation it reads and writes that invocation's own copy (the process environment as the
+runtime found it, plus the function's variables), so a function never sees another function's variables, and the
+process environment itself is never changed under other threads.
 
 The layer is the ``mlcp`` package this process already imports (``layers/mlcp`` is installed in editable mode),
 which is the code SAM packages as the layer.
@@ -20,7 +23,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +86,45 @@ def restore_environ(saved: dict[str, str | None]) -> None:
             os.environ[key] = value
 
 
+class InvocationEnviron(MutableMapping[str, str]):
+    """``os.environ`` while a local cloud runs: per-invocation environments on one process.
+
+    A thread that runs an invocation (``_CURRENT.environ`` set) reads and writes its own dict; every other thread
+    reads and writes the process environment as before. On AWS each function runs in its own execution environment
+    and sees only its own variables and the reserved ones
+    (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+    """
+
+    def __init__(self, process: MutableMapping[str, str]) -> None:
+        self.process = process
+
+    def _target(self) -> MutableMapping[str, str]:
+        own: dict[str, str] | None = getattr(_CURRENT, "environ", None)
+        return self.process if own is None else own
+
+    def __getitem__(self, key: str) -> str:
+        return self._target()[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self._target()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._target()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._target()))
+
+    def __len__(self) -> int:
+        return len(self._target())
+
+    def copy(self) -> dict[str, str]:
+        """What ``os.environ.copy()`` gives (subprocess and botocore call it)."""
+        return dict(self._target())
+
+    def __repr__(self) -> str:
+        return f"InvocationEnviron({self._target()!r})"
+
+
 class _RoutingStream(io.TextIOBase):
     """sys.stdout while the local cloud runs: an invoking thread writes to its invocation's log, others through."""
 
@@ -108,7 +150,7 @@ class LambdaRuntime:
         self._lock = threading.RLock()
         self._local = _CURRENT
         self._original_stdout: TextIO | None = None
-        self._saved_env: dict[str, str | None] = {}
+        self._process_environ: MutableMapping[str, str] | None = None
         self.invocations: list[tuple[str, str, str | None]] = []  # (function, request id, error type)
         self.log_sink: Callable[[FunctionConfig, Invocation], None] | None = None
 
@@ -117,13 +159,17 @@ class LambdaRuntime:
         if self._original_stdout is None:
             self._original_stdout = sys.stdout
             sys.stdout = _RoutingStream(sys.stdout)
+        if self._process_environ is None and not isinstance(os.environ, InvocationEnviron):
+            self._process_environ = os.environ
+            os.environ = InvocationEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003 - a view, nothing cleared
 
     def stop(self) -> None:
         if self._original_stdout is not None:
             sys.stdout = self._original_stdout
             self._original_stdout = None
-        restore_environ(self._saved_env)
-        self._saved_env.clear()
+        if self._process_environ is not None:
+            os.environ = self._process_environ  # type: ignore[assignment]  # noqa: B003 - the original back
+            self._process_environ = None
 
     def register(self, function_name: str, code_dir: Path) -> None:
         """The directory holding this function's code (its CodeUri)."""
@@ -132,13 +178,14 @@ class LambdaRuntime:
     # --- invocation ----------------------------------------------------------------------------------------------
     @contextmanager
     def _environment(self, fn: FunctionConfig) -> Iterator[None]:
-        """Set the function's environment for this invocation.
+        """Run this thread's invocation in its own environment: the process's, plus the function's variables.
 
-        Keys are overwritten, never deleted, while the cloud runs: other threads (the Step Functions interpreter,
-        botocore) may iterate os.environ at any time, and a key deleted under them raises KeyError. ``stop()``
-        restores the process environment.
+        The process environment supplies what the local cloud itself needs (endpoint, region, test credentials);
+        variables that other functions define are not there, as they are not on AWS.
         """
-        values = {
+        process = os.environ.process if isinstance(os.environ, InvocationEnviron) else os.environ
+        own = {
+            **dict(process),
             **fn.environment,
             "AWS_LAMBDA_FUNCTION_NAME": fn.name,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -147,11 +194,12 @@ class LambdaRuntime:
             # No X-Ray daemon here: the Tracer would only warn.
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
-        for key, value in values.items():
-            if key not in self._saved_env:
-                self._saved_env[key] = os.environ.get(key)
-            os.environ[key] = value
-        yield
+        outer: dict[str, str] | None = getattr(_CURRENT, "environ", None)
+        _CURRENT.environ = own
+        try:
+            yield
+        finally:
+            _CURRENT.environ = outer
 
     def _module(self, fn: FunctionConfig) -> ModuleType:
         module = self._modules.get(fn.name)
