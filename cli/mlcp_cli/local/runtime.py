@@ -23,7 +23,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +42,7 @@ class FunctionConfig:
     timeout: int
     memory_size: int
     log_group: str
+    role: str = ""  # the execution role's ARN
 
 
 @dataclass
@@ -86,43 +87,49 @@ def restore_environ(saved: dict[str, str | None]) -> None:
             os.environ[key] = value
 
 
-class InvocationEnviron(MutableMapping[str, str]):
-    """``os.environ`` while a local cloud runs: per-invocation environments on one process.
+class InvocationEnviron(os._Environ):  # type: ignore[type-arg]  # os.environ's own class, private but stable
+    """The class of ``os.environ`` while a local cloud runs: per-invocation environments on one process.
 
     A thread that runs an invocation (``_CURRENT.environ`` set) reads and writes its own dict; every other thread
-    reads and writes the process environment as before. On AWS each function runs in its own execution environment
-    and sees only its own variables and the reserved ones
+    reads and writes the process environment as before. The object stays the same (only its class changes), so
+    whoever kept a reference to ``os.environ`` (botocore's credential provider does) sees the invocation's view too.
+    On AWS each function runs in its own execution environment and sees only its own variables and the reserved ones
     (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
     """
 
-    def __init__(self, process: MutableMapping[str, str]) -> None:
-        self.process = process
-
-    def _target(self) -> MutableMapping[str, str]:
-        own: dict[str, str] | None = getattr(_CURRENT, "environ", None)
-        return self.process if own is None else own
-
     def __getitem__(self, key: str) -> str:
-        return self._target()[key]
+        own: dict[str, str] | None = getattr(_CURRENT, "environ", None)
+        return super().__getitem__(key) if own is None else own[key]
 
     def __setitem__(self, key: str, value: str) -> None:
-        self._target()[key] = value
+        own: dict[str, str] | None = getattr(_CURRENT, "environ", None)
+        if own is None:
+            super().__setitem__(key, value)
+        else:
+            own[key] = value
 
     def __delitem__(self, key: str) -> None:
-        del self._target()[key]
+        own: dict[str, str] | None = getattr(_CURRENT, "environ", None)
+        if own is None:
+            super().__delitem__(key)
+        else:
+            del own[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self._target()))
+        own: dict[str, str] | None = getattr(_CURRENT, "environ", None)
+        return super().__iter__() if own is None else iter(list(own))
 
     def __len__(self) -> int:
-        return len(self._target())
+        own: dict[str, str] | None = getattr(_CURRENT, "environ", None)
+        return super().__len__() if own is None else len(own)
 
     def copy(self) -> dict[str, str]:
         """What ``os.environ.copy()`` gives (subprocess and botocore call it)."""
-        return dict(self._target())
+        return dict(self)
 
-    def __repr__(self) -> str:
-        return f"InvocationEnviron({self._target()!r})"
+    def process(self) -> dict[str, str]:
+        """The process environment, whichever thread asks."""
+        return {self.decodekey(k): self.decodevalue(v) for k, v in list(self._data.items())}
 
 
 class _RoutingStream(io.TextIOBase):
@@ -150,26 +157,28 @@ class LambdaRuntime:
         self._lock = threading.RLock()
         self._local = _CURRENT
         self._original_stdout: TextIO | None = None
-        self._process_environ: MutableMapping[str, str] | None = None
+        self._swapped_environ = False
         self.invocations: list[tuple[str, str, str | None]] = []  # (function, request id, error type)
         self.log_sink: Callable[[FunctionConfig, Invocation], None] | None = None
+        # The execution role's credentials (AWS_ACCESS_KEY_ID, ...) for a role ARN; None: the process's own.
+        self.credentials: Callable[[str], dict[str, str]] | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> None:
         if self._original_stdout is None:
             self._original_stdout = sys.stdout
             sys.stdout = _RoutingStream(sys.stdout)
-        if self._process_environ is None and not isinstance(os.environ, InvocationEnviron):
-            self._process_environ = os.environ
-            os.environ = InvocationEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003 - a view, nothing cleared
+        if type(os.environ) is os._Environ:
+            os.environ.__class__ = InvocationEnviron
+            self._swapped_environ = True
 
     def stop(self) -> None:
         if self._original_stdout is not None:
             sys.stdout = self._original_stdout
             self._original_stdout = None
-        if self._process_environ is not None:
-            os.environ = self._process_environ  # type: ignore[assignment]  # noqa: B003 - the original back
-            self._process_environ = None
+        if self._swapped_environ:
+            os.environ.__class__ = os._Environ
+            self._swapped_environ = False
 
     def register(self, function_name: str, code_dir: Path) -> None:
         """The directory holding this function's code (its CodeUri)."""
@@ -181,12 +190,17 @@ class LambdaRuntime:
         """Run this thread's invocation in its own environment: the process's, plus the function's variables.
 
         The process environment supplies what the local cloud itself needs (endpoint, region, test credentials);
-        variables that other functions define are not there, as they are not on AWS.
+        variables that other functions define are not there, as they are not on AWS. With IAM enforcement the
+        function's credentials are its execution role's (``credentials``), as the Lambda runtime sets them.
         """
-        process = os.environ.process if isinstance(os.environ, InvocationEnviron) else os.environ
+        if not isinstance(os.environ, InvocationEnviron):
+            self.start()  # invocations need the per-thread environment; stop() puts the process's back
+        process = os.environ.process() if isinstance(os.environ, InvocationEnviron) else dict(os.environ)
+        role_credentials = self.credentials(fn.role) if self.credentials is not None and fn.role else {}
         own = {
             **dict(process),
             **fn.environment,
+            **role_credentials,
             "AWS_LAMBDA_FUNCTION_NAME": fn.name,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),

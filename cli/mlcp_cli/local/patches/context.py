@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlcp_cli.local.backends.clock import SimClock
 from mlcp_cli.local.dispatch import Dispatcher
 from mlcp_cli.local.faults import Faults
 from mlcp_cli.local.runtime import LambdaRuntime
+
+if TYPE_CHECKING:
+    from mlcp_cli.local.patches.iam import RoleSessions
 
 
 @dataclass
@@ -24,6 +27,7 @@ class LocalContext:
     faults: Faults
     runtime: LambdaRuntime
     dispatcher: Dispatcher
+    iam: RoleSessions | None = None  # IAM enforcement (None: every call is allowed, as in plain moto)
     sequencer: int = 0
     delivered: list[dict[str, Any]] = field(default_factory=list)  # (rule, event) of every match, for tests
     lock: threading.Lock = field(default_factory=threading.Lock)
