@@ -37,7 +37,7 @@ def as_role(cloud: LocalCloud, logical_id: str, service: str) -> Any:
         aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
         aws_session_token=credentials["AWS_SESSION_TOKEN"],
         region_name=cloud.region,
-    ).client(service)
+    ).client(service)  # type: ignore[call-overload]
 
 
 def training_job(name: str, role_arn: str, bucket: str) -> dict[str, Any]:

@@ -129,7 +129,8 @@ class InvocationEnviron(os._Environ):  # type: ignore[type-arg]  # os.environ's 
 
     def process(self) -> dict[str, str]:
         """The process environment, whichever thread asks."""
-        return {self.decodekey(k): self.decodevalue(v) for k, v in list(self._data.items())}
+        data: dict[bytes, bytes] = self._data  # type: ignore[attr-defined]  # os._Environ's own store
+        return {self.decodekey(k): self.decodevalue(v) for k, v in list(data.items())}
 
 
 class _RoutingStream(io.TextIOBase):

@@ -145,7 +145,7 @@ def _matches(statement: dict[str, Any], request: iam_actions.Requested) -> bool:
             return False
     elif not matcher._check_element_matches("Resource", request.resource):
         return False
-    return matcher._check_conditions(dict(request.conditions))
+    return bool(matcher._check_conditions(dict(request.conditions)))
 
 
 def allowed(documents: list[dict[str, Any]], request: iam_actions.Requested) -> bool:
@@ -156,7 +156,7 @@ def allowed(documents: list[dict[str, Any]], request: iam_actions.Requested) -> 
     return any(s.get("Effect") == "Allow" for s in statements)
 
 
-class _AccessDenied(HTTPException):
+class _AccessDenied(HTTPException):  # type: ignore[misc]  # werkzeug's, untyped here
     """A denial in the service's protocol (JSON ``__type`` or query ``<ErrorResponse>``), for moto's call_action."""
 
     def __init__(self, service: str, message: str) -> None:
@@ -252,4 +252,4 @@ def install_state_machine_credentials() -> None:
             name.startswith(("moto.stepfunctions", "mlcp_cli.local"))
             and getattr(module, "boto_client_for", None) is original
         ):
-            module.boto_client_for = boto_client_for
+            module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
