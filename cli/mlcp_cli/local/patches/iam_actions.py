@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from botocore.exceptions import UnknownServiceError
+from botocore.model import OperationNotFoundError
 from botocore.session import get_session
 
 
@@ -169,7 +170,7 @@ def _request_uri(service: str, operation: str) -> tuple[tuple[str, ...], re.Patt
     """The path members of a REST operation and a pattern that captures them (botocore's ``requestUri``)."""
     try:
         model = _session().get_service_model(service).operation_model(operation)
-    except (UnknownServiceError, KeyError, ValueError):
+    except (UnknownServiceError, OperationNotFoundError):
         return (), None
     template = str(model.http.get("requestUri", "")).split("?", 1)[0]
     names = tuple(re.findall(r"{([^}+]+)\+?}", template))
@@ -184,6 +185,16 @@ def _request_uri(service: str, operation: str) -> tuple[tuple[str, ...], re.Patt
 @cache
 def _session() -> Any:
     return get_session()
+
+
+@cache
+def operation_name(service: str, action: str) -> str:
+    """The API operation's own name for what moto calls the action (moto's Batch says "submitjob")."""
+    try:
+        names = _session().get_service_model(service).operation_names
+    except UnknownServiceError:
+        return action
+    return next((name for name in names if name.lower() == action.lower()), action)
 
 
 def _request_uri_members(service: str, operation: str, path: str) -> dict[str, str]:
@@ -228,7 +239,7 @@ def _role_arns(value: Any) -> Iterator[str]:
 def requested(response: Any, s3_resource: str = "*") -> list[Requested]:
     """The authorisations moto's request (a ``BaseResponse``) needs, in the order IAM would be asked."""
     service = str(getattr(response, "boto3_service_name", response.service_name))  # moto: "awslambda" for Lambda
-    operation = str(response._get_action())
+    operation = operation_name(service, str(response._get_action()))
     prefix = _PREFIX.get(service, service)
     action = f"{prefix}:{_ACTIONS.get((service, operation), operation)}"
     if service == "s3":
