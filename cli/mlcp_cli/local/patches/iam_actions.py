@@ -115,6 +115,12 @@ def _nodegroup(p: dict[str, Any], region: str, account: str) -> list[str]:
         return [_arn("eks", region, account, f"nodegroup/{cluster}/{name}/*")]
 
 
+def _update(p: dict[str, Any], region: str, account: str) -> list[str]:
+    """DescribeUpdate: the cluster (required resource type) and the node group it names, if any."""
+    cluster = _arn("eks", region, account, f"cluster/{p.get('name', '')}")
+    return [cluster, *(_nodegroup(p, region, account) if p.get("nodegroupName") else [])]
+
+
 def _alarms(p: dict[str, Any], region: str, account: str) -> list[str]:
     names = [v for k, v in p.items() if k == "AlarmNames" or k.startswith("AlarmNames.member.")]
     flat = [n for v in names for n in (v if isinstance(v, list) else [v])]
@@ -161,6 +167,7 @@ RESOURCES: dict[tuple[str, str], Builder] = {
     ("batch", "UpdateComputeEnvironment"): _member("computeEnvironment", "batch", "compute-environment/"),
     ("eks", "UpdateNodegroupConfig"): _nodegroup,
     ("eks", "DescribeNodegroup"): _nodegroup,
+    ("eks", "DescribeUpdate"): _update,
     ("cloudwatch", "DescribeAlarms"): _alarms,
 }
 
