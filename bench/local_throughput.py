@@ -5,8 +5,10 @@ from 16 threads at once. Each upload goes S3 -> EventBridge -> rule -> start_run
 StartExecution -> the training pipeline. "Lost" counts manifests that produced no execution and no dead letter.
 
 Last line: RESULT runs=200 succeeded=<int> lost=<int> seconds=<float>   (target succeeded=200, lost=0)
+With --compare-iam the same runs go through a cloud without IAM enforcement first, then one with it (the default),
+and the last line is RESULT_IAM off_seconds=<float> on_seconds=<float> ratio=<on/off>.
 
-    .venv/bin/python bench/local_throughput.py [--out DIR]
+    .venv/bin/python bench/local_throughput.py [--out DIR] [--compare-iam]
     .venv/bin/python bench/local_throughput.py --quick    # smoke run: 2 manifests from 2 threads
 """
 
@@ -35,15 +37,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, help="results directory (default bench/results; --quick: a temporary one, removed at exit)"
     )
+    parser.add_argument(
+        "--compare-iam", action="store_true", help="run without IAM enforcement, then with it, and print the ratio"
+    )
     args = parser.parse_args(argv)
+    runs = QUICK_RUNS if args.quick else RUNS
     with tempfile.TemporaryDirectory(prefix="mlcp-bench-") as scratch:
         out: Path = args.out or (Path(scratch) if args.quick else RESULTS)
-        throughput(QUICK_RUNS if args.quick else RUNS, out)
+        if args.compare_iam:
+            off = throughput(runs, out / "iam-off", enforce_iam=False)
+            on = throughput(runs, out / "iam-on", enforce_iam=True)
+            print(f"RESULT_IAM off_seconds={off:.1f} on_seconds={on:.1f} ratio={on / off:.2f}")
+        else:
+            throughput(runs, out)
     return 0
 
 
-def throughput(runs_wanted: int, out: Path) -> None:
-    with LocalCloud(speed=5000.0) as cloud:
+def throughput(runs_wanted: int, out: Path, *, enforce_iam: bool = True) -> float:
+    """Run the benchmark once; the wall seconds from the first upload until everything settled."""
+    with LocalCloud(speed=5000.0, enforce_iam=enforce_iam) as cloud:
         cloud.upload_spec("churn", (EXAMPLES / "pipelines" / "churn" / "pipeline.yaml").read_bytes())
         cloud.dispatcher.drain()
         versions = [f"v{i:03d}" for i in range(1, runs_wanted + 1)]
@@ -83,6 +95,7 @@ def throughput(runs_wanted: int, out: Path) -> None:
     )
     print(f"results written to {out / 'local_throughput.json'}")
     print(f"RESULT runs={runs_wanted} succeeded={succeeded} lost={max(lost, 0)} seconds={seconds:.1f}")
+    return seconds
 
 
 if __name__ == "__main__":

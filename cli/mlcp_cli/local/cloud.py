@@ -28,10 +28,11 @@ from botocore.config import Config
 from mlcp_cli.local import patches
 from mlcp_cli.local.backends.clock import SimClock
 from mlcp_cli.local.backends.jobs import JobBackend, JobDurations
-from mlcp_cli.local.deploy import ROOT, Deployment, deploy
+from mlcp_cli.local.deploy import ROOT, TEMPLATE, Deployment, deploy
 from mlcp_cli.local.dispatch import Dispatcher
 from mlcp_cli.local.faults import Faults
 from mlcp_cli.local.patches.events import deliver
+from mlcp_cli.local.patches.iam import RoleSessions
 from mlcp_cli.local.runtime import FunctionConfig, Invocation, LambdaRuntime, restore_environ
 
 REGION = "us-east-1"
@@ -65,6 +66,9 @@ class LocalCloud:
     faults: Faults = field(default_factory=Faults)
     durations: JobDurations | None = None  # simulated job durations (default: JobDurations())
     deployment: Deployment | None = None
+    # Authorise every call of a function or state machine against its template role (patches.iam); False: allow all.
+    enforce_iam: bool = True
+    template_path: Path = TEMPLATE  # a copy beside the original (same folder) keeps its CodeUri paths
 
     def __post_init__(self) -> None:
         self.clock = SimClock(self.speed)
@@ -78,6 +82,7 @@ class LocalCloud:
         self._timer: threading.Thread | None = None
         self._timer_stop = threading.Event()
         self._fired: dict[str, float] = {}
+        self.iam: RoleSessions | None = None  # the template roles' sessions and every authorisation made
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> LocalCloud:
@@ -94,18 +99,24 @@ class LocalCloud:
         logging.getLogger("moto").setLevel(logging.CRITICAL)  # failed executions are in their history
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
-        product_clients.client.cache_clear()
+        product_clients.clear_cache()
+        sessions = RoleSessions(account_id=_account(), region=self.region) if self.enforce_iam else None
         patches.activate(
-            patches.LocalContext(clock=self.clock, faults=self.faults, runtime=self.runtime, dispatcher=self.dispatcher)
+            patches.LocalContext(
+                clock=self.clock, faults=self.faults, runtime=self.runtime, dispatcher=self.dispatcher, iam=sessions
+            )
         )
         self.jobs.install()
         self.runtime.log_sink = self._write_log
+        self.runtime.credentials = sessions.credentials if sessions is not None else None
+        self.iam = sessions
         self.runtime.start()
         self.deployment = deploy(
             self.client,
             self.runtime,
             stack_name=self.stack_name,
             parameters={**DEFAULT_PARAMETERS, **self._batch_network(), **self.parameters},
+            template_path=self.template_path,
         )
         self._subscribe_inbox()
         return self

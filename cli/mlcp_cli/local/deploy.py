@@ -62,7 +62,9 @@ EMULATED: dict[str, str] = {
     "AWS::Scheduler::Schedule": "created after the stack with the Scheduler API; fired by `mlcp local fire-schedule` "
     "or the local timer (moto never fires schedules)",
     "AWS::Lambda::LayerVersion": "published to moto; handlers import the layer's mlcp package from this checkout",
-    "AWS::IAM::Role": "created, not enforced: moto does not evaluate IAM policies",
+    "AWS::IAM::Role": "created and enforced: every call of a function or state machine runs under its role and is "
+    "authorised against the role's inline policies (actions, resource ARNs, iam:PassRole with iam:PassedToService); "
+    "AWS managed policies are not loaded (only service roles use them)",
     "AWS::CloudWatch::Dashboard": "created; no metrics render locally (EMF lines go to the function log group)",
     "AWS::Logs::LogGroup": "created; the local Lambda runtime writes each invocation's log to its log group",
     "AWS::Lambda::Permission": "created, not enforced",

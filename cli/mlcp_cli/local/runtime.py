@@ -3,7 +3,10 @@
 What AWS gives a handler, the runtime gives it too: the function's environment variables (plus the reserved
 ``AWS_LAMBDA_*`` ones), a context object, and its stdout collected as the invocation's log. An exception becomes a
 function error whose ``errorType`` is the exception class name, so ASL Retry/Catch see the same error names as on
-AWS. Handlers share one process, so an invocation holds a lock while ``os.environ`` carries its function's variables.
+AWS. Handlers share one process, so while the runtime runs ``os.environ`` is a :class:`InvocationEnviron`: in a
+thread that runs an invocation it reads and writes that invocation's own copy (the process environment as the
+runtime found it, plus the function's variables), so a function never sees another function's variables, and the
+process environment itself is never changed under other threads.
 
 The layer is the ``mlcp`` package this process already imports (``layers/mlcp`` is installed in editable mode),
 which is the code SAM packages as the layer.
@@ -39,6 +42,7 @@ class FunctionConfig:
     timeout: int
     memory_size: int
     log_group: str
+    role: str = ""  # the execution role's ARN
 
 
 @dataclass
@@ -83,6 +87,52 @@ def restore_environ(saved: dict[str, str | None]) -> None:
             os.environ[key] = value
 
 
+class InvocationEnviron(os._Environ):  # type: ignore[type-arg]  # os.environ's own class, private but stable
+    """The class of ``os.environ`` while a local cloud runs: per-invocation environments on one process.
+
+    A thread that runs an invocation (``_CURRENT.environ`` set) reads and writes its own dict; every other thread
+    reads and writes the process environment as before. The object stays the same (only its class changes), so
+    whoever kept a reference to ``os.environ`` (botocore's credential provider does) sees the invocation's view too.
+    On AWS each function runs in its own execution environment and sees only its own variables and the reserved ones
+    (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+    """
+
+    def __getitem__(self, key: str) -> str:
+        own: dict[str, str] | None = getattr(_CURRENT, "environ", None)
+        return super().__getitem__(key) if own is None else own[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        own: dict[str, str] | None = getattr(_CURRENT, "environ", None)
+        if own is None:
+            super().__setitem__(key, value)
+        else:
+            own[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        own: dict[str, str] | None = getattr(_CURRENT, "environ", None)
+        if own is None:
+            super().__delitem__(key)
+        else:
+            del own[key]
+
+    def __iter__(self) -> Iterator[str]:
+        own: dict[str, str] | None = getattr(_CURRENT, "environ", None)
+        return super().__iter__() if own is None else iter(list(own))
+
+    def __len__(self) -> int:
+        own: dict[str, str] | None = getattr(_CURRENT, "environ", None)
+        return super().__len__() if own is None else len(own)
+
+    def copy(self) -> dict[str, str]:
+        """What ``os.environ.copy()`` gives (subprocess and botocore call it)."""
+        return dict(self)
+
+    def process(self) -> dict[str, str]:
+        """The process environment, whichever thread asks."""
+        data: dict[bytes, bytes] = self._data  # type: ignore[attr-defined]  # os._Environ's own store
+        return {self.decodekey(k): self.decodevalue(v) for k, v in list(data.items())}
+
+
 class _RoutingStream(io.TextIOBase):
     """sys.stdout while the local cloud runs: an invoking thread writes to its invocation's log, others through."""
 
@@ -108,22 +158,28 @@ class LambdaRuntime:
         self._lock = threading.RLock()
         self._local = _CURRENT
         self._original_stdout: TextIO | None = None
-        self._saved_env: dict[str, str | None] = {}
+        self._swapped_environ = False
         self.invocations: list[tuple[str, str, str | None]] = []  # (function, request id, error type)
         self.log_sink: Callable[[FunctionConfig, Invocation], None] | None = None
+        # The execution role's credentials (AWS_ACCESS_KEY_ID, ...) for a role ARN; None: the process's own.
+        self.credentials: Callable[[str], dict[str, str]] | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> None:
         if self._original_stdout is None:
             self._original_stdout = sys.stdout
             sys.stdout = _RoutingStream(sys.stdout)
+        if type(os.environ) is os._Environ:
+            os.environ.__class__ = InvocationEnviron
+            self._swapped_environ = True
 
     def stop(self) -> None:
         if self._original_stdout is not None:
             sys.stdout = self._original_stdout
             self._original_stdout = None
-        restore_environ(self._saved_env)
-        self._saved_env.clear()
+        if self._swapped_environ:
+            os.environ.__class__ = os._Environ
+            self._swapped_environ = False
 
     def register(self, function_name: str, code_dir: Path) -> None:
         """The directory holding this function's code (its CodeUri)."""
@@ -132,14 +188,20 @@ class LambdaRuntime:
     # --- invocation ----------------------------------------------------------------------------------------------
     @contextmanager
     def _environment(self, fn: FunctionConfig) -> Iterator[None]:
-        """Set the function's environment for this invocation.
+        """Run this thread's invocation in its own environment: the process's, plus the function's variables.
 
-        Keys are overwritten, never deleted, while the cloud runs: other threads (the Step Functions interpreter,
-        botocore) may iterate os.environ at any time, and a key deleted under them raises KeyError. ``stop()``
-        restores the process environment.
+        The process environment supplies what the local cloud itself needs (endpoint, region, test credentials);
+        variables that other functions define are not there, as they are not on AWS. With IAM enforcement the
+        function's credentials are its execution role's (``credentials``), as the Lambda runtime sets them.
         """
-        values = {
+        if not isinstance(os.environ, InvocationEnviron):
+            self.start()  # invocations need the per-thread environment; stop() puts the process's back
+        process = os.environ.process() if isinstance(os.environ, InvocationEnviron) else dict(os.environ)
+        role_credentials = self.credentials(fn.role) if self.credentials is not None and fn.role else {}
+        own = {
+            **dict(process),
             **fn.environment,
+            **role_credentials,
             "AWS_LAMBDA_FUNCTION_NAME": fn.name,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
@@ -147,11 +209,12 @@ class LambdaRuntime:
             # No X-Ray daemon here: the Tracer would only warn.
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
-        for key, value in values.items():
-            if key not in self._saved_env:
-                self._saved_env[key] = os.environ.get(key)
-            os.environ[key] = value
-        yield
+        outer: dict[str, str] | None = getattr(_CURRENT, "environ", None)
+        _CURRENT.environ = own
+        try:
+            yield
+        finally:
+            _CURRENT.environ = outer
 
     def _module(self, fn: FunctionConfig) -> ModuleType:
         module = self._modules.get(fn.name)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from botocore.parsers import ResponseParserError
 
 from mlcp_cli.local.faults import ApiFault
 from tests.local_cloud.patches.support import (
@@ -66,21 +65,15 @@ def test_api_faults_lambda_invoke(box: Sandbox) -> None:
 
 
 def test_api_faults_query_protocol_service(box: Sandbox) -> None:
-    """SNS speaks the query protocol (XML errors): an injected fault must still reach boto3 as a ClientError."""
+    """SNS speaks the query protocol (XML errors): an injected fault reaches boto3 as the ClientError AWS gives."""
     sns = box.client("sns")
     topic = sns.create_topic(Name="notices")["TopicArn"]
-    box.faults.api.append(ApiFault(service="sns", operation="Publish", code="Throttling"))
+    other = sns.create_topic(Name="other")["TopicArn"]
+    box.faults.api.append(ApiFault(service="sns", operation="Publish", code="Throttling", target="*:notices"))
     box.activate()
-
-    def publish() -> None:
-        try:
-            sns.publish(TopicArn=topic, Message="hello")
-        except ResponseParserError as exc:
-            pytest.xfail(
-                "api_faults answers every service with a JSON error body; query-protocol services (SNS, IAM, STS, "
-                f"CloudFormation) expect XML, so boto3 raises {type(exc).__name__} instead of a ClientError"
-            )
-
+    sns.publish(TopicArn=other, Message="hello")  # the fault's target names the topic (a form-encoded member)
     with pytest.raises(ClientError) as raised:
-        publish()
-    assert raised.value.response["Error"]["Code"] == "Throttling"
+        sns.publish(TopicArn=topic, Message="hello")
+    assert raised.value.response["Error"] == {"Type": "Sender", "Code": "Throttling", "Message": "Rate exceeded"}
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    sns.publish(TopicArn=topic, Message="hello")  # times=1: the next call goes through

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from mlcp_cli.local.faults import DeliveryFault
 from tests.local_cloud.patches.support import (
     ACCOUNT,
     ISO_S,
@@ -147,3 +148,47 @@ def test_eventbridge_targets_maximum_event_age_ends_the_retries(box: Sandbox) ->
         )
     (message,) = box.messages(dlq_url, count=1)
     assert message["attributes"]["TARGET_ARN"] == target
+
+
+def _seed_where_the_first_event_waits_longer(delay_seconds: float) -> int:
+    """A seed whose first two single deliveries come out in reverse order, by a clear margin (from plan() itself)."""
+    for seed in range(100):
+        probe = DeliveryFault(delay_seconds=delay_seconds, seed=seed)
+        first, second = probe.plan()[0], probe.plan()[0]
+        if first - second > delay_seconds / 3:
+            return seed
+    raise AssertionError("no seed below 100 reverses two deliveries")
+
+
+def test_eventbridge_targets_delivery_faults_reorder(box: Sandbox) -> None:
+    """EventBridge does not keep order: a delayed delivery is overtaken by a later event (seeded)."""
+    url, _ = box.queue("deliveries")
+    forwarder = box.function("forwarder", {"QUEUE_URL": url})
+    box.rule("custom", {"source": ["custom.app"]}, {"Id": "f", "Arn": forwarder, "InputPath": "$.detail"})
+    seed = _seed_where_the_first_event_waits_longer(3600.0)
+    fault = DeliveryFault(rule="custom", delay_seconds=3600.0, seed=seed)
+    box.faults.delivery.append(fault)
+    box.activate()
+    for n in (1, 2):
+        box.client("events").put_events(
+            Entries=[{"Source": "custom.app", "DetailType": "t", "Detail": f'{{"n": {n}}}'}]
+        )
+    received = [m["body"]["event"]["n"] for m in box.messages(url, count=2)]
+    assert received == [2, 1]
+    assert (fault.delivered, fault.duplicated, fault.dropped) == (2, 0, 0)
+
+
+def test_eventbridge_targets_delivery_faults_duplicate_and_drop(box: Sandbox) -> None:
+    url, _ = box.queue("deliveries")
+    forwarder = box.function("forwarder", {"QUEUE_URL": url})
+    box.rule("twice", {"source": ["custom.twice"]}, {"Id": "f", "Arn": forwarder, "InputPath": "$.detail"})
+    box.rule("lost", {"source": ["custom.lost"]}, {"Id": "f", "Arn": forwarder, "InputPath": "$.detail"})
+    box.faults.delivery += [DeliveryFault(rule="twice", duplicate=1.0), DeliveryFault(rule="lost", drop=1.0)]
+    box.activate()
+    events = box.client("events")
+    events.put_events(Entries=[{"Source": "custom.twice", "DetailType": "t", "Detail": '{"n": "twice"}'}])
+    events.put_events(Entries=[{"Source": "custom.lost", "DetailType": "t", "Detail": '{"n": "lost"}'}])
+    received = [m["body"]["event"]["n"] for m in box.messages(url, count=2)]
+    assert received == ["twice", "twice"]
+    assert [len(box.context.delivered)] == [2]  # both events matched their rule; one was lost on the way
+    assert [(f.delivered, f.duplicated, f.dropped) for f in box.faults.delivery] == [(2, 1, 0), (0, 0, 1)]

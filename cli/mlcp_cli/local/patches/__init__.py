@@ -25,6 +25,7 @@ underneath (the test shows the gap on plain moto, then the behaviour with the fi
 - ``definite_json_paths``: :mod:`.stepfunctions.json_paths`
 - ``batch_compute_resize``: :mod:`.batch`
 - ``batch_sync``: :mod:`.stepfunctions.batch_sync`
+- ``iam_enforcement``, ``state_machine_credentials``: :mod:`.iam` (what each request asks for: :mod:`.iam_actions`)
 
 The fixes are installed once per process and act only while a local cloud is active (``activate``); otherwise moto
 behaves exactly as released, so plain-moto tests in the same process are unaffected. The SageMaker and Batch job
@@ -38,7 +39,7 @@ from collections.abc import Callable
 
 import moto
 
-from mlcp_cli.local.patches import apigateway, awslambda, batch, cloudwatch, core, eks, events, s3
+from mlcp_cli.local.patches import apigateway, awslambda, batch, cloudwatch, core, eks, events, iam, s3
 from mlcp_cli.local.patches.context import LocalContext, active, set_active
 from mlcp_cli.local.patches.stepfunctions import (
     batch_sync,
@@ -81,6 +82,8 @@ INSTALLERS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("definite_json_paths", json_paths.install),
     ("batch_compute_resize", batch.install),
     ("batch_sync", batch_sync.install),
+    ("iam_enforcement", iam.install_authorisation),
+    ("state_machine_credentials", iam.install_state_machine_credentials),
 )
 FIXES = tuple(fix for fix, _ in INSTALLERS)
 

@@ -40,6 +40,7 @@ def _function_config(function: Any) -> FunctionConfig:
         name=function.function_name,
         arn=function.function_arn,
         handler=function.handler,
+        role=str(function.role or ""),
         environment={k: str(v) for k, v in (function.environment_vars or {}).items()},
         timeout=int(function.timeout),
         memory_size=int(function.memory_size),

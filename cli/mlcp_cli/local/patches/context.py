@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlcp_cli.local.backends.clock import SimClock
 from mlcp_cli.local.dispatch import Dispatcher
 from mlcp_cli.local.faults import Faults
 from mlcp_cli.local.runtime import LambdaRuntime
+
+if TYPE_CHECKING:
+    from mlcp_cli.local.patches.iam import RoleSessions
 
 
 @dataclass
@@ -25,6 +28,7 @@ class LocalContext:
     faults: Faults
     runtime: LambdaRuntime
     dispatcher: Dispatcher
+    iam: RoleSessions | None = None  # IAM enforcement (None: every call is allowed, as in plain moto)
     sequencers: dict[tuple[str, str], int] = field(default_factory=dict)  # per (bucket, key): events so far
     delivered: list[dict[str, Any]] = field(default_factory=list)  # (rule, event) of every match, for tests
     lock: threading.Lock = field(default_factory=threading.Lock)

@@ -6,7 +6,8 @@ Functions delivery ("Expr not defined"). With the fix a matching rule records th
 targets at once, and delivers to Lambda and Step Functions targets on the local cloud's dispatcher, retrying with
 EventBridge's doubling back-off on the simulated clock, bounded by MaximumRetryAttempts and
 MaximumEventAgeInSeconds, then to the dead-letter queue. moto's other targets (logs, buses, archives) keep moto's
-own delivery and event shape.
+own delivery and event shape. Delivery faults (``Faults.delivery``, seeded) duplicate, delay (so that later events
+overtake) or drop a rule's deliveries, as EventBridge's at-least-once, unordered delivery allows.
 
 :func:`put_event` is how the other patches emit an AWS service's event (S3, CloudWatch, Step Functions).
 """
@@ -197,17 +198,23 @@ def _deliver_locally(context: LocalContext, rule: Any, target: dict[str, Any], e
         return True
     if service not in ("lambda", "states"):
         return False  # moto's own targets (logs, buses, archives) get moto's event shape
-    context.dispatcher.submit(
-        lambda: deliver(
+    payload = _target_input({**target, "_rule_arn": rule.arn}, event)
+
+    def delivery(delay: float) -> None:
+        if delay:
+            context.clock.sleep(delay)
+        deliver(
             arn,
-            _target_input({**target, "_rule_arn": rule.arn}, event),
+            payload,
             retry_policy=target.get("RetryPolicy"),
             dead_letter_arn=(target.get("DeadLetterConfig") or {}).get("Arn"),
             rule_arn=rule.arn,
             account=rule.account_id,
             region=rule.region_name,
         )
-    )
+
+    for delay in context.faults.delivery_plan(rule.name):  # once and now, unless a delivery fault says otherwise
+        context.dispatcher.submit(delivery, delay)
     return True
 
 

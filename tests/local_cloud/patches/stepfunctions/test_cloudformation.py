@@ -8,7 +8,6 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from botocore.parsers import ResponseParserError
 
 from tests.local_cloud.patches.support import (
     ACCOUNT,
@@ -67,15 +66,22 @@ def test_cfn_state_machines_update_stack(box: Sandbox) -> None:
     arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:machine"
     box.activate()
     cfn.create_stack(StackName="stack", TemplateBody=state_machine_template("machine", "hello"))
-    try:
-        cfn.update_stack(StackName="stack", TemplateBody=state_machine_template("machine", "bye"))
-    except (ClientError, ResponseParserError) as exc:  # moto answers CloudFormation (XML) with a JSON error
-        pytest.xfail(
-            "cfn_state_machines patches create_from_cloudformation_json only: UpdateStack goes to moto's "
-            f"non-executing backend, which does not know the machine ({type(exc).__name__}: StateMachineDoesNotExist)"
-        )
+    cfn.update_stack(StackName="stack", TemplateBody=state_machine_template("machine", "bye"))
     definition = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
     assert definition["States"]["P"]["Result"] == {"greeting": "bye"}
+    assert json.loads(box.wait(box.start(arn))["output"]) == {"greeting": "bye"}  # the updated machine executes
+
+
+def test_cfn_state_machines_update_stack_new_name_replaces(box: Sandbox) -> None:
+    cfn, sfn = box.client("cloudformation"), box.client("stepfunctions")
+    box.activate()
+    cfn.create_stack(StackName="stack", TemplateBody=state_machine_template("machine", "hello"))
+    cfn.update_stack(StackName="stack", TemplateBody=state_machine_template("renamed", "hello"))
+    assert [m["name"] for m in sfn.list_state_machines()["stateMachines"]] == ["renamed"]
+    arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:renamed"
+    outputs = cfn.describe_stacks(StackName="stack")["Stacks"][0]["Outputs"]
+    assert outputs == [{"OutputKey": "Arn", "OutputValue": arn}]
+    assert json.loads(box.wait(box.start(arn))["output"]) == {"greeting": "hello"}
 
 
 def test_cfn_state_machines_delete_stack(box: Sandbox) -> None:
@@ -84,10 +90,4 @@ def test_cfn_state_machines_delete_stack(box: Sandbox) -> None:
     cfn.create_stack(StackName="stack", TemplateBody=state_machine_template("machine", "hello"))
     assert [m["name"] for m in sfn.list_state_machines()["stateMachines"]] == ["machine"]
     cfn.delete_stack(StackName="stack")
-    left = [m["name"] for m in sfn.list_state_machines()["stateMachines"]]
-    if left == ["machine"]:
-        pytest.xfail(
-            "cfn_state_machines patches create_from_cloudformation_json only: DeleteStack deletes from moto's "
-            "non-executing backend and the machine stays in the executing one"
-        )
-    assert left == []
+    assert sfn.list_state_machines()["stateMachines"] == []
