@@ -97,6 +97,9 @@ class _BigObject:
     def size(self, uri: str) -> int:  # noqa: ARG002
         return TEN_MB
 
+    def exists(self, uri: str, version_id: str | None = None) -> bool:  # noqa: ARG002
+        return True
+
 
 def _timed(action: Callable[[], Any], repeat: int, *, refused: bool) -> float:
     samples = []

@@ -116,6 +116,9 @@ class _Objects:
     def size(self, uri: str) -> int:
         return len(self.body)
 
+    def exists(self, uri: str, version_id: str | None = None) -> bool:
+        return True
+
 
 def test_an_s3_document_is_read_with_the_size_cap() -> None:
     objects = _Objects(b"x" * (10 * 1024 * 1024))

@@ -82,7 +82,7 @@ class Heads:
         self.existing = set(existing)
         self.asked: list[tuple[str, str | None]] = []
 
-    def read(self, uri: str, version_id: str | None = None) -> bytes:
+    def read(self, uri: str, version_id: str | None = None, *, max_bytes: int | None = None) -> bytes:
         raise AssertionError("resolve_key only asks HeadObject")
 
     def exists(self, uri: str, version_id: str | None = None) -> bool:
