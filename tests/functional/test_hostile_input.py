@@ -126,8 +126,10 @@ def test_an_oversized_spec_object_is_refused_from_its_size(cloud: Cloud) -> None
 
 
 def test_a_policy_with_2000_alarms_is_a_recorded_notified_rejection(scaling: Scaling) -> None:  # noqa: F811
-    rule = "  - {alarm: mlcp-scaling-gpu-x%d, add: 1}\n"
-    text = POLICY_TEXT.replace("scale_out:\n", "scale_out:\n" + "".join(rule % i for i in range(2000)))
+    rule = "\n  - {alarm: mlcp-scaling-local-gpu-x%d, add: 1}"
+    head, rest = POLICY_TEXT.split("\nscale_out:", 1)
+    first_line, others = rest.split("\n", 1)
+    text = f"{head}\nscale_out:{first_line}" + "".join(rule % i for i in range(2000)) + "\n" + others
 
     result = scaling.upload_policy(text)
 

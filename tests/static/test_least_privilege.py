@@ -79,11 +79,21 @@ def _transformed() -> dict[str, Any]:
     return resources
 
 
+def _conditional(value: Any) -> Any:
+    """A policy or statement under ``Fn::If`` (false with the default parameters): its else branch; None: NoValue."""
+    return _resolve(value) if isinstance(value, dict) and "Fn::If" in value else value
+
+
 def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for policy in role["Properties"].get("Policies", []):
+        policy = _conditional(policy)
+        if policy is None:
+            continue
         for statement in policy["PolicyDocument"]["Statement"]:
-            found.append(statement)
+            statement = _conditional(statement)
+            if statement is not None:
+                found.append(statement)
     return found
 
 
