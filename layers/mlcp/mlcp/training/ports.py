@@ -51,6 +51,11 @@ class RunStore(Protocol):
         """Record the execution of a run once; return False if a trigger already did (a duplicate)."""
         ...
 
+    def discard_unstarted(self, run_id: str) -> bool:
+        """Delete the record if no execution ever took it up (still PENDING, no start recorded); return whether
+        it did. A StartExecution that fails leaves no orphan PENDING run behind."""
+        ...
+
     def get(self, run_id: str) -> dict[str, Any] | None: ...
 
 

@@ -120,12 +120,19 @@ def start_run_execution(run_input: RunInput, deps: Deps) -> StartResult:
     The API (POST /runs) reuses this with a name derived from its idempotency key.
     """
     now = deps.clock()
-    deps.runs.create(run_input.run_id, run_record.new_run_item(run_input, now))
-    arn, accepted = deps.executions.start(
-        deps.settings.training_state_machine_arn,
-        run_input.run_id,
-        run_input.model_dump(mode="json", exclude_none=True),
-    )
+    created = deps.runs.create(run_input.run_id, run_record.new_run_item(run_input, now))
+    try:
+        arn, accepted = deps.executions.start(
+            deps.settings.training_state_machine_arn,
+            run_input.run_id,
+            run_input.model_dump(mode="json", exclude_none=True),
+        )
+    except Exception:
+        # Throttled, refused, or the Lambda's retry will try again: the record this call created must not stay
+        # PENDING forever (the retry, or the execution's first state, creates it again).
+        if created:
+            deps.runs.discard_unstarted(run_input.run_id)
+        raise
     # StartExecution returns the running execution for a same-name, same-input retry, so "accepted" alone does not
     # tell a new run from a duplicate trigger; the run record does.
     started = deps.runs.mark_started(run_input.run_id, arn) and accepted
