@@ -87,9 +87,7 @@ def test_without_the_account_resource_nothing_depends_on_it() -> None:
     handle = template["Resources"]["ApiGatewayAccountReady"]
     assert handle["Type"] == "AWS::CloudFormation::WaitConditionHandle"
     reference = handle["Metadata"]["ApiGatewayAccount"]
-    assert reference == {
-        "Fn::If": ["ManagesApiGatewayAccount", {"Ref": "ApiGatewayAccount"}, {"Ref": "AWS::NoValue"}]
-    }
+    assert reference == {"Fn::If": ["ManagesApiGatewayAccount", {"Ref": "ApiGatewayAccount"}, {"Ref": "AWS::NoValue"}]}
     for logical_id, resource in template["Resources"].items():
         explicit = resource.get("DependsOn", [])
         assert "ApiGatewayAccount" not in ([explicit] if isinstance(explicit, str) else explicit), logical_id

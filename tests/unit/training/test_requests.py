@@ -44,7 +44,7 @@ SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 # state name -> (SageMaker operation, where the state reads the request from)
 ASL_REQUESTS = {
     "Augment Data": ("CreateProcessingJob", "$.augment_request"),
-    "Tune Hyperparameters": ("CreateHyperParameterTuningJob", "$.tuning_request"),
+    "Tune Hyperparameters": ("CreateHyperParameterTuningJob", "$.tuning"),
     "Compress Model": ("CreateTrainingJob", "$.compression.request"),
     "Start Neo Compilation": ("CreateCompilationJob", "$.compression.request"),
     "Register Model": ("CreateModelPackage", "$.gate.registration_request"),

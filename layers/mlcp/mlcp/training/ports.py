@@ -59,6 +59,18 @@ class RunStore(Protocol):
     def get(self, run_id: str) -> dict[str, Any] | None: ...
 
 
+class NoticeLedger(Protocol):
+    """Who notified an execution's failure: the first conditional claim wins, so it is notified exactly once."""
+
+    def claim(self, execution_arn: str, by: str, at: datetime) -> bool:
+        """Claim the execution's failure notice; False if a Catch path or an earlier event already did."""
+        ...
+
+    def release(self, execution_arn: str) -> None:
+        """A redriven execution may fail (and be notified) again."""
+        ...
+
+
 class PipelineStore(Protocol):
     def get_spec(self, name: str) -> tuple[dict[str, Any], str] | None:
         """The registered spec document and its version, or None."""

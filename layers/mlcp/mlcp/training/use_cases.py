@@ -19,6 +19,7 @@ from mlcp.common.payloads import Notification
 from mlcp.common.ports import Executions, Meter, Notifier, ObjectStore
 from mlcp.common.s3_events import parse_s3_event
 from mlcp.errors import (
+    ArtifactMissing,
     DatasetNotFound,
     FieldError,
     GateFailed,
@@ -34,7 +35,9 @@ from mlcp.training.payloads import (
     FailureInput,
     GateInput,
     GateResult,
+    RunContext,
     RunInput,
+    RunRef,
     RunStatus,
     SelectBestInput,
     StageInput,
@@ -44,10 +47,10 @@ from mlcp.training.payloads import (
     ValidateInput,
     ValidateResult,
 )
-from mlcp.training.ports import PipelineStore, RunStore, SageMaker
+from mlcp.training.ports import NoticeLedger, PipelineStore, RunStore, SageMaker
 from mlcp.training.preparation import parse_manifest, prepare_run, processing_request
 from mlcp.training.settings import TrainingSettings
-from mlcp.training.spec import parse_spec
+from mlcp.training.spec import PipelineSpec, parse_spec
 
 
 @dataclass
@@ -61,6 +64,7 @@ class Deps:
     pipelines: PipelineStore
     meter: Meter
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    notices: NoticeLedger | None = None  # the run recorder's exactly-once ledger of failure notices
 
 
 class _Result(BaseModel):
@@ -195,7 +199,13 @@ def validate_spec(inp: ValidateInput, deps: Deps) -> ValidateResult:
     deps.runs.set_status(run.run_id, RunStatus.RUNNING, now, {"execution_arn": inp.execution_arn})
     deps.runs.update(
         run.run_id,
-        {"spec_version": spec_version, "dataset_version": run.dataset_version, "channels": run.channels},
+        {
+            "spec_version": spec_version,
+            # The run's spec, by reference for every later stage (RunRef): the state never carries it.
+            SPEC_ATTRIBUTE: spec.model_dump_json(exclude_none=True),
+            "dataset_version": run.dataset_version,
+            "channels": run.channels,
+        },
         {
             StageName.VALIDATE: run_record.stage(StageStatus.SUCCEEDED, now, started=now),
             StageName.AUGMENT: (
@@ -205,11 +215,26 @@ def validate_spec(inp: ValidateInput, deps: Deps) -> ValidateResult:
             ),
         },
     )
-    return ValidateResult(run=run, augment_request=augment)
+    return ValidateResult(run=run.ref(), augment_request=augment)
+
+
+SPEC_ATTRIBUTE = "run_spec_json"
+
+
+def run_context(ref: RunRef, deps: Deps) -> RunContext:
+    """The run with its spec, loaded by reference from the run's record (one read per invocation).
+
+    Raises ArtifactMissing when the record has no spec (a run that validate_spec did not prepare).
+    """
+    record = deps.runs.get(ref.run_id) or {}
+    document = record.get(SPEC_ATTRIBUTE)
+    if not isinstance(document, str):
+        raise ArtifactMissing(f"run {ref.run_id} has no validated spec in its record: was it started by validate_spec?")
+    return RunContext(**dict(ref), spec=PipelineSpec.model_validate_json(document))
 
 
 def build_tuning(inp: StageInput, deps: Deps) -> dict[str, Any]:
-    run = inp.run
+    run = run_context(inp.run, deps)
     now = deps.clock()
     stages: dict[str, dict[str, Any]] = {
         StageName.TUNE: run_record.stage(StageStatus.RUNNING, now, started=now, job_name=run.names.tuning)
@@ -221,7 +246,7 @@ def build_tuning(inp: StageInput, deps: Deps) -> dict[str, Any]:
 
 
 def select_best(inp: SelectBestInput, deps: Deps) -> BestModel:
-    run, summary = inp.run, inp.tuning
+    run, summary = run_context(inp.run, deps), inp.tuning
     description = deps.sagemaker.describe_tuning_job(summary.name)
     training = deps.sagemaker.describe_training_job(tuning.best_training_job_name(description))
     best = tuning.best_model(run, description, training)
@@ -238,7 +263,7 @@ def select_best(inp: SelectBestInput, deps: Deps) -> BestModel:
 
 
 def build_compression(inp: CompressionInput, deps: Deps) -> CompressionPlan:
-    run, best = inp.run, inp.best
+    run, best = run_context(inp.run, deps), inp.best
     plan = compression.compression_plan(
         run, best, poll_seconds=deps.settings.neo_poll_seconds, max_polls=deps.settings.neo_max_polls
     )
@@ -254,7 +279,7 @@ def build_compression(inp: CompressionInput, deps: Deps) -> CompressionPlan:
 
 def evaluate_gate(inp: GateInput, deps: Deps) -> GateResult:
     """Measure the compressed model against the best one; raise GateFailed (with the numbers) if it fails."""
-    run, best, ref = inp.run, inp.best, inp.compressed
+    run, best, ref = run_context(inp.run, deps), inp.best, inp.compressed
     if ref.kind == "neo":
         description = deps.sagemaker.describe_compilation_job(ref.job_name)
     else:
@@ -320,32 +345,83 @@ class RecordResult(_Result):
     run_id: str
     status: str
     changed: bool
+    notified: bool = False
+
+
+_FAILED = (RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.ABORTED)
 
 
 def record_execution(event: ExecutionStatusChange, deps: Deps) -> RecordResult:
+    """Keep the run record of a training execution current, and notify every failed, timed-out or aborted
+    execution of any state machine of the stack exactly once (the notices ledger: a Catch path that already
+    notified has claimed it). The backstop for what no Catch can catch: States.DataLimitExceeded, States.Runtime,
+    execution timeouts, StopExecution, and a Catch path that failed itself."""
     detail = event.detail
     if detail.status == "PENDING_REDRIVE":
         return RecordResult(run_id=detail.name, status=detail.status, changed=False)
     status = RunStatus(detail.status)
     at = _epoch_ms(detail.stopDate or detail.startDate) or event.time
+    training = detail.stateMachineArn == deps.settings.training_state_machine_arn
+    if status == RunStatus.RUNNING and detail.redriveCount > 0 and deps.notices is not None:
+        deps.notices.release(detail.executionArn)  # a redriven execution may fail, and be notified, again
+    changed = _record_run(event, status, at, deps) if training else False
+    notified = status in _FAILED and _notify_failure(event, status, at, training, deps)
+    return RecordResult(run_id=detail.name, status=status.value, changed=changed, notified=notified)
+
+
+def _record_run(event: ExecutionStatusChange, status: RunStatus, at: datetime, deps: Deps) -> bool:
+    detail = event.detail
     fields: dict[str, Any] = {"execution_arn": detail.executionArn}
     if detail.input:
-        try:
-            fields["pipeline"] = str(json.loads(detail.input).get("pipeline", "unknown"))
-        except (ValueError, AttributeError):
-            fields["pipeline"] = "unknown"
+        fields["pipeline"] = _input_pipeline(detail.input)
     if status == RunStatus.RUNNING and detail.redriveCount > 0:
         # A redrive (the API's, the console's, the CLI's): the run is RUNNING again whatever it ended as.
-        changed = deps.runs.reopen(detail.name, at, detail.redriveCount)
-        return RecordResult(run_id=detail.name, status=status.value, changed=changed)
-    if status in (RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.ABORTED):
+        return deps.runs.reopen(detail.name, at, detail.redriveCount)
+    if status in _FAILED:
         error, reason = run_record.failure_reason({"Error": detail.error or status.value, "Cause": detail.cause or ""})
         fields["failure"] = {"stage": "execution", "error": error, "reason": reason or status.value.lower()}
     changed = deps.runs.set_status(detail.name, status, at, fields, redrive_count=detail.redriveCount)
     if changed and status.terminal:
         metric = {RunStatus.SUCCEEDED: "RunsSucceeded"}.get(status, "RunsFailed")
         deps.meter.add(metric, 1, "Count")
-    return RecordResult(run_id=detail.name, status=status.value, changed=changed)
+    return changed
+
+
+def _notify_failure(event: ExecutionStatusChange, status: RunStatus, at: datetime, training: bool, deps: Deps) -> bool:
+    detail = event.detail
+    if deps.notices is None or not deps.notices.claim(detail.executionArn, "recorder", at):
+        return False
+    error, reason = run_record.failure_reason({"Error": detail.error or status.value, "Cause": detail.cause or ""})
+    state_machine = detail.stateMachineArn.rsplit(":", 1)[-1]
+    if training:
+        record = deps.runs.get(detail.name) or {}
+        failure = record.get("failure") or {}
+        note = run_record.execution_notification(
+            f"run {detail.name}",
+            str(record.get("pipeline") or _input_pipeline(detail.input or "")),
+            status.value,
+            str(failure.get("stage") or "execution"),
+            str(failure.get("error") or error),
+            str(failure.get("reason") or reason),
+        )
+    else:
+        note = run_record.execution_notification(
+            f"execution {detail.name}", state_machine, status.value, "execution", error, reason
+        )
+    deps.notifier.publish(
+        subject=note.subject,
+        message=note.message,
+        attributes={"event": "execution_failed", "state_machine": state_machine},
+    )
+    deps.meter.add("FailuresNotifiedByRecorder", 1, "Count")
+    return True
+
+
+def _input_pipeline(document: str) -> str:
+    try:
+        return str(json.loads(document).get("pipeline", "unknown"))
+    except (ValueError, AttributeError):
+        return "unknown"
 
 
 def _epoch_ms(value: int | None) -> datetime | None:
