@@ -32,9 +32,10 @@ from mlcp.errors import (
     PipelineNotFound,
     TuningFailed,
 )
-from mlcp.training import run_record, use_cases
+from mlcp.training import run_record
 from mlcp.training.payloads import RunInput, RunStatus, StageName, StageStatus
 from mlcp.training.spec import parse_spec
+from mlcp.training.stages import SPEC_ATTRIBUTE
 from tests.functional.conftest import ACCOUNT, BUCKET, REGION, ROLE_ARN, Cloud
 from tests.support import FakeLambdaContext, example_spec_text, load_event, load_handler
 
@@ -100,7 +101,7 @@ def seed_run(
     assert store.create(RUN_ID, run_record.new_run_item(run_input, T0))
     assert store.set_status(RUN_ID, RunStatus.RUNNING, T0, {"execution_arn": EXECUTION_ARN})
     document = parse_spec(dict(spec) if spec is not None else example_spec_text(), source="test")
-    store.update(RUN_ID, {use_cases.SPEC_ATTRIBUTE: document.model_dump_json(exclude_none=True)}, stages or {})
+    store.update(RUN_ID, {SPEC_ATTRIBUTE: document.model_dump_json(exclude_none=True)}, stages or {})
     return store
 
 

@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from mlcp_cli.local.cloud import LocalCloud
 from tests.local_cloud.conftest import new_version
 
@@ -57,9 +59,7 @@ def test_a_spec_past_half_the_state_limit_runs_and_no_state_carries_it_twice(clo
     cloud.upload_spec("demo", spec_text)
     cloud.settle()
     cloud.notifications()
-    hyperparameters = json.dumps(
-        {k: v for k, v in __import__("yaml").safe_load(spec_text)["tuning"]["static_hyperparameters"].items()}
-    )
+    hyperparameters = json.dumps(yaml.safe_load(spec_text)["tuning"]["static_hyperparameters"])
     assert len(hyperparameters) > STATE_LIMIT // 2, "the case no longer exercises the limit"
 
     before = {e["executionArn"] for e in cloud.executions()}

@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from mlcp.common.payloads import Payload, Trigger, TriggerType
-from mlcp.training.spec import PipelineSpec
 
 
 class DatasetRef(Payload):
@@ -56,15 +55,6 @@ class RunRef(Payload):
     output_prefix: str = Field(description="s3://.../<run_id>/ where this run's jobs write.")
     names: JobNames
     tags: dict[str, str]
-
-
-class RunContext(RunRef):
-    """A :class:`RunRef` with the run's validated spec, as the stages use it (never in a state)."""
-
-    spec: PipelineSpec
-
-    def ref(self) -> RunRef:
-        return RunRef.model_validate(self.model_dump(exclude={"spec"}))
 
 
 class ValidateInput(Payload):

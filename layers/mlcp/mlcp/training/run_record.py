@@ -127,7 +127,7 @@ def failure_notification(run_id: str, pipeline: str, stage_name: str, error: str
 
 
 def execution_notification(
-    what: str, owner: str, status: str, stage_name: str, error: str, reason: str
+    what: str, owner: str, status: str, *, stage_name: str, error: str, reason: str
 ) -> Notification:
     """The run recorder's notice of an execution that ended FAILED, TIMED_OUT or ABORTED with no Catch path
     notifying it (``what``: "run <id>" or "execution <name>"; ``owner``: the pipeline or the state machine)."""

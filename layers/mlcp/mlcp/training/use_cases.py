@@ -1,7 +1,8 @@
 """The training pipeline's use cases: one function per training handler (same name), data in, data out.
 
 Each function takes a parsed input and :class:`Deps` (the ports). The handlers in functions/ only parse, call
-one of these, and return the result as JSON.
+one of these, and return the result as JSON. Those that need the spec models (registration and the stages) are in
+mlcp.training.stages; this module does not import them (a shorter cold start for the others).
 """
 
 from __future__ import annotations
@@ -14,43 +15,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from mlcp.common import notifications
 from mlcp.common.payloads import Notification
 from mlcp.common.ports import Executions, Meter, Notifier, ObjectStore
 from mlcp.common.s3_events import parse_s3_event
-from mlcp.errors import (
-    ArtifactMissing,
-    DatasetNotFound,
-    FieldError,
-    GateFailed,
-    PipelineNotFound,
-    SpecInvalid,
-)
-from mlcp.training import compression, gate, run_record, triggers, tuning
+from mlcp.training import run_record, triggers
 from mlcp.training.events import ExecutionStatusChange, event_kind
 from mlcp.training.payloads import (
-    BestModel,
-    CompressionInput,
-    CompressionPlan,
     FailureInput,
-    GateInput,
-    GateResult,
-    RunContext,
     RunInput,
-    RunRef,
     RunStatus,
-    SelectBestInput,
-    StageInput,
     StageName,
     StageStatus,
     SuccessInput,
-    ValidateInput,
-    ValidateResult,
 )
 from mlcp.training.ports import NoticeLedger, PipelineStore, RunStore, SageMaker
-from mlcp.training.preparation import parse_manifest, prepare_run, processing_request
 from mlcp.training.settings import TrainingSettings
-from mlcp.training.spec import PipelineSpec, parse_spec
 
 
 @dataclass
@@ -67,51 +46,11 @@ class Deps:
     notices: NoticeLedger | None = None  # the run recorder's exactly-once ledger of failure notices
 
 
-class _Result(BaseModel):
+class UseCaseResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-# --- triggers ------------------------------------------------------------------------------------------------
-class RegistrationResult(_Result):
-    pipeline: str
-    status: str  # registered | rejected | stale
-    source: str
-    errors: list[dict[str, str]] = []
-
-
-def register_pipeline(event: Mapping[str, Any], deps: Deps) -> RegistrationResult:
-    """S3 ``pipelines/<name>/pipeline.yaml`` uploaded: validate and register it, or reject it with a
-    notification naming the fields. A rejected upload leaves the registered version in place."""
-    obj = parse_s3_event(event)
-    name = triggers.pipeline_name_from_key(obj.key)
-    try:
-        spec = parse_spec(deps.objects.read(obj.uri, obj.version_id), source=obj.source)
-        if spec.name != name:
-            raise SpecInvalid(obj.source, [FieldError("name", f"is {spec.name!r} but the object key names {name!r}")])
-    except SpecInvalid as exc:
-        errors = [e.as_dict() for e in exc.errors]
-        deps.pipelines.record_rejection(name, obj.source, errors, deps.clock())
-        deps.notifier.publish(
-            subject=notifications.subject(f"pipeline spec {name} rejected"),
-            message=notifications.rejection_message(
-                "pipeline spec", obj.source, exc.errors, f"pipeline {name!r} keeps its previous version"
-            ),
-            attributes={"event": "spec_rejected", "pipeline": name},
-        )
-        deps.meter.add("SpecsRejected", 1, "Count")
-        return RegistrationResult(pipeline=name, status="rejected", source=obj.source, errors=errors)
-    stored = deps.pipelines.put_spec(
-        name,
-        spec.model_dump(mode="json"),
-        version=obj.version_id or obj.etag or "unversioned",
-        source=obj.source,
-        order=obj.sequencer or "",
-    )
-    deps.meter.add("SpecsRegistered", 1 if stored else 0, "Count")
-    return RegistrationResult(pipeline=name, status="registered" if stored else "stale", source=obj.source)
-
-
-class StartResult(_Result):
+class StartResult(UseCaseResult):
     run_id: str
     pipeline: str
     execution_arn: str
@@ -157,162 +96,9 @@ def start_run(event: Mapping[str, Any], deps: Deps) -> StartResult:
     return start_run_execution(run_input, deps)
 
 
-# --- training pipeline stages --------------------------------------------------------------------------------
-def validate_spec(inp: ValidateInput, deps: Deps) -> ValidateResult:
-    """First state: load and re-validate the spec, read the manifest, name every job, prepare augment."""
-    run_input = inp.input
-    now = deps.clock()
-    deps.runs.create(run_input.run_id, run_record.new_run_item(run_input, now))
-    if run_input.spec is not None:
-        spec, spec_version = parse_spec(run_input.spec, source="inline spec"), "inline"
-    else:
-        stored = deps.pipelines.get_spec(run_input.pipeline)
-        if stored is None:
-            raise PipelineNotFound(
-                f"pipeline {run_input.pipeline!r} is not registered: upload "
-                f"pipelines/{run_input.pipeline}/pipeline.yaml first"
-            )
-        document, spec_version = stored
-        spec = parse_spec(document, source=f"registered spec of {run_input.pipeline}")
-    if run_input.dataset is None:
-        raise DatasetNotFound(
-            f"pipeline {run_input.pipeline!r} has no dataset version yet: upload "
-            f"datasets/{run_input.pipeline}/<version>/manifest.json"
-        )
-    manifest_uri = run_input.dataset.manifest_uri
-    manifest = parse_manifest(deps.objects.read(manifest_uri), source=manifest_uri, spec=spec)
-    run = prepare_run(
-        run_input,
-        execution_arn=inp.execution_arn,
-        spec=spec,
-        spec_version=spec_version,
-        manifest=manifest,
-        default_role_arn=deps.settings.sagemaker_role_arn,
-        artifact_bucket=deps.settings.artifact_bucket,
-    )
-    deps.sagemaker.ensure_model_package_group(
-        spec.registry.model_package_group,
-        f"Models of the mlcp pipeline {spec.name}",
-        {"mlcp:pipeline": spec.name},
-    )
-    augment = processing_request(run)
-    deps.runs.set_status(run.run_id, RunStatus.RUNNING, now, {"execution_arn": inp.execution_arn})
-    deps.runs.update(
-        run.run_id,
-        {
-            "spec_version": spec_version,
-            # The run's spec, by reference for every later stage (RunRef): the state never carries it.
-            SPEC_ATTRIBUTE: spec.model_dump_json(exclude_none=True),
-            "dataset_version": run.dataset_version,
-            "channels": run.channels,
-        },
-        {
-            StageName.VALIDATE: run_record.stage(StageStatus.SUCCEEDED, now, started=now),
-            StageName.AUGMENT: (
-                run_record.stage(StageStatus.RUNNING, now, started=now, job_name=run.names.processing)
-                if augment
-                else run_record.stage(StageStatus.SKIPPED, now)
-            ),
-        },
-    )
-    return ValidateResult(run=run.ref(), augment_request=augment)
-
-
-SPEC_ATTRIBUTE = "run_spec_json"
-
-
-def run_context(ref: RunRef, deps: Deps) -> RunContext:
-    """The run with its spec, loaded by reference from the run's record (one read per invocation).
-
-    Raises ArtifactMissing when the record has no spec (a run that validate_spec did not prepare).
-    """
-    record = deps.runs.get(ref.run_id) or {}
-    document = record.get(SPEC_ATTRIBUTE)
-    if not isinstance(document, str):
-        raise ArtifactMissing(f"run {ref.run_id} has no validated spec in its record: was it started by validate_spec?")
-    return RunContext(**dict(ref), spec=PipelineSpec.model_validate_json(document))
-
-
-def build_tuning(inp: StageInput, deps: Deps) -> dict[str, Any]:
-    run = run_context(inp.run, deps)
-    now = deps.clock()
-    stages: dict[str, dict[str, Any]] = {
-        StageName.TUNE: run_record.stage(StageStatus.RUNNING, now, started=now, job_name=run.names.tuning)
-    }
-    if run.spec.augment is not None:
-        stages[StageName.AUGMENT] = run_record.stage(StageStatus.SUCCEEDED, now)
-    _update(deps, run.run_id, {}, stages)
-    return tuning.tuning_request(run)
-
-
-def select_best(inp: SelectBestInput, deps: Deps) -> BestModel:
-    run, summary = run_context(inp.run, deps), inp.tuning
-    description = deps.sagemaker.describe_tuning_job(summary.name)
-    training = deps.sagemaker.describe_training_job(tuning.best_training_job_name(description))
-    best = tuning.best_model(run, description, training)
-    _update(
-        deps,
-        run.run_id,
-        {
-            "best": best.model_dump(mode="json"),
-            "trials": dict(description.get("TrainingJobStatusCounters", {})),
-        },
-        {StageName.TUNE: run_record.stage(StageStatus.SUCCEEDED, deps.clock(), job_name=summary.name)},
-    )
-    return best
-
-
-def build_compression(inp: CompressionInput, deps: Deps) -> CompressionPlan:
-    run, best = run_context(inp.run, deps), inp.best
-    plan = compression.compression_plan(
-        run, best, poll_seconds=deps.settings.neo_poll_seconds, max_polls=deps.settings.neo_max_polls
-    )
-    now = deps.clock()
-    _update(
-        deps,
-        run.run_id,
-        {},
-        {StageName.COMPRESS: run_record.stage(StageStatus.RUNNING, now, started=now, job_name=plan.job_name)},
-    )
-    return plan
-
-
-def evaluate_gate(inp: GateInput, deps: Deps) -> GateResult:
-    """Measure the compressed model against the best one; raise GateFailed (with the numbers) if it fails."""
-    run, best, ref = run_context(inp.run, deps), inp.best, inp.compressed
-    if ref.kind == "neo":
-        description = deps.sagemaker.describe_compilation_job(ref.job_name)
-    else:
-        description = deps.sagemaker.describe_training_job(ref.job_name)
-    artifact, metrics = compression.compressed_result(ref, description)
-    result = gate.evaluate(
-        run,
-        best,
-        metric_after=metrics.get(best.objective_metric) if ref.kind == "training" else None,
-        size_before=deps.objects.size(best.model_artifact),
-        size_after=deps.objects.size(artifact),
-        compressed_artifact=artifact,
-    )
-    now = deps.clock()
-    verdict = StageStatus.SUCCEEDED if result.passed else StageStatus.FAILED
-    stages: dict[str, dict[str, Any]] = {
-        StageName.COMPRESS: run_record.stage(StageStatus.SUCCEEDED, now, job_name=ref.job_name),
-        StageName.GATE: run_record.stage(verdict, now, started=now, detail="; ".join(result.reasons) or "passed"),
-    }
-    if result.passed:
-        stages[StageName.REGISTER] = run_record.stage(StageStatus.RUNNING, now, started=now)
-    _update(deps, run.run_id, {"gate": result.model_dump(mode="json", exclude={"registration_request"})}, stages)
-    if not result.passed:
-        raise GateFailed(
-            "gate failed: " + "; ".join(result.reasons),
-            **result.model_dump(mode="json", exclude={"registration_request"}),
-        )
-    return result
-
-
 def record_success(inp: SuccessInput, deps: Deps) -> Notification:
     arn = str(inp.registered.get("model_package_arn", ""))
-    _update(
+    update_stages(
         deps,
         inp.run.run_id,
         {"model_package_arn": arn},
@@ -341,7 +127,7 @@ def record_failure(inp: FailureInput, deps: Deps) -> Notification:
 
 
 # --- the run recorder (Step Functions execution status changes) ---------------------------------------------
-class RecordResult(_Result):
+class RecordResult(UseCaseResult):
     run_id: str
     status: str
     changed: bool
@@ -400,13 +186,13 @@ def _notify_failure(event: ExecutionStatusChange, status: RunStatus, at: datetim
             f"run {detail.name}",
             str(record.get("pipeline") or _input_pipeline(detail.input or "")),
             status.value,
-            str(failure.get("stage") or "execution"),
-            str(failure.get("error") or error),
-            str(failure.get("reason") or reason),
+            stage_name=str(failure.get("stage") or "execution"),
+            error=str(failure.get("error") or error),
+            reason=str(failure.get("reason") or reason),
         )
     else:
         note = run_record.execution_notification(
-            f"execution {detail.name}", state_machine, status.value, "execution", error, reason
+            f"execution {detail.name}", state_machine, status.value, stage_name="execution", error=error, reason=reason
         )
     deps.notifier.publish(
         subject=note.subject,
@@ -428,7 +214,7 @@ def _epoch_ms(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(value / 1000, tz=UTC) if value is not None else None
 
 
-def _update(deps: Deps, run_id: str, fields: Mapping[str, Any], stages: Mapping[str, Mapping[str, Any]]) -> None:
+def update_stages(deps: Deps, run_id: str, fields: Mapping[str, Any], stages: Mapping[str, Mapping[str, Any]]) -> None:
     """Update the run record and report the duration of every stage this update ends."""
     item = deps.runs.update(run_id, fields, stages)
     for name, record in run_record.ended_stages(item, stages).items():
