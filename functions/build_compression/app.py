@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlcp.aws.wiring.training import training_deps
 from mlcp.common.observability import logger, meter, metrics, tracer
 from mlcp.common.validation import parse_event
-from mlcp.training import use_cases
+from mlcp.training import stages, use_cases
 from mlcp.training.payloads import CompressionInput
 
 
@@ -22,5 +22,5 @@ def deps() -> use_cases.Deps:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = use_cases.build_compression(parse_event(CompressionInput, event, "build_compression input"), deps())
+    result = stages.build_compression(parse_event(CompressionInput, event, "build_compression input"), deps())
     return result.model_dump(mode="json")

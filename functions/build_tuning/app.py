@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlcp.aws.wiring.training import training_deps
 from mlcp.common.observability import logger, meter, metrics, tracer
 from mlcp.common.validation import parse_event
-from mlcp.training import use_cases
+from mlcp.training import stages, use_cases
 from mlcp.training.payloads import StageInput
 
 
@@ -22,4 +22,4 @@ def deps() -> use_cases.Deps:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return use_cases.build_tuning(parse_event(StageInput, event, "build_tuning input"), deps())
+    return stages.build_tuning(parse_event(StageInput, event, "build_tuning input"), deps())

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlcp.aws.wiring.training import training_deps
 from mlcp.common.observability import logger, meter, metrics, tracer
-from mlcp.training import use_cases
+from mlcp.training import stages, use_cases
 
 
 @cache
@@ -20,6 +20,6 @@ def deps() -> use_cases.Deps:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = use_cases.register_pipeline(event, deps())
+    result = stages.register_pipeline(event, deps())
     logger.info("pipeline spec processed", extra=result.model_dump(mode="json"))
     return result.model_dump(mode="json")

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlcp.aws.wiring.training import training_deps
 from mlcp.common.observability import logger, meter, metrics, tracer
 from mlcp.common.validation import parse_event
-from mlcp.training import use_cases
+from mlcp.training import stages, use_cases
 from mlcp.training.payloads import SelectBestInput
 
 
@@ -22,5 +22,5 @@ def deps() -> use_cases.Deps:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = use_cases.select_best(parse_event(SelectBestInput, event, "select_best input"), deps())
+    result = stages.select_best(parse_event(SelectBestInput, event, "select_best input"), deps())
     return result.model_dump(mode="json")

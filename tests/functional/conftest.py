@@ -78,6 +78,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
         dynamodb = aws_client("dynamodb")
         _create_table(dynamodb, "RunsTable", "mlcp-runs")
         _create_table(dynamodb, "PipelinesTable", "mlcp-pipelines")
+        _create_table(dynamodb, "NoticesTable", "mlcp-notices")
         sns = aws_client("sns")
         topic_arn = sns.create_topic(Name="mlcp-notifications")["TopicArn"]
         sqs = aws_client("sqs")
@@ -94,6 +95,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             "MLCP_ENVIRONMENT": "test",
             "RUNS_TABLE": "mlcp-runs",
             "PIPELINES_TABLE": "mlcp-pipelines",
+            "NOTICES_TABLE": "mlcp-notices",
             "ARTIFACT_BUCKET": BUCKET,
             "SAGEMAKER_ROLE_ARN": ROLE_ARN,
             "NOTIFICATION_TOPIC_ARN": topic_arn,

@@ -54,11 +54,11 @@ def test_running_then_succeeded(cloud: Cloud) -> None:
     after_running = record(cloud)
     succeeded = record_execution(status_event("execution_succeeded"))
 
-    assert running == {"run_id": RUN_ID, "status": "RUNNING", "changed": True}
+    assert running == {"run_id": RUN_ID, "status": "RUNNING", "changed": True, "notified": False}
     assert after_running["status"] == "RUNNING"
     assert after_running["started_at"] == STARTED
     assert "ended_at" not in after_running
-    assert succeeded == {"run_id": RUN_ID, "status": "SUCCEEDED", "changed": True}
+    assert succeeded == {"run_id": RUN_ID, "status": "SUCCEEDED", "changed": True, "notified": False}
     item = record(cloud)
     assert item["status"] == "SUCCEEDED"
     assert item["started_at"] == STARTED
@@ -76,7 +76,7 @@ def test_late_running_after_succeeded_does_not_regress(cloud: Cloud) -> None:
 
     late = record_execution(status_event("execution_running"))
 
-    assert late == {"run_id": RUN_ID, "status": "RUNNING", "changed": False}
+    assert late == {"run_id": RUN_ID, "status": "RUNNING", "changed": False, "notified": False}
     item = record(cloud)
     assert item["status"] == "SUCCEEDED"
     assert item["ended_at"] == STOPPED
@@ -99,7 +99,8 @@ def test_timed_out_records_a_failure_reason(cloud: Cloud) -> None:
 
     result = record_execution(status_event("execution_timed_out"))
 
-    assert result == {"run_id": RUN_ID, "status": "TIMED_OUT", "changed": True}
+    # No Catch path runs when an execution times out: the recorder is what says so.
+    assert result == {"run_id": RUN_ID, "status": "TIMED_OUT", "changed": True, "notified": True}
     item = record(cloud)
     assert item["status"] == "TIMED_OUT"
     assert item["ended_at"] == STOPPED
@@ -161,7 +162,7 @@ def test_pending_redrive_changes_nothing(cloud: Cloud) -> None:
 
     result = record_execution(event)
 
-    assert result == {"run_id": RUN_ID, "status": "PENDING_REDRIVE", "changed": False}
+    assert result == {"run_id": RUN_ID, "status": "PENDING_REDRIVE", "changed": False, "notified": False}
     assert record(cloud)["status"] == "TIMED_OUT"
 
 
@@ -197,7 +198,7 @@ def test_a_redrive_reopens_the_run_and_stale_events_do_not_end_it(cloud: Cloud) 
     again = record_execution(redriven)  # at-least-once delivery
     late = record_execution(stale)
 
-    assert reopened == {"run_id": RUN_ID, "status": "RUNNING", "changed": True}
+    assert reopened == {"run_id": RUN_ID, "status": "RUNNING", "changed": True, "notified": False}
     assert again["changed"] is False
     assert late["changed"] is False
     item = record(cloud)
@@ -209,3 +210,97 @@ def test_a_redrive_reopens_the_run_and_stale_events_do_not_end_it(cloud: Cloud) 
     succeeded["detail"]["redriveCount"] = 1
     assert record_execution(succeeded)["changed"] is True
     assert record(cloud)["status"] == "SUCCEEDED"
+
+
+# --- exactly one notice per failed execution (issue 12: no silent failure) -------------------------------------
+def _subjects(cloud: Cloud) -> list[str]:
+    return [str(n["Subject"]) for n in cloud.notifications()]
+
+
+def claim_as_catch_path(cloud: Cloud, execution_arn: str = EXECUTION_ARN) -> None:
+    """What a state machine's Claim Failure Notice state writes before its Notify state publishes."""
+    cloud.dynamodb.put_item(
+        TableName="mlcp-notices",
+        Item={"execution": {"S": execution_arn}, "claimed_by": {"S": "catch"}},
+        ConditionExpression="attribute_not_exists(execution)",
+    )
+
+
+def test_a_failure_no_catch_notified_is_notified_once_by_the_recorder(cloud: Cloud) -> None:
+    """States.DataLimitExceeded (or States.Runtime) ends the execution with no Catch path: the recorder notifies,
+    once however often EventBridge delivers the event."""
+    seed_pending_run(cloud)
+    event = status_event("execution_timed_out")
+    event["detail"].update(
+        status="FAILED",
+        error="States.DataLimitExceeded",
+        cause="The state/task returned a result with a size exceeding the maximum number of bytes service limit.",
+    )
+
+    first = record_execution(copy.deepcopy(event))
+    again = record_execution(copy.deepcopy(event))
+
+    assert (first["notified"], again["notified"]) == (True, False)
+    assert _subjects(cloud) == [f"mlcp: run {RUN_ID} FAILED at execution"]
+    assert record(cloud)["failure"]["error"] == "States.DataLimitExceeded"
+
+
+def test_a_failure_the_catch_path_notified_is_not_notified_again(cloud: Cloud) -> None:
+    seed_pending_run(cloud)
+    claim_as_catch_path(cloud)
+    event = status_event("execution_timed_out")
+    event["detail"].update(status="FAILED", error="GateFailed", cause="gate failed")
+
+    result = record_execution(event)
+
+    assert result["notified"] is False
+    assert _subjects(cloud) == []
+    assert record(cloud)["status"] == "FAILED"
+
+
+def test_when_record_failure_itself_failed_the_recorder_notifies_with_the_recorded_stage(cloud: Cloud) -> None:
+    """Record Failure marked the run (stage gate) but its Catch ended the run before claiming the notice."""
+    seed_pending_run(cloud)
+    stage_failure = {"stage": "gate", "error": "GateFailed", "reason": "gate failed: size reduced by 12.00%"}
+    DynamoRunStore(cloud.runs_table, cloud.dynamodb).set_status(
+        RUN_ID, RunStatus.FAILED, datetime(2026, 11, 27, 8, 41, tzinfo=UTC), {"failure": stage_failure}
+    )
+    event = status_event("execution_timed_out")
+    event["detail"].update(status="FAILED", error="GateFailed", cause="gate failed")
+
+    assert record_execution(event)["notified"] is True
+    notes = cloud.notifications()
+    assert [n["Subject"] for n in notes] == [f"mlcp: run {RUN_ID} FAILED at gate"]
+    assert "size reduced by 12.00%" in notes[0]["Message"]
+
+
+@pytest.mark.parametrize(("machine", "status"), [("batch-pipeline", "ABORTED"), ("nodegroup-scaling", "FAILED")])
+def test_other_state_machines_failures_are_notified_once_and_make_no_run_record(
+    cloud: Cloud, machine: str, status: str
+) -> None:
+    arn = STATE_MACHINE_ARN.replace("training-pipeline", machine)
+    assert arn != STATE_MACHINE_ARN
+    event = status_event("execution_timed_out")
+    execution = f"{arn.replace(':stateMachine:', ':execution:')}:{RUN_ID}"
+    event["detail"].update(stateMachineArn=arn, executionArn=execution, status=status, error=None, cause=None)
+
+    first = record_execution(copy.deepcopy(event))
+    again = record_execution(copy.deepcopy(event))
+
+    assert (first["notified"], again["notified"], first["changed"]) == (True, False, False)
+    assert _subjects(cloud) == [f"mlcp: execution {RUN_ID} {status} at execution"]
+    assert cloud.run(RUN_ID) is None
+
+
+def test_a_redrive_releases_the_notice_so_a_second_failure_is_notified(cloud: Cloud) -> None:
+    seed_pending_run(cloud)
+    failed = status_event("execution_timed_out")
+    failed["detail"].update(status="FAILED", error="States.Runtime", cause="bad path")
+    assert record_execution(copy.deepcopy(failed))["notified"] is True
+    redriven = status_event("execution_running")
+    redriven["detail"]["redriveCount"] = 1
+    record_execution(redriven)
+
+    failed["detail"]["redriveCount"] = 1
+    assert record_execution(failed)["notified"] is True
+    assert len(_subjects(cloud)) == 2

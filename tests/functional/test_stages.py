@@ -35,6 +35,8 @@ from mlcp.errors import (
 )
 from mlcp.training import run_record
 from mlcp.training.payloads import RunInput, RunStatus, StageName, StageStatus
+from mlcp.training.spec import parse_spec
+from mlcp.training.stages import SPEC_ATTRIBUTE
 from tests.functional.conftest import ACCOUNT, BUCKET, REGION, ROLE_ARN, Cloud
 from tests.support import FakeLambdaContext, example_spec_text, load_event, load_handler
 
@@ -90,14 +92,17 @@ def assert_valid_request(operation: str, request: Mapping[str, Any]) -> None:
     validate_parameters(dict(request), shape)
 
 
-def seed_run(cloud: Cloud, stages: Mapping[str, Mapping[str, Any]] | None = None) -> DynamoRunStore:
-    """The run record as start_run and validate_spec leave it: RUNNING, plus the given stage records."""
+def seed_run(
+    cloud: Cloud, stages: Mapping[str, Mapping[str, Any]] | None = None, spec: Mapping[str, Any] | None = None
+) -> DynamoRunStore:
+    """The run record as start_run and validate_spec leave it: RUNNING, the run's spec (by reference for the later
+    stages; default: the example spec), plus the given stage records."""
     store = DynamoRunStore(cloud.runs_table, cloud.dynamodb)
     run_input = RunInput.model_validate(load_event("training_pipeline/validate_spec")["input"])
     assert store.create(RUN_ID, run_record.new_run_item(run_input, T0))
     assert store.set_status(RUN_ID, RunStatus.RUNNING, T0, {"execution_arn": EXECUTION_ARN})
-    if stages:
-        store.update(RUN_ID, {}, stages)
+    document = parse_spec(dict(spec) if spec is not None else example_spec_text(), source="test")
+    store.update(RUN_ID, {SPEC_ATTRIBUTE: document.model_dump_json(exclude_none=True)}, stages or {})
     return store
 
 
@@ -117,10 +122,9 @@ def register_spec(cloud: Cloud, text: str | None = None) -> str:
     return version
 
 
-def neo_event(sample: str) -> dict[str, Any]:
-    """A stage sample whose spec compresses with Neo (no metric gate, a Neo serving image)."""
-    event = copy.deepcopy(load_event(sample))
-    spec = event["run"]["spec"]
+def neo_spec() -> dict[str, Any]:
+    """The example spec, compressed with Neo (no metric gate, a Neo serving image)."""
+    spec = parse_spec(example_spec_text(), source="test").model_dump(mode="json")
     spec["compression"] = {
         "method": "neo",
         "framework": "XGBOOST",
@@ -131,7 +135,7 @@ def neo_event(sample: str) -> dict[str, Any]:
     }
     spec["gate"] = {"max_metric_drop_absolute": None, "max_metric_drop_relative": None, "min_size_reduction": 0.3}
     spec["registry"]["inference_image_uri"] = NEO_IMAGE
-    return event
+    return spec
 
 
 def tuning_description(*, best: bool = True) -> dict[str, Any]:
@@ -471,6 +475,7 @@ def test_select_best_without_a_best_training_job(cloud: Cloud, sagemaker: Stubbe
 
 
 def test_select_best_without_an_objective_value(cloud: Cloud, sagemaker: StubbedSageMaker) -> None:
+    seed_run(cloud)
     description = tuning_description()
     del description["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]
     sagemaker.stubber.add_response(
@@ -486,7 +491,7 @@ def test_select_best_without_an_objective_value(cloud: Cloud, sagemaker: Stubbed
         invoke("select_best", load_event("training_pipeline/select_best"), sagemaker)
 
     sagemaker.stubber.assert_no_pending_responses()
-    assert cloud.run(RUN_ID) is None
+    assert "best" not in record(cloud)
 
 
 # --- build_compression ---------------------------------------------------------------------------------------
@@ -529,9 +534,9 @@ def test_build_compression_for_neo(
 ) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    seed_run(cloud)
+    seed_run(cloud, spec=neo_spec())
 
-    plan = invoke("build_compression", neo_event("training_pipeline/build_compression"))
+    plan = invoke("build_compression", load_event("training_pipeline/build_compression"))
 
     assert plan["kind"] == "neo"
     assert plan["job_name"] == COMPILATION_JOB
@@ -638,7 +643,7 @@ def test_evaluate_gate_fails_with_the_numbers(cloud: Cloud, sagemaker: StubbedSa
 
 
 def test_evaluate_gate_for_a_neo_compilation(cloud: Cloud, sagemaker: StubbedSageMaker) -> None:
-    seed_run(cloud)
+    seed_run(cloud, spec=neo_spec())
     put_artifact(cloud, BEST_ARTIFACT, 4000)
     put_artifact(cloud, COMPILED_ARTIFACT, 2400)
     sagemaker.stubber.add_response(
@@ -646,7 +651,7 @@ def test_evaluate_gate_for_a_neo_compilation(cloud: Cloud, sagemaker: StubbedSag
         compilation_description(),
         expected_params={"CompilationJobName": COMPILATION_JOB},
     )
-    event = neo_event("training_pipeline/evaluate_gate")
+    event = copy.deepcopy(load_event("training_pipeline/evaluate_gate"))
     event["compressed"] = {"kind": "neo", "job_name": COMPILATION_JOB}
 
     result = invoke("evaluate_gate", event, sagemaker)

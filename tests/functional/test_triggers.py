@@ -345,3 +345,33 @@ def test_manifest_event_for_another_key_is_ignored(cloud: Cloud) -> None:
     assert (result["status"], result["started"]) == ("ignored", False)
     assert executions(cloud) == []
     assert cloud.notifications() == []
+
+
+def test_a_failed_start_leaves_no_orphan_pending_run_and_the_retry_starts_it(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18: the run record used to be written before StartExecution and stayed PENDING when the start failed."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - only this test needs it
+
+    from mlcp.aws.sfn import StepFunctionsExecutions  # noqa: PLC0415
+
+    version = cloud.put(MANIFEST_KEY, MANIFEST)
+    event = s3_event("s3/manifest_uploaded", MANIFEST_KEY, version, "0062E99A88DC407462")
+    original = StepFunctionsExecutions.start
+
+    def throttled(*args: Any, **kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "StartExecution")
+
+    monkeypatch.setattr(StepFunctionsExecutions, "start", throttled)
+    with pytest.raises(ClientError):
+        start(copy.deepcopy(event))
+    assert executions(cloud) == []
+    runs = cloud.dynamodb.scan(TableName=cloud.runs_table)["Items"]
+    assert runs == [], "a failed StartExecution left a run record behind"
+
+    monkeypatch.setattr(StepFunctionsExecutions, "start", original)  # Lambda's async retry of the same event
+    result = start(copy.deepcopy(event))
+    assert result["started"] is True
+    record = cloud.run(result["run_id"])
+    assert record is not None
+    assert record["execution_arn"] == result["execution_arn"]

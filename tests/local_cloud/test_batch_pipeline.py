@@ -176,3 +176,30 @@ def test_a_resized_compute_environment_is_restored_after_a_failure(cloud: LocalC
     assert [r["ComputeResources"]["MaxvCpus"] for r in resized] == [4 * original, original]
     assert _max_vcpus(cloud) == original
     assert _stats(cloud, "elastic", execution["name"])["status"] == "FAILED"
+
+
+def test_every_state_stays_far_below_the_step_functions_limit_with_a_large_environment(cloud: LocalCloud) -> None:
+    """References, not payloads (issue 12): the batch spec's container environment — what SubmitJob's container
+    overrides carry, at most 8,192 characters on AWS — is in each state at most once, and no state comes near
+    256 KiB (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html)."""
+    from tests.local_cloud.test_state_size import STATE_LIMIT, payloads  # noqa: PLC0415 - shared measurement
+
+    environment = {f"SETTING_{i:02d}": f"v{i:02d}-" + "x" * 150 for i in range(48)}  # ~7.9 KB of overrides
+    job = {
+        "definition": f"{cloud.stack_name}-batch-worker",
+        "vcpus": 16,
+        "memory_mib": 4096,
+        "environment": environment,
+    }
+    _spec(cloud, "bigenv", job=job)
+
+    execution = _run(cloud, "bigenv", 200)
+
+    description = cloud.describe(execution["executionArn"])
+    assert execution["status"] == "SUCCEEDED", (description.get("error"), description.get("cause"))
+    found = payloads(cloud.history(execution["executionArn"]))
+    size, where = max((len(p.encode()), w) for w, p in found)
+    print(f"largest state of the batch run: {size} bytes ({where})")
+    assert size < STATE_LIMIT // 8, where
+    for where, payload in found:
+        assert payload.count("SETTING_47") <= 1, f"{where} carries the environment twice"

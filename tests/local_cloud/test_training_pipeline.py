@@ -92,7 +92,7 @@ def test_each_catch_path_ends_failed_with_its_reason_and_a_notification(
     description = cloud.describe(execution["executionArn"])
     assert description["error"] == error
     entered = states_entered(cloud, execution["executionArn"])
-    assert entered[-3:] == ["Record Failure", "Notify Failure", "Run Failed"]
+    assert entered[-4:] == ["Record Failure", "Claim Failure Notice", "Notify Failure", "Run Failed"]
     run = cloud.run(execution["name"])
     assert run is not None
     assert run["status"] == "FAILED"

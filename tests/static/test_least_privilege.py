@@ -86,12 +86,12 @@ def _conditional(value: Any) -> Any:
 
 def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
-    for policy in role["Properties"].get("Policies", []):
-        policy = _conditional(policy)
+    for listed in role["Properties"].get("Policies", []):
+        policy = _conditional(listed)
         if policy is None:
             continue
-        for statement in policy["PolicyDocument"]["Statement"]:
-            statement = _conditional(statement)
+        for entry in policy["PolicyDocument"]["Statement"]:
+            statement = _conditional(entry)
             if statement is not None:
                 found.append(statement)
     return found

@@ -48,9 +48,11 @@ def test_describe_loop_is_bounded_and_ends_on_every_terminal_status() -> None:
 def test_every_failure_is_notified_and_the_lease_released() -> None:
     assert STATES["Update Node Groups"]["Next"] == "Record Scaling"
     assert STATES["Updates Interrupted"]["Next"] == "Record Scaling"  # the Map failing still releases the lease
-    assert STATES["Scaling Failed?"]["Choices"][0]["Next"] == "Notify Scaling Failure"
+    assert STATES["Scaling Failed?"]["Choices"][0]["Next"] == "Claim Scaling Failure Notice"
+    assert STATES["Claim Scaling Failure Notice"]["Next"] == "Notify Scaling Failure"
     for name in ("Decide Scaling", "Record Scaling"):
-        assert {r["Next"] for r in STATES[name]["Catch"]} == {"Notify Controller Error"}
+        assert {r["Next"] for r in STATES[name]["Catch"]} == {"Claim Controller Error Notice"}
+    assert STATES["Claim Controller Error Notice"]["Next"] == "Notify Controller Error"
     assert STATES["Notify Scaling Failure"]["Next"] == "Scaling Failed"
     assert STATES["Notify Controller Error"]["Next"] == "Controller Error"
 

@@ -18,7 +18,6 @@ from mlcp.training import payloads as training_payloads
 from tests.support import ROOT, STATEMACHINES, load_template
 
 ASL_FILES = sorted(STATEMACHINES.glob("*.asl.json"))
-SERVICE_ERROR_PREFIXES = ("States.", "Lambda.", "SageMaker.", "SNS.", "Eks.", "Batch.")
 # Which handler input model each Lambda task feeds (by its DefinitionSubstitutions variable).
 TASK_INPUT_MODELS: dict[str, type[BaseModel]] = {
     "ValidateSpecFunctionArn": training_payloads.ValidateInput,
@@ -83,15 +82,48 @@ def test_substitutions_match_the_template(path: Path) -> None:
     assert used == supplied
 
 
+def documented_service_errors() -> dict[str, str]:
+    """The table of service error names in docs/architecture.md ("Error names in Retry and Catch"): name -> source."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    section = text.split("## Error names in Retry and Catch", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([A-Za-z]+\.[A-Za-z]+)` \| [^|]+ \| (\S+) \|$", section, flags=re.MULTILINE)
+    return dict(rows)
+
+
+def test_the_documented_service_errors_cite_aws_documentation() -> None:
+    table = documented_service_errors()
+    assert len(table) >= 20
+    for name, source in table.items():
+        assert source.startswith("https://docs.aws.amazon.com/"), f"{name}: {source}"
+    # The two names the Step Functions documentation gives for the optimised SageMaker integrations.
+    assert {"SageMaker.AmazonSageMakerException", "SageMaker.ResourceLimitExceededException"} <= set(table)
+
+
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
 def test_caught_and_retried_error_names_exist(path: Path) -> None:
-    """The ASL catches exactly the names mlcp.errors defines (or AWS's own error names)."""
+    """Every Retry/Catch name is States.*, an mlcp error class, or a documented service error name (with its
+    source in docs/architecture.md)."""
     defined = {name for name, obj in inspect.getmembers(errors, inspect.isclass) if issubclass(obj, Exception)}
+    documented = documented_service_errors()
     for name, state in _states(_load(path)).items():
         for rule in [*state.get("Retry", []), *state.get("Catch", [])]:
             for error in rule["ErrorEquals"]:
-                if not error.startswith(SERVICE_ERROR_PREFIXES):
-                    assert error in defined, f"{name} handles {error}, which mlcp.errors does not define"
+                known = error.startswith("States.") or error in defined or error in documented
+                assert known, f"{name} handles {error}: not States.*, not in mlcp.errors, not in the documented table"
+
+
+def test_optimised_sagemaker_tasks_retry_what_aws_raises() -> None:
+    """connect-sagemaker: the generic error is retried a few times; a quota (ResourceLimitExceeded) is waited out."""
+    states = _states(_load(STATEMACHINES / "training_pipeline.asl.json"))
+    sync = [n for n, s in states.items() if s.get("Resource", "").startswith("arn:aws:states:::sagemaker:")]
+    assert sorted(sync) == ["Augment Data", "Compress Model", "Tune Hyperparameters"]
+    for name in sync:
+        rules = {e: rule for rule in states[name]["Retry"] for e in rule["ErrorEquals"]}
+        generic = rules["SageMaker.AmazonSageMakerException"]
+        assert 2 <= generic["MaxAttempts"] <= 10, name
+        quota = rules["SageMaker.ResourceLimitExceededException"]
+        assert quota["IntervalSeconds"] * quota["MaxAttempts"] >= 6 * 3600, f"{name} gives up on a quota too soon"
+        assert quota["ErrorEquals"] == ["SageMaker.ResourceLimitExceededException"], name
 
 
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
@@ -126,13 +158,45 @@ def test_lambda_tasks_send_what_the_handlers_parse() -> None:
 
 def test_every_failure_path_is_recorded_and_notified() -> None:
     states = _states(_load(STATEMACHINES / "training_pipeline.asl.json"))
+    own_catch = ("Record Failure", "Claim Failure Notice", "Notify Failure", "Stop Timed-Out Compilation")
     for name, state in states.items():
         for rule in state.get("Catch", []):
-            if name not in ("Record Failure", "Notify Failure", "Stop Timed-Out Compilation"):
+            if name == "Notify Success":  # the model package exists: the run stays SUCCEEDED
+                assert rule["Next"] == "Run Succeeded"
+            elif name not in own_catch:
                 assert rule["Next"] == "Record Failure", f"{name} catches into {rule['Next']}"
-    assert states["Record Failure"]["Next"] == "Notify Failure"
+    assert states["Record Failure"]["Next"] == "Claim Failure Notice"
+    assert states["Claim Failure Notice"]["Next"] == "Notify Failure"
     assert states["Notify Failure"]["Next"] == "Run Failed"
     assert states["Run Failed"]["Type"] == "Fail"
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_every_failure_notice_is_claimed_before_it_is_published(path: Path) -> None:
+    """Exactly once: a Catch path publishes a failure only after its conditional claim in the notices table (the
+    run recorder claims the same item); a claim that fails ends the execution (the recorder then notifies)."""
+    states = _states(_load(path))
+    publishers = [n for n, s in states.items() if s.get("Resource", "").endswith(":sns:publish")]
+    failure_publishers = [n for n in publishers if states[states[n]["Next"]]["Type"] == "Fail"]
+    assert failure_publishers, path.name
+    for name in failure_publishers:
+        claims = [n for n, s in states.items() if s.get("Next") == name]
+        assert len(claims) == 1, f"{name} is reached from {claims}"
+        claim = states[claims[0]]
+        assert claim["Resource"] == "arn:aws:states:::dynamodb:putItem", claims[0]
+        assert claim["Parameters"]["ConditionExpression"] == "attribute_not_exists(execution)"
+        assert claim["Parameters"]["Item"]["execution"] == {"S.$": "$$.Execution.Id"}
+        assert {c["Next"] for c in claim["Catch"]} == {states[name]["Next"]}, claims[0]
+        others = [n for n, s in states.items() if name in {c["Next"] for c in s.get("Catch", [])}]
+        assert not others, f"{others} reach {name} without claiming"
+
+
+def test_the_recorder_hears_every_state_machine() -> None:
+    resources = load_template()["Resources"]
+    pattern = resources["RecordExecutionFunction"]["Properties"]["Events"]["ExecutionStatusChanged"]["Properties"]
+    arns = [a["Fn::Sub"] for a in pattern["Pattern"]["detail"]["stateMachineArn"]]
+    names = {r["Properties"]["Name"]["Fn::Sub"] for r in resources.values() if r["Type"].endswith("StateMachine")}
+    assert {a.rsplit(":", 1)[-1] for a in arns} == {n.rsplit(":", 1)[-1] for n in names}
 
 
 def test_sagemaker_jobs_use_sync_integrations_and_neo_a_bounded_loop() -> None:

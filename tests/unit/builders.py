@@ -19,7 +19,8 @@ from botocore.model import ListShape, MapShape, OperationModel, Shape, StringSha
 from botocore.validate import ParamValidator
 
 from mlcp.common.payloads import Trigger, TriggerType
-from mlcp.training.payloads import BestModel, DatasetRef, RunContext, RunInput
+from mlcp.training.context import RunContext
+from mlcp.training.payloads import BestModel, DatasetRef, RunInput
 from mlcp.training.preparation import DatasetManifest, prepare_run
 from mlcp.training.spec import PipelineSpec, parse_spec
 from tests.support import STATEMACHINES, example_spec

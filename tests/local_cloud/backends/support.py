@@ -16,7 +16,8 @@ from mypy_boto3_s3 import S3Client
 from mypy_boto3_sagemaker import SageMakerClient
 
 from mlcp.training import compression, tuning
-from mlcp.training.payloads import BestModel, RunContext, RunInput
+from mlcp.training.context import RunContext
+from mlcp.training.payloads import BestModel, RunInput
 from mlcp.training.preparation import prepare_run
 from mlcp.training.spec import parse_spec
 from mlcp_cli.local.backends.clock import SimClock

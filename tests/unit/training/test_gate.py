@@ -11,7 +11,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from mlcp.training import gate
-from mlcp.training.payloads import GateResult, RunContext
+from mlcp.training.context import RunContext
+from mlcp.training.payloads import GateResult
 from mlcp.training.tuning_spec import ObjectiveType
 from tests.unit.builders import COMPRESSED_ARTIFACT, make_best, make_run, neo_spec_data, pruning, spec_data
 

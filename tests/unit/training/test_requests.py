@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from mlcp.common import naming
 from mlcp.errors import SpecInvalid
 from mlcp.training import compression, gate, preparation, tuning
-from mlcp.training.payloads import BestModel, RunContext
+from mlcp.training.context import RunContext
+from mlcp.training.payloads import BestModel
 from mlcp.training.preparation import DatasetManifest
 from mlcp.training.spec import NEO_TARGET_DEVICES, Neo, Pruning, Quantization, parse_spec
 from mlcp.training.tuning_spec import TuningStage
@@ -44,7 +45,7 @@ SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 # state name -> (SageMaker operation, where the state reads the request from)
 ASL_REQUESTS = {
     "Augment Data": ("CreateProcessingJob", "$.augment_request"),
-    "Tune Hyperparameters": ("CreateHyperParameterTuningJob", "$.tuning_request"),
+    "Tune Hyperparameters": ("CreateHyperParameterTuningJob", "$.tuning"),
     "Compress Model": ("CreateTrainingJob", "$.compression.request"),
     "Start Neo Compilation": ("CreateCompilationJob", "$.compression.request"),
     "Register Model": ("CreateModelPackage", "$.gate.registration_request"),

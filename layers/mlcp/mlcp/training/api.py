@@ -22,7 +22,7 @@ from mlcp.errors import (
     NotFound,
     SpecInvalid,
 )
-from mlcp.training import use_cases
+from mlcp.training import stages, use_cases
 from mlcp.training.api_models import (
     PipelinePage,
     PipelineSummary,
@@ -65,7 +65,7 @@ def run_id_for(pipeline: str, dataset_version: str, caller: str, idempotency_key
 def _inline_spec(document: dict[str, Any], pipeline: str | None, deps: use_cases.Deps) -> str:
     """Validate an inline spec and run its preflight (errors named ``spec.<field>``); return its pipeline name."""
     try:
-        spec = use_cases.checked_spec(document, deps, source="inline spec")
+        spec = stages.checked_spec(document, deps, source="inline spec")
     except SpecInvalid as exc:
         errors = [FieldError(f"spec.{e.field}".rstrip("."), e.message) for e in exc.errors]
         raise InputInvalid("request body", errors) from exc
@@ -219,7 +219,7 @@ def list_runs(
 # --- pipelines -----------------------------------------------------------------------------------------------------
 def put_pipeline(name: str, document: dict[str, Any], *, caller: str, deps: RunsApi) -> tuple[PipelineView, bool]:
     """PUT /pipelines/{name}: validate and register a spec; returns (the pipeline, whether it is new)."""
-    spec = use_cases.checked_spec(document, deps.core, source=f"PUT /pipelines/{name}")
+    spec = stages.checked_spec(document, deps.core, source=f"PUT /pipelines/{name}")
     if spec.name != name:
         raise InputInvalid("request body", [FieldError("name", f"is {spec.name!r} but the path names {name!r}")])
     existing = deps.catalog.item(name)

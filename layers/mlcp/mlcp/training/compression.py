@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlcp.errors import CompressionFailed
-from mlcp.training.payloads import BestModel, CompressedRef, CompressionPlan, RunContext
+from mlcp.training.context import RunContext
+from mlcp.training.payloads import BestModel, CompressedRef, CompressionPlan
 from mlcp.training.preparation import aws_tags
 from mlcp.training.spec import Neo, Pruning, Quantization
 from mlcp.training.tuning import final_metrics

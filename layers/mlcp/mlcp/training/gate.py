@@ -6,7 +6,8 @@ import math
 from typing import Any
 
 from mlcp.common import naming
-from mlcp.training.payloads import BestModel, GateResult, RunContext
+from mlcp.training.context import RunContext
+from mlcp.training.payloads import BestModel, GateResult
 from mlcp.training.spec import Neo
 from mlcp.training.tuning_spec import ObjectiveType
 

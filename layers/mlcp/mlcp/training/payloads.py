@@ -1,6 +1,10 @@
 """Payloads that travel between the states of training_pipeline, and the run record.
 
-State payloads stay small (Step Functions: 256 KiB): ids, names, S3 URIs and the validated spec (a few KiB).
+State payloads stay small (Step Functions: 256 KiB per state input/output,
+https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html): ids, names and S3 URIs. The spec travels by
+reference (:class:`RunRef`: the run's record holds the validated spec of the run, written once by validate_spec);
+each stage loads it when it needs it. A request to a service integration is in the state only between the Lambda that
+builds it and the Task that sends it (the Task's result replaces it), so no document is in a state twice.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from mlcp.common.payloads import Payload, Trigger, TriggerType
-from mlcp.training.spec import PipelineSpec
 
 
 class DatasetRef(Payload):
@@ -42,13 +45,12 @@ class JobNames(Payload):
     compilation: str
 
 
-class RunContext(Payload):
-    """What validate_spec hands every later stage."""
+class RunRef(Payload):
+    """What validate_spec hands every later stage through the state: the run, by reference (no spec)."""
 
     run_id: str
     execution_arn: str
     pipeline: str
-    spec: PipelineSpec
     spec_version: str
     dataset_version: str
     dataset_channels: dict[str, str] = Field(description="The dataset version's channels: name -> S3 URI.")
@@ -65,7 +67,7 @@ class ValidateInput(Payload):
 
 
 class ValidateResult(Payload):
-    run: RunContext
+    run: RunRef
     augment_request: dict[str, Any] | None = None
 
 
@@ -121,7 +123,7 @@ class FailureInput(Payload):
 
 
 class SuccessInput(Payload):
-    run: RunContext
+    run: RunRef
     best: BestModel
     gate: GateResult
     registered: dict[str, Any]
@@ -171,7 +173,7 @@ class StageRecord(Payload):
 
 
 class StageInput(Payload):
-    run: RunContext
+    run: RunRef
 
 
 class SelectBestInput(StageInput):

@@ -51,7 +51,24 @@ class RunStore(Protocol):
         """Record the execution of a run once; return False if a trigger already did (a duplicate)."""
         ...
 
+    def discard_unstarted(self, run_id: str) -> bool:
+        """Delete the record if no execution ever took it up (still PENDING, no start recorded); return whether
+        it did. A StartExecution that fails leaves no orphan PENDING run behind."""
+        ...
+
     def get(self, run_id: str) -> dict[str, Any] | None: ...
+
+
+class NoticeLedger(Protocol):
+    """Who notified an execution's failure: the first conditional claim wins, so it is notified exactly once."""
+
+    def claim(self, execution_arn: str, by: str, at: datetime) -> bool:
+        """Claim the execution's failure notice; False if a Catch path or an earlier event already did."""
+        ...
+
+    def release(self, execution_arn: str) -> None:
+        """A redriven execution may fail (and be notified) again."""
+        ...
 
 
 class PipelineStore(Protocol):

@@ -20,7 +20,8 @@ from mlcp.common.preflight import LIMITS, Findings, Route, StackReach, env_name_
 from mlcp.common.preflight import model_findings as _model_findings
 from mlcp.errors import SpecInvalid
 from mlcp.training import compression, gate, tuning
-from mlcp.training.payloads import BestModel, DatasetRef, GateResult, RunContext, RunInput
+from mlcp.training.context import RunContext
+from mlcp.training.payloads import BestModel, DatasetRef, GateResult, RunInput
 from mlcp.training.preparation import prepare_run, processing_request
 from mlcp.training.spec import Neo, PipelineSpec, Pruning, Quantization
 

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from mlcp.common import naming
 from mlcp.common.validation import S3_URI, field_errors
 from mlcp.errors import FieldError, ManifestInvalid
-from mlcp.training.payloads import JobNames, RunContext, RunInput
+from mlcp.training.context import RunContext
+from mlcp.training.payloads import JobNames, RunInput
 from mlcp.training.spec import PipelineSpec
 
 

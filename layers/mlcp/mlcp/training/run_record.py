@@ -9,7 +9,7 @@ from typing import Any
 
 from mlcp.common.notifications import iso, subject
 from mlcp.common.payloads import Notification
-from mlcp.training.payloads import BestModel, GateResult, RunContext, RunInput, RunStatus, StageName, StageStatus
+from mlcp.training.payloads import BestModel, GateResult, RunInput, RunRef, RunStatus, StageName, StageStatus
 
 _ERROR_STAGE = {
     "SpecInvalid": StageName.VALIDATE,
@@ -118,7 +118,7 @@ def failure_reason(error: Mapping[str, Any]) -> tuple[str, str]:
     return name, reason[:2000]
 
 
-def success_notification(run: RunContext, best: BestModel, result: GateResult, package_arn: str) -> Notification:
+def success_notification(run: RunRef, best: BestModel, result: GateResult, package_arn: str) -> Notification:
     hyper = ", ".join(f"{k}={v}" for k, v in sorted(best.hyperparameters.items()))
     after = f"{result.metric_after:.6g}" if result.metric_after is not None else "not measured (Neo)"
     lines = [
@@ -134,3 +134,12 @@ def success_notification(run: RunContext, best: BestModel, result: GateResult, p
 def failure_notification(run_id: str, pipeline: str, stage_name: str, error: str, reason: str) -> Notification:
     message = f"Run {run_id} of pipeline {pipeline} FAILED at stage {stage_name} ({error}).\n\nReason: {reason}"
     return Notification(subject=subject(f"run {run_id} FAILED at {stage_name}"), message=message)
+
+
+def execution_notification(
+    what: str, owner: str, status: str, *, stage_name: str, error: str, reason: str
+) -> Notification:
+    """The run recorder's notice of an execution that ended FAILED, TIMED_OUT or ABORTED with no Catch path
+    notifying it (``what``: "run <id>" or "execution <name>"; ``owner``: the pipeline or the state machine)."""
+    message = f"{what.capitalize()} of {owner} {status} at stage {stage_name} ({error}).\n\nReason: {reason}"
+    return Notification(subject=subject(f"{what} {status} at {stage_name}"), message=message)

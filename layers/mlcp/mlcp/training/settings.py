@@ -17,6 +17,10 @@ class TrainingSettings(FunctionSettings):
     pipelines_table: Annotated[str, Field(alias="PIPELINES_TABLE", min_length=3)]
     sagemaker_role_arn: Annotated[str, Field(alias="SAGEMAKER_ROLE_ARN", min_length=20)]
     training_state_machine_arn: Annotated[str, Field(alias="TRAINING_STATE_MACHINE_ARN", min_length=20)]
+    notices_table: Annotated[
+        str | None,
+        Field(alias="NOTICES_TABLE", min_length=3, description="The run recorder's notices ledger (exactly-once)."),
+    ] = None
     neo_poll_seconds: Annotated[int, Field(alias="NEO_POLL_SECONDS", ge=1, le=3600)] = 30
     neo_max_polls: Annotated[int, Field(alias="NEO_MAX_POLLS", ge=1, le=1000)] = 120
     # The template parameter ExtraSageMakerExecutionRoleArns (comma-separated): roles a spec's role_arn may name

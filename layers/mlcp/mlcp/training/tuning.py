@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlcp.errors import TuningFailed
-from mlcp.training.payloads import BestModel, RunContext
+from mlcp.training.context import RunContext
+from mlcp.training.payloads import BestModel
 from mlcp.training.preparation import aws_tags
 from mlcp.training.tuning_spec import Strategy, TuningStage
 

@@ -1,7 +1,8 @@
 """The training pipeline's use cases: one function per training handler (same name), data in, data out.
 
 Each function takes a parsed input and :class:`Deps` (the ports). The handlers in functions/ only parse, call
-one of these, and return the result as JSON.
+one of these, and return the result as JSON. Those that need the spec models (registration and the stages) are in
+mlcp.training.stages; this module does not import them (a shorter cold start for the others).
 """
 
 from __future__ import annotations
@@ -14,43 +15,22 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from mlcp.common import notifications
-from mlcp.common.documents import read_document
 from mlcp.common.payloads import Notification
 from mlcp.common.ports import Executions, Meter, Notifier, ObjectStore, RequestChecker
-from mlcp.common.s3_events import KeyAction, S3Object, parse_s3_event, refuse, resolve_key
-from mlcp.errors import (
-    DatasetNotFound,
-    EventIgnored,
-    FieldError,
-    GateFailed,
-    PipelineNotFound,
-    SpecInvalid,
-)
-from mlcp.training import compression, gate, run_record, triggers, tuning
+from mlcp.common.s3_events import KeyAction, parse_s3_event, refuse, resolve_key
+from mlcp.errors import EventIgnored
+from mlcp.training import run_record, triggers
 from mlcp.training.events import ExecutionStatusChange, event_kind
 from mlcp.training.payloads import (
-    BestModel,
-    CompressionInput,
-    CompressionPlan,
     FailureInput,
-    GateInput,
-    GateResult,
     RunInput,
     RunStatus,
-    SelectBestInput,
-    StageInput,
     StageName,
     StageStatus,
     SuccessInput,
-    ValidateInput,
-    ValidateResult,
 )
-from mlcp.training.ports import PipelineStore, RunStore, SageMaker
-from mlcp.training.preflight import check_run, preflight_spec
-from mlcp.training.preparation import parse_manifest, prepare_run, processing_request
+from mlcp.training.ports import NoticeLedger, PipelineStore, RunStore, SageMaker
 from mlcp.training.settings import TrainingSettings
-from mlcp.training.spec import PipelineSpec, parse_spec
 
 
 @dataclass
@@ -66,95 +46,20 @@ class Deps:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     # AWS's request rules (botocore's service models, mlcp.aws.service_models); None: the limits table only
     requests: RequestChecker | None = None
+    notices: NoticeLedger | None = None  # the run recorder's exactly-once ledger of failure notices
 
 
-def checked_spec(document: str | bytes | dict[str, Any], deps: Deps, *, source: str) -> PipelineSpec:
-    """Parse a spec and run the preflight (every request a run sends, the stack's reach); SpecInvalid names the
-    spec fields. Used wherever a spec enters: S3 registration, PUT /pipelines, POST /runs, validate_spec."""
-    spec = parse_spec(document, source=source)
-    preflight_spec(spec, reach=deps.settings.reach(), checker=deps.requests, source=source)
-    return spec
-
-
-class _Result(BaseModel):
+class UseCaseResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-# --- triggers ------------------------------------------------------------------------------------------------
-class RegistrationResult(_Result):
-    pipeline: str
-    status: str  # registered | rejected | stale | refused (not a pipeline spec key) | ignored (not its event/key)
-    source: str
-    errors: list[dict[str, str]] = []
-
-
-def _ignored(deps: Deps, what: str) -> str:
+def ignored(deps: Deps, what: str) -> str:
+    """Count a trigger this function does not handle (another event type or key); returns ``what``."""
     deps.meter.add("TriggersIgnored", 1, "Count")
     return what
 
 
-def register_pipeline(event: Mapping[str, Any], deps: Deps) -> RegistrationResult:
-    """S3 ``pipelines/<name>/pipeline.yaml`` uploaded: validate and register it, or reject it with a
-    notification naming the fields. A rejected upload leaves the registered version in place; the spec is read at
-    the event's version, and a late re-delivery of an older upload leaves the newer one registered."""
-    try:
-        obj = parse_s3_event(event)
-    except EventIgnored as exc:
-        return RegistrationResult(pipeline="", status="ignored", source=_ignored(deps, exc.reason))
-    decision = triggers.classify_pipeline_key(obj.key)
-    if decision.action == KeyAction.IGNORE:
-        return RegistrationResult(pipeline="", status="ignored", source=_ignored(deps, obj.source))
-    if decision.action == KeyAction.REFUSE:
-        refuse(
-            obj,
-            decision,
-            trigger="pipeline spec",
-            refusals=deps.pipelines,
-            notifier=deps.notifier,
-            meter=deps.meter,
-            at=deps.clock(),
-        )
-        return RegistrationResult(
-            pipeline=decision.name,
-            status="refused",
-            source=obj.source,
-            errors=[{"field": "detail.object.key", "message": decision.reason}],
-        )
-    obj = resolve_key(obj, deps.objects)
-    name = triggers.pipeline_name_from_key(obj.key)
-    return _register_spec(obj, name, deps)
-
-
-def _register_spec(obj: S3Object, name: str, deps: Deps) -> RegistrationResult:
-    try:
-        body = read_document(deps.objects, obj.uri, obj.version_id, source=obj.source, error=SpecInvalid)
-        spec = checked_spec(body, deps, source=obj.source)
-        if spec.name != name:
-            raise SpecInvalid(obj.source, [FieldError("name", f"is {spec.name!r} but the object key names {name!r}")])
-    except SpecInvalid as exc:
-        errors = [e.as_dict() for e in exc.errors]
-        deps.pipelines.record_rejection(name, obj.source, errors, deps.clock())
-        deps.notifier.publish(
-            subject=notifications.subject(f"pipeline spec {name} rejected"),
-            message=notifications.rejection_message(
-                "pipeline spec", obj.source, exc.errors, f"pipeline {name!r} keeps its previous version"
-            ),
-            attributes={"event": "spec_rejected", "pipeline": name},
-        )
-        deps.meter.add("SpecsRejected", 1, "Count")
-        return RegistrationResult(pipeline=name, status="rejected", source=obj.source, errors=errors)
-    stored = deps.pipelines.put_spec(
-        name,
-        spec.model_dump(mode="json"),
-        version=obj.version_id or obj.identity or "unversioned",
-        source=obj.source,
-        order=obj.sequencer or "",
-    )
-    deps.meter.add("SpecsRegistered", 1 if stored else 0, "Count")
-    return RegistrationResult(pipeline=name, status="registered" if stored else "stale", source=obj.source)
-
-
-class StartResult(_Result):
+class StartResult(UseCaseResult):
     run_id: str
     pipeline: str
     execution_arn: str
@@ -169,12 +74,19 @@ def start_run_execution(run_input: RunInput, deps: Deps) -> StartResult:
     The API (POST /runs) reuses this with a name derived from its idempotency key.
     """
     now = deps.clock()
-    deps.runs.create(run_input.run_id, run_record.new_run_item(run_input, now))
-    arn, accepted = deps.executions.start(
-        deps.settings.training_state_machine_arn,
-        run_input.run_id,
-        run_input.model_dump(mode="json", exclude_none=True),
-    )
+    created = deps.runs.create(run_input.run_id, run_record.new_run_item(run_input, now))
+    try:
+        arn, accepted = deps.executions.start(
+            deps.settings.training_state_machine_arn,
+            run_input.run_id,
+            run_input.model_dump(mode="json", exclude_none=True),
+        )
+    except Exception:
+        # Throttled, refused, or the Lambda's retry will try again: the record this call created must not stay
+        # PENDING forever (the retry, or the execution's first state, creates it again).
+        if created:
+            deps.runs.discard_unstarted(run_input.run_id)
+        raise
     # StartExecution returns the running execution for a same-name, same-input retry, so "accepted" alone does not
     # tell a new run from a duplicate trigger; the run record does.
     started = deps.runs.mark_started(run_input.run_id, arn) and accepted
@@ -205,10 +117,10 @@ def start_run(event: Mapping[str, Any], deps: Deps) -> StartResult:
     try:
         obj = parse_s3_event(event)
     except EventIgnored as exc:
-        return _not_started("", "ignored", _ignored(deps, exc.reason))
+        return _not_started("", "ignored", ignored(deps, exc.reason))
     decision = triggers.classify_manifest_key(obj.key)
     if decision.action == KeyAction.IGNORE:
-        return _not_started("", "ignored", _ignored(deps, decision.reason))
+        return _not_started("", "ignored", ignored(deps, decision.reason))
     if decision.action == KeyAction.REFUSE:
         refuse(
             obj,
@@ -226,148 +138,9 @@ def start_run(event: Mapping[str, Any], deps: Deps) -> StartResult:
     return start_run_execution(run_input, deps)
 
 
-# --- training pipeline stages --------------------------------------------------------------------------------
-def validate_spec(inp: ValidateInput, deps: Deps) -> ValidateResult:
-    """First state: load and re-validate the spec, read the manifest, name every job, prepare augment."""
-    run_input = inp.input
-    now = deps.clock()
-    deps.runs.create(run_input.run_id, run_record.new_run_item(run_input, now))
-    if run_input.spec is not None:
-        spec, spec_version = parse_spec(run_input.spec, source="inline spec"), "inline"
-    else:
-        stored = deps.pipelines.get_spec(run_input.pipeline)
-        if stored is None:
-            raise PipelineNotFound(
-                f"pipeline {run_input.pipeline!r} is not registered: upload "
-                f"pipelines/{run_input.pipeline}/pipeline.yaml first"
-            )
-        document, spec_version = stored
-        spec = parse_spec(document, source=f"registered spec of {run_input.pipeline}")
-    if run_input.dataset is None:
-        raise DatasetNotFound(
-            f"pipeline {run_input.pipeline!r} has no dataset version yet: upload "
-            f"datasets/{run_input.pipeline}/<version>/manifest.json"
-        )
-    dataset = run_input.dataset
-    source = f"{dataset.manifest_uri}?versionId={dataset.manifest_version_id}" if dataset.manifest_version_id else ""
-    manifest = parse_manifest(
-        deps.objects.read(dataset.manifest_uri, dataset.manifest_version_id),
-        source=source or dataset.manifest_uri,
-        spec=spec,
-    )
-    run = prepare_run(
-        run_input,
-        execution_arn=inp.execution_arn,
-        spec=spec,
-        spec_version=spec_version,
-        manifest=manifest,
-        default_role_arn=deps.settings.sagemaker_role_arn,
-        artifact_bucket=deps.settings.artifact_bucket,
-    )
-    # The preflight on the run itself (its manifest's channels, its names): nothing launches if AWS would refuse it.
-    check_run(run, reach=deps.settings.reach(), checker=deps.requests, source=f"spec of pipeline {spec.name}")
-    deps.sagemaker.ensure_model_package_group(
-        spec.registry.model_package_group,
-        f"Models of the mlcp pipeline {spec.name}",
-        {"mlcp:pipeline": spec.name},
-    )
-    augment = processing_request(run)
-    deps.runs.set_status(run.run_id, RunStatus.RUNNING, now, {"execution_arn": inp.execution_arn})
-    deps.runs.update(
-        run.run_id,
-        {"spec_version": spec_version, "dataset_version": run.dataset_version, "channels": run.channels},
-        {
-            StageName.VALIDATE: run_record.stage(StageStatus.SUCCEEDED, now, started=now),
-            StageName.AUGMENT: (
-                run_record.stage(StageStatus.RUNNING, now, started=now, job_name=run.names.processing)
-                if augment
-                else run_record.stage(StageStatus.SKIPPED, now)
-            ),
-        },
-    )
-    return ValidateResult(run=run, augment_request=augment)
-
-
-def build_tuning(inp: StageInput, deps: Deps) -> dict[str, Any]:
-    run = inp.run
-    now = deps.clock()
-    stages: dict[str, dict[str, Any]] = {
-        StageName.TUNE: run_record.stage(StageStatus.RUNNING, now, started=now, job_name=run.names.tuning)
-    }
-    if run.spec.augment is not None:
-        stages[StageName.AUGMENT] = run_record.stage(StageStatus.SUCCEEDED, now)
-    _update(deps, run.run_id, {}, stages)
-    return tuning.tuning_request(run)
-
-
-def select_best(inp: SelectBestInput, deps: Deps) -> BestModel:
-    run, summary = inp.run, inp.tuning
-    description = deps.sagemaker.describe_tuning_job(summary.name)
-    training = deps.sagemaker.describe_training_job(tuning.best_training_job_name(description))
-    best = tuning.best_model(run, description, training)
-    _update(
-        deps,
-        run.run_id,
-        {
-            "best": best.model_dump(mode="json"),
-            "trials": dict(description.get("TrainingJobStatusCounters", {})),
-        },
-        {StageName.TUNE: run_record.stage(StageStatus.SUCCEEDED, deps.clock(), job_name=summary.name)},
-    )
-    return best
-
-
-def build_compression(inp: CompressionInput, deps: Deps) -> CompressionPlan:
-    run, best = inp.run, inp.best
-    plan = compression.compression_plan(
-        run, best, poll_seconds=deps.settings.neo_poll_seconds, max_polls=deps.settings.neo_max_polls
-    )
-    now = deps.clock()
-    _update(
-        deps,
-        run.run_id,
-        {},
-        {StageName.COMPRESS: run_record.stage(StageStatus.RUNNING, now, started=now, job_name=plan.job_name)},
-    )
-    return plan
-
-
-def evaluate_gate(inp: GateInput, deps: Deps) -> GateResult:
-    """Measure the compressed model against the best one; raise GateFailed (with the numbers) if it fails."""
-    run, best, ref = inp.run, inp.best, inp.compressed
-    if ref.kind == "neo":
-        description = deps.sagemaker.describe_compilation_job(ref.job_name)
-    else:
-        description = deps.sagemaker.describe_training_job(ref.job_name)
-    artifact, metrics = compression.compressed_result(ref, description)
-    result = gate.evaluate(
-        run,
-        best,
-        metric_after=metrics.get(best.objective_metric) if ref.kind == "training" else None,
-        size_before=deps.objects.size(best.model_artifact),
-        size_after=deps.objects.size(artifact),
-        compressed_artifact=artifact,
-    )
-    now = deps.clock()
-    verdict = StageStatus.SUCCEEDED if result.passed else StageStatus.FAILED
-    stages: dict[str, dict[str, Any]] = {
-        StageName.COMPRESS: run_record.stage(StageStatus.SUCCEEDED, now, job_name=ref.job_name),
-        StageName.GATE: run_record.stage(verdict, now, started=now, detail="; ".join(result.reasons) or "passed"),
-    }
-    if result.passed:
-        stages[StageName.REGISTER] = run_record.stage(StageStatus.RUNNING, now, started=now)
-    _update(deps, run.run_id, {"gate": result.model_dump(mode="json", exclude={"registration_request"})}, stages)
-    if not result.passed:
-        raise GateFailed(
-            "gate failed: " + "; ".join(result.reasons),
-            **result.model_dump(mode="json", exclude={"registration_request"}),
-        )
-    return result
-
-
 def record_success(inp: SuccessInput, deps: Deps) -> Notification:
     arn = str(inp.registered.get("model_package_arn", ""))
-    _update(
+    update_stages(
         deps,
         inp.run.run_id,
         {"model_package_arn": arn},
@@ -396,13 +169,21 @@ def record_failure(inp: FailureInput, deps: Deps) -> Notification:
 
 
 # --- the run recorder (Step Functions execution status changes) ---------------------------------------------
-class RecordResult(_Result):
+class RecordResult(UseCaseResult):
     run_id: str
     status: str
     changed: bool
+    notified: bool = False
+
+
+_FAILED = (RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.ABORTED)
 
 
 def record_execution(event: ExecutionStatusChange, deps: Deps) -> RecordResult:
+    """Keep the run record of a training execution current, and notify every failed, timed-out or aborted
+    execution of any state machine of the stack exactly once (the notices ledger: a Catch path that already
+    notified has claimed it). The backstop for what no Catch can catch: States.DataLimitExceeded, States.Runtime,
+    execution timeouts, StopExecution, and a Catch path that failed itself."""
     detail = event.detail
     if detail.stateMachineArn != deps.settings.training_state_machine_arn:
         # The rule names the training state machine; a direct invocation with another one's event is not a run.
@@ -412,31 +193,74 @@ def record_execution(event: ExecutionStatusChange, deps: Deps) -> RecordResult:
         return RecordResult(run_id=detail.name, status=detail.status, changed=False)
     status = RunStatus(detail.status)
     at = _epoch_ms(detail.stopDate or detail.startDate) or event.time
+    training = detail.stateMachineArn == deps.settings.training_state_machine_arn
+    if status == RunStatus.RUNNING and detail.redriveCount > 0 and deps.notices is not None:
+        deps.notices.release(detail.executionArn)  # a redriven execution may fail, and be notified, again
+    changed = _record_run(event, status, at, deps) if training else False
+    notified = status in _FAILED and _notify_failure(event, status, at, training, deps)
+    return RecordResult(run_id=detail.name, status=status.value, changed=changed, notified=notified)
+
+
+def _record_run(event: ExecutionStatusChange, status: RunStatus, at: datetime, deps: Deps) -> bool:
+    detail = event.detail
     fields: dict[str, Any] = {"execution_arn": detail.executionArn}
     if detail.input:
-        try:
-            fields["pipeline"] = str(json.loads(detail.input).get("pipeline", "unknown"))
-        except (ValueError, AttributeError):
-            fields["pipeline"] = "unknown"
+        fields["pipeline"] = _input_pipeline(detail.input)
     if status == RunStatus.RUNNING and detail.redriveCount > 0:
         # A redrive (the API's, the console's, the CLI's): the run is RUNNING again whatever it ended as.
-        changed = deps.runs.reopen(detail.name, at, detail.redriveCount)
-        return RecordResult(run_id=detail.name, status=status.value, changed=changed)
-    if status in (RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.ABORTED):
+        return deps.runs.reopen(detail.name, at, detail.redriveCount)
+    if status in _FAILED:
         error, reason = run_record.failure_reason({"Error": detail.error or status.value, "Cause": detail.cause or ""})
         fields["failure"] = {"stage": "execution", "error": error, "reason": reason or status.value.lower()}
     changed = deps.runs.set_status(detail.name, status, at, fields, redrive_count=detail.redriveCount)
     if changed and status.terminal:
         metric = {RunStatus.SUCCEEDED: "RunsSucceeded"}.get(status, "RunsFailed")
         deps.meter.add(metric, 1, "Count")
-    return RecordResult(run_id=detail.name, status=status.value, changed=changed)
+    return changed
+
+
+def _notify_failure(event: ExecutionStatusChange, status: RunStatus, at: datetime, training: bool, deps: Deps) -> bool:
+    detail = event.detail
+    if deps.notices is None or not deps.notices.claim(detail.executionArn, "recorder", at):
+        return False
+    error, reason = run_record.failure_reason({"Error": detail.error or status.value, "Cause": detail.cause or ""})
+    state_machine = detail.stateMachineArn.rsplit(":", 1)[-1]
+    if training:
+        record = deps.runs.get(detail.name) or {}
+        failure = record.get("failure") or {}
+        note = run_record.execution_notification(
+            f"run {detail.name}",
+            str(record.get("pipeline") or _input_pipeline(detail.input or "")),
+            status.value,
+            stage_name=str(failure.get("stage") or "execution"),
+            error=str(failure.get("error") or error),
+            reason=str(failure.get("reason") or reason),
+        )
+    else:
+        note = run_record.execution_notification(
+            f"execution {detail.name}", state_machine, status.value, stage_name="execution", error=error, reason=reason
+        )
+    deps.notifier.publish(
+        subject=note.subject,
+        message=note.message,
+        attributes={"event": "execution_failed", "state_machine": state_machine},
+    )
+    deps.meter.add("FailuresNotifiedByRecorder", 1, "Count")
+    return True
+
+
+def _input_pipeline(document: str) -> str:
+    try:
+        return str(json.loads(document).get("pipeline", "unknown"))
+    except (ValueError, AttributeError):
+        return "unknown"
 
 
 def _epoch_ms(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(value / 1000, tz=UTC) if value is not None else None
 
 
-def _update(deps: Deps, run_id: str, fields: Mapping[str, Any], stages: Mapping[str, Mapping[str, Any]]) -> None:
+def update_stages(deps: Deps, run_id: str, fields: Mapping[str, Any], stages: Mapping[str, Mapping[str, Any]]) -> None:
     """Update the run record and report the duration of every stage this update ends."""
     item = deps.runs.update(run_id, fields, stages)
     for name, record in run_record.ended_stages(item, stages).items():

@@ -91,6 +91,17 @@ class DynamoRunStore(Table):
             ExpressionAttributeValues={":at": {"S": iso(datetime.now(UTC))}, ":arn": {"S": execution_arn}},
         )
 
+    def discard_unstarted(self, run_id: str) -> bool:
+        return applied(
+            self.ddb.delete_item,
+            TableName=self.table,
+            Key={"run_id": {"S": run_id}},
+            ConditionExpression="#status = :pending AND attribute_not_exists(start_recorded_at) "
+            "AND attribute_not_exists(execution_arn)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":pending": {"S": RunStatus.PENDING.value}},
+        )
+
     def get(self, run_id: str) -> dict[str, Any] | None:
         response = self.ddb.get_item(TableName=self.table, Key={"run_id": {"S": run_id}}, ConsistentRead=True)
         item = response.get("Item")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from mlcp.aws.dynamodb.notices import DynamoNoticeLedger
 from mlcp.aws.dynamodb.training import DynamoPipelineStore, DynamoRunStore
 from mlcp.aws.s3 import S3ObjectStore
 from mlcp.aws.sagemaker import SageMakerAdapter
@@ -27,6 +28,7 @@ def training_deps_for(settings: TrainingSettings, meter: Meter) -> Deps:
         pipelines=DynamoPipelineStore(settings.pipelines_table),
         meter=meter,
         requests=ServiceModels(),
+        notices=DynamoNoticeLedger(settings.notices_table) if settings.notices_table else None,
     )
 
 
