@@ -27,6 +27,12 @@ class TrainingSettings(FunctionSettings):
     # besides the stack's own (the template grants iam:PassRole on exactly these).
     extra_sagemaker_role_arns: Annotated[str, Field(alias="EXTRA_SAGEMAKER_ROLE_ARNS")] = ""
 
+    def stack_state_machine_arns(self) -> frozenset[str]:
+        """The stack's three state machines (template.yaml names them ``<stack>-training-pipeline``,
+        ``<stack>-batch-pipeline`` and ``<stack>-nodegroup-scaling``): the ones the run recorder answers for."""
+        prefix = self.training_state_machine_arn.removesuffix("training-pipeline")
+        return frozenset(prefix + name for name in ("training-pipeline", "batch-pipeline", "nodegroup-scaling"))
+
     def reach(self) -> StackReach:
         """What the deployed stack may pass and read: the preflight refuses specs that need more."""
         return StackReach(

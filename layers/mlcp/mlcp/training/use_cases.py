@@ -185,8 +185,8 @@ def record_execution(event: ExecutionStatusChange, deps: Deps) -> RecordResult:
     notified has claimed it). The backstop for what no Catch can catch: States.DataLimitExceeded, States.Runtime,
     execution timeouts, StopExecution, and a Catch path that failed itself."""
     detail = event.detail
-    if detail.stateMachineArn != deps.settings.training_state_machine_arn:
-        # The rule names the training state machine; a direct invocation with another one's event is not a run.
+    if detail.stateMachineArn not in deps.settings.stack_state_machine_arns():
+        # The rule names the stack's state machines; a direct invocation with another one's event is not ours.
         deps.meter.add("TriggersIgnored", 1, "Count")
         return RecordResult(run_id=detail.name, status="ignored", changed=False)
     if detail.status == "PENDING_REDRIVE":
