@@ -69,7 +69,7 @@ def _signed_by_template(client: Any) -> bool:
 
 
 def install() -> None:
-    original = BaseClient._make_api_call
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]  # botocore's private entry of every call
 
     def _make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
         if _signed_by_template(self):
@@ -77,8 +77,11 @@ def install() -> None:
             problems = _CHECKER.check(service, operation_name, api_params)
             if problems:
                 code, status = _CODES.get(service, ("ValidationException", 400))
-                error = {"Code": code, "Message": validation_message(problems)}
-                raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": status}}, operation_name)
+                response: Any = {
+                    "Error": {"Code": code, "Message": validation_message(problems)},
+                    "ResponseMetadata": {"HTTPStatusCode": status},
+                }
+                raise ClientError(response, operation_name)
         return original(self, operation_name, api_params)
 
-    BaseClient._make_api_call = _make_api_call
+    BaseClient._make_api_call = _make_api_call  # type: ignore[attr-defined]
