@@ -26,6 +26,8 @@ underneath (the test shows the gap on plain moto, then the behaviour with the fi
 - ``batch_compute_resize``: :mod:`.batch`
 - ``batch_sync``: :mod:`.stepfunctions.batch_sync`
 - ``iam_enforcement``, ``state_machine_credentials``: :mod:`.iam` (what each request asks for: :mod:`.iam_actions`)
+- ``request_validation``: :mod:`.validation` (botocore, every client)
+- ``keyword_path_parameters``: :mod:`.stepfunctions.keyword_paths`
 
 The fixes are installed once per process and act only while a local cloud is active (``activate``); otherwise moto
 behaves exactly as released, so plain-moto tests in the same process are unaffected. The SageMaker and Batch job
@@ -39,7 +41,7 @@ from collections.abc import Callable
 
 import moto
 
-from mlcp_cli.local.patches import apigateway, awslambda, batch, cloudwatch, core, eks, events, iam, s3
+from mlcp_cli.local.patches import apigateway, awslambda, batch, cloudwatch, core, eks, events, iam, s3, validation
 from mlcp_cli.local.patches.context import LocalContext, active, set_active
 from mlcp_cli.local.patches.stepfunctions import (
     batch_sync,
@@ -47,6 +49,7 @@ from mlcp_cli.local.patches.stepfunctions import (
     errors,
     executions,
     json_paths,
+    keyword_paths,
     parameters,
     parse_cache,
     redrive,
@@ -84,6 +87,8 @@ INSTALLERS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("batch_sync", batch_sync.install),
     ("iam_enforcement", iam.install_authorisation),
     ("state_machine_credentials", iam.install_state_machine_credentials),
+    ("request_validation", validation.install),
+    ("keyword_path_parameters", keyword_paths.install),
 )
 FIXES = tuple(fix for fix, _ in INSTALLERS)
 
