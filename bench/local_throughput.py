@@ -8,7 +8,7 @@ Last line: RESULT runs=200 succeeded=<int> lost=<int> seconds=<float>   (target 
 With --compare-iam the same runs go through a cloud without IAM enforcement first, then one with it (the default),
 and the last line is RESULT_IAM off_seconds=<float> on_seconds=<float> ratio=<on/off>.
 
-    .venv/bin/python bench/local_throughput.py [--out DIR] [--compare-iam]
+    .venv/bin/python bench/local_throughput.py [--out DIR] [--compare-iam] [--runs N]
     .venv/bin/python bench/local_throughput.py --quick    # smoke run: 2 manifests from 2 threads
 """
 
@@ -40,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--compare-iam", action="store_true", help="run without IAM enforcement, then with it, and print the ratio"
     )
+    parser.add_argument("--runs", type=int, help=f"manifests to upload (default {RUNS}; --quick: {QUICK_RUNS})")
     args = parser.parse_args(argv)
-    runs = QUICK_RUNS if args.quick else RUNS
+    runs = args.runs or (QUICK_RUNS if args.quick else RUNS)
     with tempfile.TemporaryDirectory(prefix="mlcp-bench-") as scratch:
         out: Path = args.out or (Path(scratch) if args.quick else RESULTS)
         if args.compare_iam:

@@ -17,12 +17,17 @@ from typing import Any
 
 from mlcp_cli.local.faults import FAILABLE
 
+NO_IAM_HELP = (
+    "do not enforce IAM: by default every call of a function or state machine runs under its template role and is "
+    "refused as AWS would refuse it (see the IAM roles in mlcp local status)"
+)
+
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from mlcp_cli.local.demo import run_demo, to_json  # noqa: PLC0415 - moto loads only for `mlcp local`
 
     progress = sys.stderr if args.json else sys.stdout
-    result = run_demo(fail=args.fail, speed=args.speed, out=progress)
+    result = run_demo(fail=args.fail, speed=args.speed, out=progress, enforce_iam=not args.no_iam)
     if args.json:
         print(to_json(result))
     if result.status != "SUCCEEDED":
@@ -82,7 +87,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from mlcp_cli.local.api_server import serve_api  # noqa: PLC0415
     from mlcp_cli.local.cloud import LocalCloud  # noqa: PLC0415
 
-    with LocalCloud(speed=args.speed) as cloud:
+    with LocalCloud(speed=args.speed, enforce_iam=not args.no_iam) as cloud:
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
         server.start()
         api = serve_api(cloud, port=args.api_port)
@@ -169,6 +174,11 @@ def add_parser(sub: Any) -> None:
     demo.add_argument("--fail", choices=FAILABLE, help="inject a failure at this stage (the run must end FAILED)")
     demo.add_argument("--speed", type=float, default=2000.0, help="simulated seconds per wall second (default 2000)")
     demo.add_argument("--json", action="store_true", help="print the summary as JSON (progress goes to stderr)")
+    demo.add_argument(
+        "--no-iam",
+        action="store_true",
+        help=NO_IAM_HELP,
+    )
     demo.set_defaults(func=cmd_demo)
     status = local_sub.add_parser("status", help="what of template.yaml is created in moto and what is emulated")
     status.add_argument("--endpoint", help="a running `mlcp local serve` (default: deploy in-process)")
@@ -179,6 +189,11 @@ def add_parser(sub: Any) -> None:
     serve.add_argument("--port", type=int, default=5000)
     serve.add_argument("--api-port", type=int, default=5001, help="port of the local REST API (default 5001)")
     serve.add_argument("--speed", type=float, default=100.0)
+    serve.add_argument(
+        "--no-iam",
+        action="store_true",
+        help=NO_IAM_HELP,
+    )
     serve.add_argument(
         "--example",
         action="store_true",

@@ -245,6 +245,7 @@ def run_demo(
     pipeline: str = "churn",
     version: str = "v1",
     out: TextIO | None = None,
+    enforce_iam: bool = True,
 ) -> DemoResult:
     stream = out or sys.stdout
 
@@ -254,7 +255,7 @@ def run_demo(
 
     wall0 = time.monotonic()
     say(f"mlcp local demo: template.yaml -> embedded local cloud (moto, simulated time x{speed:g})")
-    with LocalCloud(speed=speed, faults=faults_for(fail)) as cloud:
+    with LocalCloud(speed=speed, faults=faults_for(fail), enforce_iam=enforce_iam) as cloud:
         rows = cloud.stack.status_rows()
         emulated = sum(1 for r in rows if r[2] == "EMULATED")
         say(
