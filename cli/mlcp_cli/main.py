@@ -31,6 +31,7 @@ from mlcp_cli.scaling_commands import add_scaling_commands
 from mlcp_cli.specfile import load_spec
 
 EXAMPLE_ROLE = "arn:aws:iam::123456789012:role/mlcp-sagemaker"
+EXAMPLE_BUCKET = "mlcp-artifacts-example"
 
 
 def _load(path: str) -> PipelineSpec:
@@ -64,6 +65,10 @@ def cmd_schema(_: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     """What a run of this spec would submit, without AWS: names, channels and the SageMaker requests."""
     spec = _load(args.file)
+    # The stack's artifact bucket, when given, is where the run's channels and outputs default to; the run's role
+    # (--role-arn) is the stack's own unless --stack-role-arn says otherwise.
+    args.bucket = args.bucket or args.artifact_bucket or EXAMPLE_BUCKET
+    args.stack_role_arn = args.stack_role_arn or args.role_arn
     manifest = f"s3://{args.bucket}/datasets/{spec.name}/{args.dataset_version}/manifest.json"
     run_input = RunInput(
         run_id=execution_name(spec.name, args.dataset_version, args.bucket, manifest, "plan"),
@@ -124,9 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(func=cmd_schema)
     plan = spec_sub.add_parser("plan", help="print the job names and SageMaker requests a run would submit")
     plan.add_argument("file")
-    plan.add_argument("--dataset-version", default="v1")
-    plan.add_argument("--bucket", default="mlcp-artifacts-example")
-    plan.add_argument("--role-arn", default=EXAMPLE_ROLE)
+    plan.add_argument("--dataset-version", default="v1", help="the dataset version the sample run reads (default v1)")
+    plan.add_argument(
+        "--bucket", help=f"the artifact bucket of the sample run (default: --artifact-bucket, else {EXAMPLE_BUCKET})"
+    )
+    plan.add_argument(
+        "--role-arn", default=EXAMPLE_ROLE, help="the stack's SageMaker execution role, used when the spec names none"
+    )
     plan.add_argument("--json", action="store_true", help="print the full SageMaker requests as JSON")
     add_reach_arguments(plan)
     plan.set_defaults(func=cmd_plan)

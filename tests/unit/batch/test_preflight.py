@@ -88,8 +88,17 @@ def test_a_long_command_counts_toward_the_overrides_too() -> None:
     data = _document("batch-fargate-1vcpu-4000mib.yaml")
     data["job"].update(memory_mib=4096, command=["python", "worker.py", *(["--flag-" + "x" * 90] * 90)])
     [error] = _errors(parse_batch_spec(data))
-    assert error.field == "job.environment"
+    assert error.field == "job.command"  # the field that makes up most of the overrides
     assert "job.command about" in error.message
+
+
+@pytest.mark.parametrize("name", ["AWS_BATCH_FOO", "AWS_BATCHX", "AWS_BATCH"])
+def test_environment_names_aws_batch_reserves_are_refused(name: str) -> None:
+    data = _document("batch-fargate-1vcpu-4000mib.yaml")
+    data["job"].update(memory_mib=4096, environment={name: "1"})
+    with pytest.raises(BatchSpecInvalid) as refused:
+        parse_batch_spec(data)
+    assert [e.field for e in refused.value.errors] == [f"job.environment.{name}"]
 
 
 def test_items_outputs_and_worker_uris_outside_the_stacks_buckets_are_refused() -> None:

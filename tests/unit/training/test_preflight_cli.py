@@ -41,5 +41,7 @@ def test_the_numeric_grid_is_accepted_offline(capsys: pytest.CaptureFixture[str]
 
 def test_the_examples_pass_their_preflights() -> None:
     assert main(["spec", "validate", str(ROOT / "examples" / "pipelines" / "churn" / "pipeline.yaml")]) == 0
+    # with the stack's bucket, the sample run's channels and outputs are in it (and its role is the stack's)
+    assert main(["spec", "plan", str(ROOT / "examples" / "pipelines" / "churn" / "pipeline.yaml"), *REACH]) == 0
     assert main(["scaling", "validate", str(ROOT / "examples" / "scaling" / "policy.yaml")]) == 0
     assert main(["batch", "plan", str(ROOT / "examples" / "batch" / "batch.yaml"), "--items", "1000"]) == 0

@@ -106,9 +106,12 @@ def check_requests(
     """Check a run's SubmitJob (PascalCase, as the state machine sends it) and resize; raise BatchSpecInvalid."""
     findings = Findings()
     _fargate_findings(spec, findings)
-    problem = _overrides_problem(spec, submit.get("ContainerOverrides", {}))
-    if problem:
-        findings.add("job.environment", problem)
+    overrides = submit.get("ContainerOverrides", {})
+    problem = _overrides_problem(spec, overrides)
+    if problem:  # on the field that makes up most of the overrides
+        command = len(overrides_text({"Command": overrides.get("Command", [])}))
+        environment = len(overrides_text({"Environment": overrides.get("Environment", [])}))
+        findings.add("job.command" if command > environment else "job.environment", problem)
     if reach is not None:
         _reach_findings(spec, submit, reach, findings)
     _model_findings(checker, "batch", "SubmitJob", submit, routes=_SUBMIT, default="job", findings=findings)

@@ -159,7 +159,8 @@ class JobSpec(_Model):
             rules.check(problem is None, ["command", i], problem or "")
         for name in self.environment:
             rules.check(
-                name not in SHARD_ENV and not name.startswith("AWS_BATCH_"),
+                # "Environment variables cannot start with AWS_BATCH" (API_KeyValuePair, AWS Batch API reference)
+                name not in SHARD_ENV and not name.startswith("AWS_BATCH"),
                 ["environment", name],
                 "is reserved by the shard contract / AWS Batch",
             )
