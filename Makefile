@@ -69,12 +69,14 @@ scaling-schema: bootstrap ## regenerate docs/scaling-policy.schema.json from the
 openapi: bootstrap ## regenerate docs/openapi.json from the API's routes and models
 	$(BIN)/mlcp openapi > docs/openapi.json
 
-bench: bootstrap ## benchmarks (not tests): cold starts, state transitions, local-cloud throughput
+bench: bootstrap ## benchmarks (not tests): cold starts, transitions, throughput, scaling, batch planning, preflight, bounded input
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/transitions.py
 	$(BIN)/python bench/local_throughput.py
 	$(BIN)/python bench/scaling_replay.py
 	$(BIN)/python bench/batch_planning.py
+	$(BIN)/python bench/preflight.py
+	$(BIN)/python bench/bounded_input.py
 
 demo: $(STAMP) ## run the example training pipeline end to end on the embedded local cloud, print a summary
 	@$(BIN)/mlcp local demo; status=$$?; echo; \
