@@ -194,6 +194,36 @@ def test_redrive_of_a_cancelled_run_restarts_the_job_state(registered: tuple[Loc
     assert entered[0] == "Tune Hyperparameters"
 
 
+def test_the_local_api_enforces_an_iam_users_policy(registered: tuple[LocalCloud, LocalApi]) -> None:
+    """GIVEN a local IAM user with docs/iam/pipeline-operator.json (pipeline churn) WHEN it signs requests THEN
+    churn's routes reach the function (as that user) and another pipeline's are API Gateway's 403."""
+    from botocore.auth import SigV4Auth  # noqa: PLC0415
+    from botocore.awsrequest import AWSRequest  # noqa: PLC0415
+    from botocore.credentials import Credentials  # noqa: PLC0415
+
+    cloud, api = registered
+    iam = cloud.client("iam")
+    iam.create_user(UserName="churn-operator")
+    policy = (ROOT / "docs" / "iam" / "pipeline-operator.json").read_text()
+    iam.put_user_policy(UserName="churn-operator", PolicyName="mlcp-api", PolicyDocument=policy)
+    key = iam.create_access_key(UserName="churn-operator")["AccessKey"]
+
+    def signed(method: str, path: str) -> tuple[int, Any]:
+        request = AWSRequest(method=method, url=api.url + path, headers={"Content-Type": "application/json"})
+        SigV4Auth(Credentials(key["AccessKeyId"], key["SecretAccessKey"]), "execute-api", cloud.region).add_auth(
+            request
+        )
+        return http(api, method, path, headers=dict(request.headers.items()))
+
+    allowed, listing = signed("GET", "/pipelines/churn/runs")
+    denied, message = signed("GET", "/runs")
+    elsewhere, _ = signed("POST", "/pipelines/other/runs/other-v1-api-0a1b/cancel")
+
+    assert (allowed, denied, elsewhere) == (200, 403, 403)
+    assert {r["pipeline"] for r in listing["items"]} == {"churn"}
+    assert message["Message"].startswith("User: arn:aws:iam::123456789012:user/churn-operator is not authorized")
+
+
 # --- the CLI against the local API ---------------------------------------------------------------------------------
 def test_cli_commands_against_the_local_api(
     registered: tuple[LocalCloud, LocalApi], capsys: pytest.CaptureFixture[str], tmp_path: Any
