@@ -291,7 +291,7 @@ def test_cli_commands_against_the_local_api(
     assert "only RUNNING runs can be cancelled" in err
     code, _, err = mlcp("runs", "start", "--pipeline", "Bad_Name", *local)
     assert code == 1
-    assert "\n  name: " in err  # the path's pipeline name, field-level, printed once
+    assert "\n  path parameter name: " in err  # the path's pipeline name, field-level, printed once
     assert err.count("name:") == 1
     env_endpoint = "http://127.0.0.1:9"
     assert mlcp("runs", "list", *local)[0] == 5
