@@ -6,15 +6,21 @@ the local API (`mlcp local serve`). The endpoint comes from ``--endpoint``, the 
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 LOCAL_API = "http://127.0.0.1:5001"
 DEFAULT_STACK = "mlcp"
 TIMEOUT_SECONDS = 30
+# Pipeline and job profile names (mlcp.training.sagemaker_limits.PIPELINE_NAME, mlcp.batch.api_models.ProfileName).
+_NAME = re.compile(r"[a-z0-9](-?[a-z0-9])*")
+MAX_NAME = 40
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -93,23 +99,43 @@ class ApiClient:
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise ApiUnreachable(f"{self.endpoint}: {getattr(exc, 'reason', exc)}") from exc
 
-    # --- routes ----------------------------------------------------------------------------------------------------
-    def start_run(self, request: dict[str, Any], idempotency_key: str | None = None) -> tuple[int, dict[str, Any]]:
+    def owned(self, resource_id: str, owner: str | None, call: Callable[[str], T]) -> T:
+        """``call(owner)``; without an owner (pipeline or job profile), ``call`` on each of :func:`owners` until
+        one is not 404 (nor 403: IAM may grant the caller only the right one). Raises the ApiError otherwise."""
+        if owner:
+            return call(owner)
+        denied: ApiError | None = None
+        for name in owners(resource_id):
+            try:
+                return call(name)
+            except ApiError as exc:
+                if exc.status not in (403, 404):
+                    raise
+                denied = denied or (exc if exc.status == 403 else None)
+        raise denied or ApiError(
+            404, {"code": "NotFound", "message": f"{resource_id!r} is no run of a pipeline or job profile you can read"}
+        )
+
+    # --- routes (each names the resource it acts on: README "Authorization") -----------------------------------
+    def start_run(
+        self, pipeline: str, request: dict[str, Any], idempotency_key: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        status, body = self.request("POST", "/runs", body=request, headers=headers)
+        status, body = self.request("POST", f"{_pipeline(pipeline)}/runs", body=request, headers=headers)
         return status, dict(body)
 
-    def get_run(self, run_id: str) -> dict[str, Any]:
-        return dict(self.request("GET", f"/runs/{urllib.parse.quote(run_id)}")[1])
+    def get_run(self, pipeline: str, run_id: str) -> dict[str, Any]:
+        return dict(self.request("GET", _run(pipeline, run_id))[1])
 
-    def list_runs(self, **query: Any) -> dict[str, Any]:
-        return dict(self.request("GET", "/runs", query=query)[1])
+    def list_runs(self, pipeline: str | None = None, **query: Any) -> dict[str, Any]:
+        """GET /pipelines/{pipeline}/runs, or GET /runs (every pipeline) without one."""
+        return dict(self.request("GET", f"{_pipeline(pipeline)}/runs" if pipeline else "/runs", query=query)[1])
 
-    def cancel_run(self, run_id: str) -> dict[str, Any]:
-        return dict(self.request("POST", f"/runs/{urllib.parse.quote(run_id)}/cancel")[1])
+    def cancel_run(self, pipeline: str, run_id: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"{_run(pipeline, run_id)}/cancel")[1])
 
-    def redrive_run(self, run_id: str) -> dict[str, Any]:
-        return dict(self.request("POST", f"/runs/{urllib.parse.quote(run_id)}/redrive")[1])
+    def redrive_run(self, pipeline: str, run_id: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"{_run(pipeline, run_id)}/redrive")[1])
 
     def put_pipeline(self, name: str, spec: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         status, body = self.request("PUT", f"/pipelines/{urllib.parse.quote(name)}", body=spec)
@@ -121,13 +147,15 @@ class ApiClient:
     def get_pipeline(self, name: str) -> dict[str, Any]:
         return dict(self.request("GET", f"/pipelines/{urllib.parse.quote(name)}")[1])
 
-    def start_batch(self, request: dict[str, Any], idempotency_key: str | None = None) -> tuple[int, dict[str, Any]]:
+    def start_batch(
+        self, profile: str, request: dict[str, Any], idempotency_key: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        status, body = self.request("POST", "/batches", body=request, headers=headers)
+        status, body = self.request("POST", f"/batches/{_quote(profile)}", body=request, headers=headers)
         return status, dict(body)
 
-    def get_batch(self, batch_id: str) -> dict[str, Any]:
-        return dict(self.request("GET", f"/batches/{urllib.parse.quote(batch_id)}")[1])
+    def get_batch(self, profile: str, batch_id: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/batches/{_quote(profile)}/{_quote(batch_id)}")[1])
 
     def get_scaling(self, cluster: str, nodegroup: str, limit: int | None = None) -> dict[str, Any]:
         path = f"/scaling/{urllib.parse.quote(cluster)}/{urllib.parse.quote(nodegroup)}"
@@ -139,6 +167,28 @@ class ApiClient:
         path = f"/scaling/{urllib.parse.quote(cluster)}/{urllib.parse.quote(nodegroup)}/actions"
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         return dict(self.request("POST", path, body=change, headers=headers)[1])
+
+
+def _quote(segment: str) -> str:
+    return urllib.parse.quote(segment, safe="")
+
+
+def _pipeline(name: str | None) -> str:
+    return f"/pipelines/{_quote(name or '')}"
+
+
+def _run(pipeline: str, run_id: str) -> str:
+    return f"{_pipeline(pipeline)}/runs/{_quote(run_id)}"
+
+
+def owners(resource_id: str) -> list[str]:
+    """The pipelines (or job profiles) a run id may belong to, shortest first: every run is named
+    ``<pipeline>-<label>-<hash>`` (mlcp.common.naming.execution_name) and names may contain hyphens, so
+    ``churn-eu-v1-api-0a1b`` may be pipeline ``churn``'s or ``churn-eu``'s. The API answers 404 for a run
+    addressed under another pipeline, so trying these in order finds the one it belongs to."""
+    parts = resource_id.split("-")
+    candidates = ("-".join(parts[:n]) for n in range(1, len(parts)))
+    return [name for name in candidates if len(name) <= MAX_NAME and _NAME.fullmatch(name)]
 
 
 def _json(raw: bytes) -> Any:

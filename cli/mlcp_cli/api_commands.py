@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,9 @@ def _load_document(path: str, region: str | None) -> dict[str, Any]:
 def _run_rows(run: dict[str, Any]) -> None:
     print(f"run       {run['run_id']}")
     print(f"pipeline  {run['pipeline']}   dataset {run.get('dataset_version') or '-'}   status {run['status']}")
+    for what in ("started", "cancelled", "redriven"):  # the IAM identities that acted on it through the API
+        if run.get(f"{what}_by"):
+            print(f"{what:<9} by {run[f'{what}_by']}" + (f" at {run[f'{what}_at']}" if run.get(f"{what}_at") else ""))
     if run.get("redrive_count"):
         print(f"redriven  {run['redrive_count']} time(s)")
     stages = run.get("stages") or {}
@@ -83,16 +87,16 @@ def _run_rows(run: dict[str, Any]) -> None:
 
 
 def cmd_runs_start(args: argparse.Namespace) -> int:
-    request: dict[str, Any] = {}
-    if args.pipeline:
-        request["pipeline"] = args.pipeline
-    if args.dataset_version:
-        request["dataset_version"] = args.dataset_version
+    request: dict[str, Any] = {"dataset_version": args.dataset_version} if args.dataset_version else {}
     if args.spec:
         request["spec"] = _load_document(args.spec, args.region)
+    pipeline = args.pipeline or str((request.get("spec") or {}).get("name") or "")  # POST /pipelines/{name}/runs
+    if not pipeline:
+        print("give --pipeline (a registered pipeline) or --spec FILE", file=sys.stderr)
+        return EXIT_INVALID
     api = client(args)
     key = args.idempotency_key or str(uuid.uuid4())  # a retry of this command with --idempotency-key is safe
-    status, body = api.start_run(request, key)
+    status, body = api.start_run(pipeline, request, key)
     _print(
         args,
         body,
@@ -102,12 +106,13 @@ def cmd_runs_start(args: argparse.Namespace) -> int:
         ),
     )
     if args.watch:
-        return _watch(api, body["run_id"], args)
+        return _watch(api, body["run_id"], args, body["pipeline"])
     return 0
 
 
 def cmd_runs_get(args: argparse.Namespace) -> int:
-    run = client(args).get_run(args.run_id)
+    api = client(args)
+    run = api.owned(args.run_id, args.pipeline, lambda pipeline: api.get_run(pipeline, args.run_id))
     _print(args, run, lambda: _run_rows(run))
     return 0
 
@@ -132,13 +137,15 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
 
 
 def cmd_runs_cancel(args: argparse.Namespace) -> int:
-    result = client(args).cancel_run(args.run_id)
+    api = client(args)
+    result = api.owned(args.run_id, args.pipeline, lambda pipeline: api.cancel_run(pipeline, args.run_id))
     _print(args, result, lambda: print(f"run {result['run_id']} {result['status']} (its running job is stopped)"))
     return 0
 
 
 def cmd_runs_redrive(args: argparse.Namespace) -> int:
-    result = client(args).redrive_run(args.run_id)
+    api = client(args)
+    result = api.owned(args.run_id, args.pipeline, lambda pipeline: api.redrive_run(pipeline, args.run_id))
     _print(
         args,
         result,
@@ -164,13 +171,14 @@ def _polled(fetch: Callable[[], dict[str, Any]], interval: float) -> dict[str, A
             time.sleep(interval)
 
 
-def _watch(api: ApiClient, run_id: str, args: argparse.Namespace) -> int:
+def _watch(api: ApiClient, run_id: str, args: argparse.Namespace, pipeline: str | None) -> int:
     """Print each stage change until the run ends; exit 0 if it SUCCEEDED, 7 otherwise."""
     deadline = time.monotonic() + args.timeout
     seen: dict[str, str] = {}
     out = sys.stderr if args.json else sys.stdout
+    pipeline = pipeline or api.owned(run_id, None, lambda name: (api.get_run(name, run_id), name)[1])
     while True:
-        run = _polled(lambda: api.get_run(run_id), args.interval)
+        run = _polled(lambda: api.get_run(str(pipeline), run_id), args.interval)
         for name in STAGES:
             stage = (run.get("stages") or {}).get(name)
             if stage and seen.get(name) != stage["status"]:
@@ -194,7 +202,7 @@ def _watch(api: ApiClient, run_id: str, args: argparse.Namespace) -> int:
 
 
 def cmd_runs_watch(args: argparse.Namespace) -> int:
-    return _watch(client(args), args.run_id, args)
+    return _watch(client(args), args.run_id, args, args.pipeline)
 
 
 # --- pipelines ---------------------------------------------------------------------------------------------------
@@ -245,7 +253,7 @@ def cmd_pipelines_get(args: argparse.Namespace) -> int:
 
 # --- batch start|get -----------------------------------------------------------------------------------------------
 def cmd_batch_start(args: argparse.Namespace) -> int:
-    request: dict[str, Any] = {"profile": args.profile}
+    request: dict[str, Any] = {}
     if args.manifest:
         request["manifest_uri"] = args.manifest
     if args.items is not None:
@@ -259,7 +267,7 @@ def cmd_batch_start(args: argparse.Namespace) -> int:
     if args.indices:
         request["indices"] = [int(i) for i in args.indices.split(",") if i.strip()]
     key = args.idempotency_key or str(uuid.uuid4())
-    status, body = client(args).start_batch(request, key)
+    status, body = client(args).start_batch(args.profile, request, key)
     _print(
         args,
         body,
@@ -273,14 +281,14 @@ def cmd_batch_start(args: argparse.Namespace) -> int:
 
 def cmd_batch_get(args: argparse.Namespace) -> int:
     api = client(args)
-    run = api.get_batch(args.batch_id)
+    run = api.owned(args.batch_id, args.profile, lambda profile: api.get_batch(profile, args.batch_id))
     deadline = time.monotonic() + args.timeout
     while args.wait and run["status"] not in TERMINAL:  # --wait: until the batch run has ended
         if time.monotonic() > deadline:
             print(f"batch run {args.batch_id} still {run['status']} after {args.timeout:.0f} s", file=sys.stderr)
             return EXIT_UNAVAILABLE
         time.sleep(args.interval)
-        run = _polled(lambda: api.get_batch(args.batch_id), args.interval)
+        run = _polled(partial(api.get_batch, str(run["profile"]), args.batch_id), args.interval)
 
     def human() -> None:
         print(f"batch run {run['run_id']}   profile {run.get('profile') or '-'}   status {run['status']}")
@@ -329,6 +337,7 @@ def add_batch_parsers(batch: argparse.ArgumentParser) -> None:
     start.add_argument("--idempotency-key", help="retry-safe key (default: a new UUID per invocation)")
     get = _command(sub, "get", cmd_batch_get, "a batch run: status, plan, failed shards")
     get.add_argument("batch_id")
+    get.add_argument("--profile", help="the run's job profile (default: found from the run id)")
     get.add_argument("--wait", action="store_true", help="poll until the batch run has ended")
     get.add_argument("--interval", type=float, default=2.0, help=argparse.SUPPRESS)
     get.add_argument("--timeout", type=float, default=24 * 3600.0, help=argparse.SUPPRESS)
@@ -468,6 +477,8 @@ def add_parsers(sub: Any) -> None:
     watch.add_argument("run_id")
     watch.add_argument("--interval", type=float, default=2.0, help="seconds between polls (default 2)")
     watch.add_argument("--timeout", type=float, default=6 * 3600.0, help="give up after this many seconds")
+    for command in (get, cancel, redrive, watch):
+        command.add_argument("--pipeline", help="the run's pipeline (default: found from the run id)")
 
     pipelines = sub.add_parser(
         "pipelines",

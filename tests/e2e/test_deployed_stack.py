@@ -51,7 +51,7 @@ def test_the_api_registers_and_reads_a_pipeline_with_sigv4() -> None:
     assert status == 201
     assert api.get_pipeline(name)["spec_version"] == view["spec_version"]
     with pytest.raises(ApiError) as missing:
-        api.get_run("no-such-run")
+        api.get_run(name, "no-such-run")
     assert missing.value.status == 404
     unsigned = ApiClient(_outputs()["ApiUrl"], sign=False)
     with pytest.raises(ApiError) as refused:

@@ -55,10 +55,10 @@ def register(api: ModuleType, cloud: Cloud, name: str = "churn", version: str = 
 
 def start(api: ModuleType, key: str | None = None, **body: Any) -> tuple[int, dict[str, Any]]:
     headers = {"Idempotency-Key": key} if key else {}
-    return call(api, "POST", "/runs", {"pipeline": "churn", "dataset_version": "v1", **body}, headers=headers)
+    return call(api, "POST", "/pipelines/churn/runs", {"dataset_version": "v1", **body}, headers=headers)
 
 
-# --- POST /runs --------------------------------------------------------------------------------------------------
+# --- POST /pipelines/{name}/runs --------------------------------------------------------------------------------------
 def test_start_a_registered_pipeline_on_a_dataset_version(api: ModuleType, cloud: Cloud) -> None:
     register(api, cloud)
 
@@ -75,6 +75,7 @@ def test_start_a_registered_pipeline_on_a_dataset_version(api: ModuleType, cloud
     record = cloud.run(body["run_id"])
     assert record is not None
     assert record["status"] == "PENDING"
+    assert record["started_by"] == "arn:aws:iam::123456789012:user/local"  # requestContext.identity.userArn
 
 
 def test_an_idempotency_key_makes_a_retry_return_the_same_run(api: ModuleType, cloud: Cloud) -> None:
@@ -132,8 +133,10 @@ def test_start_with_an_inline_spec(api: ModuleType, cloud: Cloud) -> None:
     cloud.put("datasets/churn/v1/manifest.json", "{}")
     cloud.put("datasets/churn/v1/manifest.json", "{}")
 
-    status, body = call(api, "POST", "/runs", {"spec": example_spec(), "dataset_version": "v1"})
+    status, body = call(api, "POST", "/pipelines/churn/runs", {"spec": example_spec(), "dataset_version": "v1"})
+    renamed, problems = call(api, "POST", "/pipelines/other/runs", {"spec": example_spec(), "dataset_version": "v1"})
 
+    assert (renamed, problems["errors"][0]["field"]) == (400, "spec.name")  # a grant on one name runs no other
     assert status == 201
     execution = cloud.sfn.describe_execution(executionArn=body["execution_arn"])
     assert json.loads(execution["input"])["spec"]["name"] == "churn"
@@ -143,7 +146,7 @@ def test_an_invalid_inline_spec_is_a_400_naming_the_fields(api: ModuleType, clou
     spec = example_spec()
     spec["tuning"]["max_jobs"] = 0
 
-    status, body = call(api, "POST", "/runs", {"spec": spec, "dataset_version": "v1"})
+    status, body = call(api, "POST", "/pipelines/churn/runs", {"spec": spec, "dataset_version": "v1"})
 
     assert status == 400
     assert body["code"] == "InputInvalid"
@@ -151,31 +154,33 @@ def test_an_invalid_inline_spec_is_a_400_naming_the_fields(api: ModuleType, clou
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("path", "body", "field"),
     [
-        ({"pipeline": "Not A Name"}, "pipeline"),
-        ({"pipeline": "churn", "dataset_version": "a/b"}, "dataset_version"),
-        ({"pipeline": "churn", "extra": 1}, "extra"),
-        ({}, "pipeline"),
-        ([1, 2], "body"),
+        ("/pipelines/Not_A_Name/runs", {}, "name"),
+        ("/pipelines/churn/runs", {"dataset_version": "a/b"}, "dataset_version"),
+        ("/pipelines/churn/runs", {"extra": 1}, "extra"),
+        ("/pipelines/churn/runs", {"pipeline": "churn"}, "pipeline"),  # the path names it
+        ("/pipelines/churn/runs", [1, 2], "body"),
     ],
 )
-def test_bad_start_requests_are_400_with_the_field(api: ModuleType, body: Any, field: str) -> None:
-    status, answer = call(api, "POST", "/runs", body)
+def test_bad_start_requests_are_400_with_the_field(api: ModuleType, path: str, body: Any, field: str) -> None:
+    status, answer = call(api, "POST", path, body)
 
     assert status == 400
     assert field in [e["field"] for e in answer["errors"]], answer
 
 
 def test_malformed_json_and_a_bad_key_are_400(api: ModuleType) -> None:
-    assert call(api, "POST", "/runs", raw="{not json")[0] == 400
-    status, body = call(api, "POST", "/runs", {"pipeline": "churn"}, headers={"Idempotency-Key": "x" * 300})
+    assert call(api, "POST", "/pipelines/churn/runs", raw="{not json")[0] == 400
+    status, body = call(api, "POST", "/pipelines/churn/runs", {}, headers={"Idempotency-Key": "x" * 300})
     assert status == 400
     assert body["errors"][0]["location"] == "header"
 
 
 def test_a_body_that_is_not_utf8_is_400(api: ModuleType) -> None:
-    event = proxy_event("POST", "/runs", headers={"Content-Type": "application/json"}, body=b"\x00\x9a\xff")
+    event = proxy_event(
+        "POST", "/pipelines/churn/runs", headers={"Content-Type": "application/json"}, body=b"\x00\x9a\xff"
+    )
     assert event["isBase64Encoded"] is True
 
     response = api.lambda_handler(event, FakeLambdaContext())
@@ -196,7 +201,7 @@ def test_an_unregistered_pipeline_or_missing_dataset_is_a_404(api: ModuleType, c
     assert status == 404
     assert "datasets/churn/v9/manifest.json does not exist" in body["message"]
 
-    status, body = call(api, "POST", "/runs", {"pipeline": "churn"})  # no dataset_version, none uploaded via S3
+    status, body = call(api, "POST", "/pipelines/churn/runs", {})  # no dataset_version, none uploaded via S3
     assert status == 404
     assert "no dataset version" in body["message"]
 
@@ -222,31 +227,53 @@ def test_an_unexpected_aws_error_is_a_500_without_internals(api: ModuleType, clo
     assert body == {"code": "InternalError", "message": "internal error; see the API logs", "errors": []}
 
 
-# --- GET /runs, GET /runs/{id} -----------------------------------------------------------------------------------
+# --- GET /runs, GET /pipelines/{name}/runs[/{id}] ---------------------------------------------------------------------
 def test_get_a_run_and_404_for_an_unknown_one(api: ModuleType, cloud: Cloud) -> None:
     register(api, cloud)
     _, started = start(api)
 
-    status, run = call(api, "GET", f"/runs/{started['run_id']}")
+    status, run = call(api, "GET", f"/pipelines/churn/runs/{started['run_id']}")
     assert status == 200
     assert run["run_id"] == started["run_id"]
     assert run["status"] == "PENDING"
     assert run["trigger"]["type"] == "api"
+    assert run["started_by"] == "arn:aws:iam::123456789012:user/local"
 
-    assert call(api, "GET", "/runs/nope")[0] == 404
-    assert call(api, "GET", "/runs/bad%20id!")[0] == 400
+    assert call(api, "GET", "/pipelines/churn/runs/nope")[0] == 404
+    assert call(api, "GET", "/pipelines/churn/runs/bad%20id!")[0] == 400
+
+
+def test_a_run_addressed_under_another_pipeline_is_a_404_like_a_missing_one(api: ModuleType, cloud: Cloud) -> None:
+    """GIVEN a run of churn WHEN it is read, cancelled or redriven under pipeline other (a caller granted only
+    other's routes) THEN 404 with the message of a missing run, and the run is untouched."""
+    register(api, cloud)
+    register(api, cloud, "other")
+    _, started = start(api)
+    run_id = started["run_id"]
+
+    answers = [
+        call(api, "GET", f"/pipelines/other/runs/{run_id}"),
+        call(api, "POST", f"/pipelines/other/runs/{run_id}/cancel"),
+        call(api, "POST", f"/pipelines/other/runs/{run_id}/redrive"),
+    ]
+    missing = call(api, "GET", "/pipelines/other/runs/other-v1-api-request-0000")
+
+    assert [status for status, _ in answers] == [404, 404, 404]
+    assert {body["message"] for _, body in answers} == {f"pipeline 'other' has no run {run_id!r}"}
+    assert missing[1]["message"] == "pipeline 'other' has no run 'other-v1-api-request-0000'"
+    assert cloud.sfn.describe_execution(executionArn=started["execution_arn"])["status"] == "RUNNING"
 
 
 def test_list_runs_pages_by_pipeline_and_status(api: ModuleType, cloud: Cloud) -> None:
     register(api, cloud)
     register(api, cloud, "other")
     ids = {start(api)[1]["run_id"] for _ in range(5)}
-    call(api, "POST", "/runs", {"pipeline": "other", "dataset_version": "v1"})
+    call(api, "POST", "/pipelines/other/runs", {"dataset_version": "v1"})
 
     seen: list[str] = []
     token = ""
     while True:
-        status, page = call(api, "GET", "/runs", query=f"pipeline=churn&limit=2&next_token={token}")
+        status, page = call(api, "GET", "/pipelines/churn/runs", query=f"limit=2&next_token={token}")
         assert status == 200
         assert len(page["items"]) <= 2
         seen += [r["run_id"] for r in page["items"]]
@@ -260,16 +287,21 @@ def test_list_runs_pages_by_pipeline_and_status(api: ModuleType, cloud: Cloud) -
     assert len(everything["items"]) == 6
     _, running = call(api, "GET", "/runs", query="status=RUNNING")
     assert running["items"] == []
-    _, pending = call(api, "GET", "/runs", query="status=PENDING&pipeline=other")
+    _, pending = call(api, "GET", "/pipelines/other/runs", query="status=PENDING")
     assert [r["pipeline"] for r in pending["items"]] == ["other"]
 
 
 @pytest.mark.parametrize(
-    "query",
-    ["limit=0", "limit=101", "limit=abc", "status=DONE", "pipeline=Bad_Name", "next_token=garbage", "next_token=e30"],
+    ("path", "query"),
+    [
+        *[("/runs", q) for q in ("limit=0", "limit=101", "limit=abc", "status=DONE", "next_token=garbage")],
+        ("/runs", "next_token=e30"),
+        ("/pipelines/churn/runs", "limit=0"),
+        ("/pipelines/Bad_Name/runs", ""),
+    ],
 )
-def test_bad_list_queries_are_400(api: ModuleType, query: str) -> None:
-    status, body = call(api, "GET", "/runs", query=query)
+def test_bad_list_queries_are_400(api: ModuleType, path: str, query: str) -> None:
+    status, body = call(api, "GET", path, query=query)
 
     assert status == 400, body
     assert body["errors"], body
@@ -279,7 +311,7 @@ def test_a_token_of_another_listing_is_400(api: ModuleType, cloud: Cloud) -> Non
     register(api, cloud)
     for _ in range(3):
         start(api)
-    _, page = call(api, "GET", "/runs", query="pipeline=churn&limit=1")
+    _, page = call(api, "GET", "/pipelines/churn/runs", query="limit=1")
 
     status, body = call(api, "GET", "/runs", query=f"limit=1&next_token={page['next_token']}")
 
@@ -287,12 +319,12 @@ def test_a_token_of_another_listing_is_400(api: ModuleType, cloud: Cloud) -> Non
     assert body["errors"][0]["field"] == "next_token"
 
 
-# --- cancel / redrive --------------------------------------------------------------------------------------------
+# --- cancel / redrive -------------------------------------------------------------------------------------------------
 def test_cancel_stops_the_execution_and_marks_the_run_aborted(api: ModuleType, cloud: Cloud) -> None:
     register(api, cloud)
     _, run = start(api)
 
-    status, body = call(api, "POST", f"/runs/{run['run_id']}/cancel")
+    status, body = call(api, "POST", f"/pipelines/churn/runs/{run['run_id']}/cancel")
 
     assert status == 200
     assert body["status"] == "ABORTED"
@@ -301,10 +333,12 @@ def test_cancel_stops_the_execution_and_marks_the_run_aborted(api: ModuleType, c
     assert record is not None
     assert record["status"] == "ABORTED"
     assert record["failure"]["error"] == "mlcp.Cancelled"
-    status, body = call(api, "POST", f"/runs/{run['run_id']}/cancel")
+    assert record["cancelled_by"] == "arn:aws:iam::123456789012:user/local"
+    assert record["cancelled_at"]
+    status, body = call(api, "POST", f"/pipelines/churn/runs/{run['run_id']}/cancel")
     assert status == 409
     assert "only RUNNING runs" in body["message"]
-    assert call(api, "POST", "/runs/unknown/cancel")[0] == 404
+    assert call(api, "POST", "/pipelines/churn/runs/unknown/cancel")[0] == 404
 
 
 def test_cancel_of_a_run_without_an_execution_is_409(api: ModuleType, cloud: Cloud) -> None:
@@ -313,7 +347,7 @@ def test_cancel_of_a_run_without_an_execution_is_409(api: ModuleType, cloud: Clo
         Item={"run_id": {"S": "pending-run"}, "pipeline": {"S": "churn"}, "status": {"S": "PENDING"}},
     )
 
-    status, body = call(api, "POST", "/runs/pending-run/cancel")
+    status, body = call(api, "POST", "/pipelines/churn/runs/pending-run/cancel")
 
     assert status == 409
     assert "no execution yet" in body["message"]
@@ -349,7 +383,7 @@ def test_redrive_a_failed_run(api: ModuleType, cloud: Cloud) -> None:
     ) as stub:  # plain moto has no RedriveExecution (the local cloud's patches/stepfunctions/redrive.py adds it)
         _stub_execution(stub, run["execution_arn"], "FAILED", redriveCount=0, redriveStatus="REDRIVABLE")
         stub.add_response("redrive_execution", {"redriveDate": "2026-11-27T10:05:00Z"})
-        status, body = call(api, "POST", f"/runs/{run['run_id']}/redrive")
+        status, body = call(api, "POST", f"/pipelines/churn/runs/{run['run_id']}/redrive")
 
     assert status == 200, body
     assert body == {
@@ -362,6 +396,7 @@ def test_redrive_a_failed_run(api: ModuleType, cloud: Cloud) -> None:
     assert record is not None
     assert record["status"] == "RUNNING"
     assert record["redrive_count"] == 1
+    assert record["redriven_by"] == "arn:aws:iam::123456789012:user/local"
     assert "failure" not in record
     assert "ended_at" not in record
 
@@ -385,7 +420,7 @@ def test_redrive_conflicts_are_409(
     _, run = start(api)
     with Stubber(clients.client("stepfunctions")) as stub:
         _stub_execution(stub, run["execution_arn"], status, **extra)
-        code, body = call(api, "POST", f"/runs/{run['run_id']}/redrive")
+        code, body = call(api, "POST", f"/pipelines/churn/runs/{run['run_id']}/redrive")
 
     assert code == 409
     assert message in body["message"]
@@ -397,13 +432,13 @@ def test_redrive_refused_by_step_functions_is_409_and_unknown_run_404(api: Modul
     with Stubber(clients.client("stepfunctions")) as stub:
         _stub_execution(stub, run["execution_arn"], "ABORTED", redriveStatus="REDRIVABLE")
         stub.add_client_error("redrive_execution", "ExecutionNotRedrivable", "not redrivable", 400)
-        code, _ = call(api, "POST", f"/runs/{run['run_id']}/redrive")
+        code, _ = call(api, "POST", f"/pipelines/churn/runs/{run['run_id']}/redrive")
 
     assert code == 409
-    assert call(api, "POST", "/runs/unknown/redrive")[0] == 404
+    assert call(api, "POST", "/pipelines/churn/runs/unknown/redrive")[0] == 404
 
 
-# --- pipelines ---------------------------------------------------------------------------------------------------
+# --- pipelines --------------------------------------------------------------------------------------------------------
 def test_put_get_and_list_pipelines(api: ModuleType) -> None:
     status, created = call(api, "PUT", "/pipelines/churn", example_spec())
     assert status == 201
@@ -462,7 +497,7 @@ def test_put_and_inline_specs_go_through_the_preflight(api: ModuleType) -> None:
     assert [e["field"] for e in body["errors"]] == ["tuning.training.environment"]
 
     spec = {**example_spec(), "role_arn": "arn:aws:iam::123456789012:role/team-sagemaker-role"}
-    status, body = call(api, "POST", "/runs", {"spec": spec, "dataset_version": "v1"})
+    status, body = call(api, "POST", "/pipelines/churn/runs", {"spec": spec, "dataset_version": "v1"})
     assert status == 400
     assert [e["field"] for e in body["errors"]] == ["spec.role_arn"]
     assert "ExtraSageMakerExecutionRoleArns" in body["errors"][0]["message"]

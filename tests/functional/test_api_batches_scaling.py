@@ -102,14 +102,20 @@ def sent_input(cloud: Cloud, arn: str) -> dict[str, Any]:
     return found
 
 
-# --- POST /batches ------------------------------------------------------------------------------------------------
+def post_batch(api: ModuleType, request: dict[str, Any], **kwargs: Any) -> tuple[int, dict[str, Any]]:
+    """POST /batches/{profile} with the rest of ``request`` as the body."""
+    body = dict(request)
+    return call(api, "POST", f"/batches/{body.pop('profile')}", body, **kwargs)
+
+
+# --- POST /batches/{profile} ------------------------------------------------------------------------------------------
 def test_start_a_batch_on_a_manifest_and_retry_it_with_the_same_key(api: ModuleType, cloud: Cloud) -> None:
     request = {"profile": "image-scoring", "manifest_uri": MANIFEST}
 
-    status, body = call(api, "POST", "/batches", request, headers={"Idempotency-Key": "k1"})
-    again, same = call(api, "POST", "/batches", request, headers={"Idempotency-Key": "k1"})
-    other, conflict = call(
-        api, "POST", "/batches", {**request, "manifest_uri": None, "item_count": 5}, headers={"Idempotency-Key": "k1"}
+    status, body = post_batch(api, request, headers={"Idempotency-Key": "k1"})
+    again, same = post_batch(api, request, headers={"Idempotency-Key": "k1"})
+    other, conflict = post_batch(
+        api, {**request, "manifest_uri": None, "item_count": 5}, headers={"Idempotency-Key": "k1"}
     )
 
     assert (status, again, other) == (201, 200, 409)
@@ -127,11 +133,9 @@ def test_an_inline_spec_is_validated_and_registered(api: ModuleType, cloud: Clou
     spec = json.loads(json.dumps(__import__("yaml").safe_load((EXAMPLES / "batch" / "batch.yaml").read_text())))
     spec["name"] = "thumbnails"
 
-    status, body = call(api, "POST", "/batches", {"profile": "thumbnails", "item_count": 50, "spec": spec})
-    bad, problems = call(
-        api, "POST", "/batches", {"profile": "thumbnails", "spec": {**spec, "target_child_seconds": -1}}
-    )
-    renamed, mismatch = call(api, "POST", "/batches", {"profile": "other", "spec": spec})
+    status, body = post_batch(api, {"profile": "thumbnails", "item_count": 50, "spec": spec})
+    bad, problems = post_batch(api, {"profile": "thumbnails", "spec": {**spec, "target_child_seconds": -1}})
+    renamed, mismatch = post_batch(api, {"profile": "other", "spec": spec})
 
     assert status == 201
     stored = cloud.s3.get_object(Bucket=BUCKET, Key="batches/thumbnails/batch.yaml")["Body"].read()
@@ -148,23 +152,23 @@ def test_an_inline_spec_is_validated_and_registered(api: ModuleType, cloud: Clou
         ({"profile": "image-scoring", "manifest_uri": MANIFEST, "item_count": 3}, "item_count"),
         ({"profile": "image-scoring", "manifest_uri": "s3://someone-elses-bucket/m.json"}, "manifest_uri"),
         ({"profile": "image-scoring", "indices": [1]}, "indices"),
-        ({"profile": "Not A Profile"}, "profile"),
+        ({"profile": "Not_A_Profile"}, "profile"),
         ({"profile": "image-scoring", "item_count": 0}, "item_count"),
         ({"profile": "image-scoring", "surprise": 1}, "surprise"),
         ({"profile": "image-scoring", "retry_of": "r1", "item_count": 3}, "item_count"),
     ],
 )
 def test_bad_batch_requests_are_400_with_the_field(api: ModuleType, request_body: dict[str, Any], field: str) -> None:
-    status, body = call(api, "POST", "/batches", request_body)
+    status, body = post_batch(api, request_body)
 
     assert status == 400
     assert field in fields(body)
 
 
 def test_unknown_profile_manifest_or_run_to_retry_is_404(api: ModuleType) -> None:
-    no_profile = call(api, "POST", "/batches", {"profile": "nobody"})
-    no_manifest = call(api, "POST", "/batches", {"profile": "image-scoring", "manifest_uri": MANIFEST + ".gone"})
-    no_run = call(api, "POST", "/batches", {"profile": "image-scoring", "retry_of": "never-ran"})
+    no_profile = post_batch(api, {"profile": "nobody"})
+    no_manifest = post_batch(api, {"profile": "image-scoring", "manifest_uri": MANIFEST + ".gone"})
+    no_run = post_batch(api, {"profile": "image-scoring", "retry_of": "never-ran"})
 
     assert [s for s, _ in (no_profile, no_manifest, no_run)] == [404, 404, 404]
     assert "batches/nobody/batch.yaml" in no_profile[1]["message"]
@@ -192,10 +196,10 @@ def test_retry_the_failed_shards_of_a_run(api: ModuleType, cloud: Cloud) -> None
     _stats(cloud, "run-1", [3, 7])
     _stats(cloud, "run-2", [])
 
-    status, body = call(api, "POST", "/batches", {"profile": "image-scoring", "retry_of": "run-1"})
-    picked, chosen = call(api, "POST", "/batches", {"profile": "image-scoring", "retry_of": "run-1", "indices": [7]})
-    wrong, problems = call(api, "POST", "/batches", {"profile": "image-scoring", "retry_of": "run-1", "indices": [12]})
-    nothing, conflict = call(api, "POST", "/batches", {"profile": "image-scoring", "retry_of": "run-2"})
+    status, body = post_batch(api, {"profile": "image-scoring", "retry_of": "run-1"})
+    picked, chosen = post_batch(api, {"profile": "image-scoring", "retry_of": "run-1", "indices": [7]})
+    wrong, problems = post_batch(api, {"profile": "image-scoring", "retry_of": "run-1", "indices": [12]})
+    nothing, conflict = post_batch(api, {"profile": "image-scoring", "retry_of": "run-2"})
 
     assert (status, picked, wrong, nothing) == (201, 201, 400, 409)
     sent = sent_input(cloud, body["execution_arn"])
@@ -209,22 +213,22 @@ def test_throttled_batch_start_is_429(api: ModuleType) -> None:
     with Stubber(clients.client("stepfunctions")) as stub:
         stub.add_client_error("describe_execution", "ExecutionDoesNotExist", "none", 400)
         stub.add_client_error("start_execution", "ExecutionLimitExceeded", "too many executions", 400)
-        status, body = call(api, "POST", "/batches", {"profile": "image-scoring", "manifest_uri": MANIFEST})
+        status, body = post_batch(api, {"profile": "image-scoring", "manifest_uri": MANIFEST})
 
     assert status == 429
     assert body["code"] == "Throttled"
 
 
-# --- GET /batches/{id} --------------------------------------------------------------------------------------------
+# --- GET /batches/{profile}/{id} --------------------------------------------------------------------------------------
 def test_get_a_batch_run_with_its_plan_and_stats(api: ModuleType, cloud: Cloud) -> None:
-    _, started = call(api, "POST", "/batches", {"profile": "image-scoring", "manifest_uri": MANIFEST})
+    _, started = post_batch(api, {"profile": "image-scoring", "manifest_uri": MANIFEST})
     run_id = started["run_id"]
-    plain_status, plain = call(api, "GET", f"/batches/{run_id}")
+    plain_status, plain = call(api, "GET", f"/batches/image-scoring/{run_id}")
     planned = {"plan": {"queue": "mlcp-batch-spot", "children": 10}, "shards": {"children": 10}}
     cloud.put(f"batches/image-scoring/runs/{run_id}/plan.json", json.dumps(planned))
     _stats(cloud, run_id, [4])
 
-    status, body = call(api, "GET", f"/batches/{run_id}")
+    status, body = call(api, "GET", f"/batches/image-scoring/{run_id}")
 
     assert (plain_status, status) == (200, 200)
     assert plain["plan"] is None
@@ -238,15 +242,27 @@ def test_get_a_batch_run_with_its_plan_and_stats(api: ModuleType, cloud: Cloud) 
 
 
 def test_get_an_unknown_or_malformed_batch_id(api: ModuleType) -> None:
-    missing, body = call(api, "GET", "/batches/no-such-run")
-    malformed, problems = call(api, "GET", "/batches/bad.id")
+    missing, body = call(api, "GET", "/batches/image-scoring/no-such-run")
+    malformed, problems = call(api, "GET", "/batches/image-scoring/bad.id")
 
     assert (missing, malformed) == (404, 400)
     assert "no-such-run" in body["message"]
     assert problems["errors"][0]["location"] == "path"
 
 
-# --- GET /scaling/{cluster}/{nodegroup} ---------------------------------------------------------------------------
+def test_a_batch_run_addressed_under_another_profile_is_a_404_like_a_missing_one(api: ModuleType) -> None:
+    """A caller granted GET /batches/thumbnails/* learns nothing of image-scoring's runs."""
+    _, started = post_batch(api, {"profile": "image-scoring", "manifest_uri": MANIFEST})
+
+    status, body = call(api, "GET", f"/batches/thumbnails/{started['run_id']}")
+    missing, nothing = call(api, "GET", "/batches/thumbnails/thumbnails-api-0000")
+
+    assert (status, missing) == (404, 404)
+    assert body["message"] == f"job profile 'thumbnails' has no batch run {started['run_id']!r}"
+    assert nothing["message"] == "job profile 'thumbnails' has no batch run 'thumbnails-api-0000'"
+
+
+# --- GET /scaling/{cluster}/{nodegroup} -------------------------------------------------------------------------------
 def test_get_a_node_groups_policy_state_and_decisions_newest_first(api: ModuleType, cloud: Cloud) -> None:
     decide = load_handler("decide_scaling")
     for i, at in enumerate(("2026-11-27T10:00:00Z", "2026-11-27T11:00:00Z")):
@@ -284,7 +300,7 @@ def test_get_scaling_of_an_uncovered_node_group_is_404_and_bad_input_400(api: Mo
     assert fields(bad_name) == {"cluster"}
 
 
-# --- POST /scaling/{cluster}/{nodegroup}/actions ------------------------------------------------------------------
+# --- POST /scaling/{cluster}/{nodegroup}/actions ----------------------------------------------------------------------
 def test_a_manual_action_starts_the_controller_which_clamps_it(api: ModuleType, cloud: Cloud) -> None:
     status, body = call(
         api, "POST", "/scaling/ml-inference/gpu-a/actions", {"desired": 30}, headers={"Idempotency-Key": "m1"}
@@ -399,15 +415,15 @@ def test_the_sample_events_route_to_the_new_operations(api: ModuleType) -> None:
     assert (ROOT / "events" / "api" / "scaling_action.json").is_file()
 
 
-# --- issue 18: an inline spec never replaces a profile; a failed run's cause has no stack trace ----------------------
+# --- issue 18: an inline spec never replaces a profile; a failed run's cause has no stack trace -----------------------
 def test_an_inline_spec_never_replaces_a_different_registered_spec(api: ModuleType, cloud: Cloud) -> None:
     # GIVEN the registered image-scoring profile (its own job definition and queues)
     spec = json.loads(json.dumps(__import__("yaml").safe_load((EXAMPLES / "batch" / "batch.yaml").read_text())))
     before = cloud.s3.get_object(Bucket=BUCKET, Key="batches/image-scoring/batch.yaml")["Body"].read()
     hijack = {**spec, "job": {**spec["job"], "definition": "another-teams-job-definition"}}
 
-    status, body = call(api, "POST", "/batches", {"profile": "image-scoring", "item_count": 5, "spec": hijack})
-    same, _ = call(api, "POST", "/batches", {"profile": "image-scoring", "item_count": 5, "spec": spec})
+    status, body = post_batch(api, {"profile": "image-scoring", "item_count": 5, "spec": hijack})
+    same, _ = post_batch(api, {"profile": "image-scoring", "item_count": 5, "spec": spec})
 
     # THEN the different spec is a 409 naming the registered object, and nothing was overwritten
     assert status == 409
@@ -420,7 +436,7 @@ def test_an_inline_spec_never_replaces_a_different_registered_spec(api: ModuleTy
 def test_a_failed_runs_cause_is_shown_without_its_stack_trace(
     api: ModuleType, cloud: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, started = call(api, "POST", "/batches", {"profile": "image-scoring", "manifest_uri": MANIFEST})
+    _, started = post_batch(api, {"profile": "image-scoring", "manifest_uri": MANIFEST})
     lambda_cause = {
         "errorMessage": "'shard'",
         "errorType": "KeyError",
@@ -439,7 +455,7 @@ def test_a_failed_runs_cause_is_shown_without_its_stack_trace(
 
     monkeypatch.setattr(StepFunctionsExecutions, "describe", failed)
 
-    status, body = call(api, "GET", f"/batches/{started['run_id']}")
+    status, body = call(api, "GET", f"/batches/image-scoring/{started['run_id']}")
 
     assert status == 200
     assert body["cause"] == "KeyError: 'shard'"
@@ -456,7 +472,7 @@ def test_an_inline_spec_outside_the_granted_batch_scope_is_400_naming_the_parame
     spec["name"] = "hijack"
     spec["job"]["definition"] = "another-teams-job-definition"
 
-    status, body = call(api, "POST", "/batches", {"profile": "hijack", "item_count": 5, "spec": spec})
+    status, body = post_batch(api, {"profile": "hijack", "item_count": 5, "spec": spec})
 
     assert status == 400
     assert body["errors"][0]["field"] == "spec.job.definition"

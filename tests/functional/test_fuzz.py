@@ -137,7 +137,12 @@ CONTENT_TYPES = st.sampled_from(
     ]
 )
 ROUTES = st.sampled_from(
-    [("PUT", "/pipelines/churn"), ("POST", "/runs"), ("POST", "/batches"), ("POST", "/scaling/c/ng/actions")]
+    [
+        ("PUT", "/pipelines/churn"),
+        ("POST", "/pipelines/churn/runs"),
+        ("POST", "/batches/image-scoring"),
+        ("POST", "/scaling/c/ng/actions"),
+    ]
 )
 
 

@@ -48,7 +48,7 @@ def test_case_put_pipeline_with_a_yaml_body_is_415_naming_the_accepted_type(api:
     ["text/plain", "application/xml", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
 )
 def test_json_under_another_content_type_is_415(api: ModuleType, content_type: str) -> None:  # noqa: F811
-    for method, path in (("PUT", "/pipelines/churn"), ("POST", "/runs")):
+    for method, path in (("PUT", "/pipelines/churn"), ("POST", "/pipelines/churn/runs")):
         status, body = call(api, method, path, raw=json.dumps(example_spec()), headers={"Content-Type": content_type})
         assert status == 415, (method, path, body)
         assert f"Content-Type {content_type!r} is not supported; send the body as application/json" in body["message"]
@@ -65,7 +65,7 @@ def test_json_under_another_content_type_is_415(api: ModuleType, content_type: s
     ids=["nested-5000", "digits-4301", "over-256KiB", "nan"],
 )
 def test_hostile_json_bodies_are_400_naming_the_limit(api: ModuleType, raw: str, message: str) -> None:  # noqa: F811
-    for method, path in (("PUT", "/pipelines/churn"), ("POST", "/runs")):
+    for method, path in (("PUT", "/pipelines/churn"), ("POST", "/pipelines/churn/runs")):
         status, body = call(api, method, path, raw=raw)
         assert status == 400, (method, path, body)
         (problem,) = body["errors"]
@@ -79,7 +79,7 @@ def test_an_inline_spec_over_the_execution_input_limit_is_400(api: ModuleType) -
     spec = example_spec()
     spec["description"] = "x" * (MAX_DOCUMENT_BYTES + 1)
 
-    status, body = call(api, "POST", "/runs", {"spec": spec, "dataset_version": "v1"})
+    status, body = call(api, "POST", "/pipelines/churn/runs", {"spec": spec, "dataset_version": "v1"})
 
     assert status == 400
     assert "262,144 bytes" in body["message"]

@@ -73,19 +73,25 @@ def wait_for(check: Any, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def tune_job(api: LocalApi, run_id: str) -> str | None:
+    """The run's tune stage job name, once it has one."""
+    stage = http(api, "GET", f"/pipelines/churn/runs/{run_id}")[1]["stages"].get("tune") or {}
+    return stage.get("job_name")
+
+
 def test_idempotent_start_over_http(registered: tuple[LocalCloud, LocalApi]) -> None:
     cloud, api = registered
-    request = {"pipeline": "churn", "dataset_version": "v1"}
+    request = {"dataset_version": "v1"}
 
-    first = http(api, "POST", "/runs", request, {"Idempotency-Key": "idem-1"})
-    again = http(api, "POST", "/runs", request, {"Idempotency-Key": "idem-1"})
+    first = http(api, "POST", "/pipelines/churn/runs", request, {"Idempotency-Key": "idem-1"})
+    again = http(api, "POST", "/pipelines/churn/runs", request, {"Idempotency-Key": "idem-1"})
     cloud.settle(timeout=TIMEOUT)
 
     assert (first[0], again[0]) == (201, 200)  # README: "201 started, 200 already started"
     assert again[1] == {**first[1], "started": False}
     run_id = first[1]["run_id"]
     assert [e["name"] for e in cloud.executions()].count(run_id) == 1
-    status, run = http(api, "GET", f"/runs/{run_id}")
+    status, run = http(api, "GET", f"/pipelines/churn/runs/{run_id}")
     assert status == 200
     assert run["status"] == "SUCCEEDED"
     assert [s for s in ("validate", "augment", "tune", "compress", "gate", "register") if s in run["stages"]] == [
@@ -101,13 +107,11 @@ def test_idempotent_start_over_http(registered: tuple[LocalCloud, LocalApi]) -> 
 
 def test_cancel_stops_the_running_sagemaker_job(registered: tuple[LocalCloud, LocalApi]) -> None:
     cloud, api = registered
-    _, started = http(api, "POST", "/runs", {"pipeline": "churn", "dataset_version": "v2"}, {"Idempotency-Key": "c-1"})
+    _, started = http(api, "POST", "/pipelines/churn/runs", {"dataset_version": "v2"}, {"Idempotency-Key": "c-1"})
     run_id = started["run_id"]
 
-    tuning_job = wait_for(
-        lambda: (http(api, "GET", f"/runs/{run_id}")[1]["stages"].get("tune") or {}).get("job_name"), "the tune stage"
-    )
-    status, cancelled = http(api, "POST", f"/runs/{run_id}/cancel")
+    tuning_job = wait_for(lambda: tune_job(api, run_id), "the tune stage")
+    status, cancelled = http(api, "POST", f"/pipelines/churn/runs/{run_id}/cancel")
     cloud.settle(timeout=TIMEOUT)
 
     assert status == 200, cancelled
@@ -127,23 +131,24 @@ def test_cancel_stops_the_running_sagemaker_job(registered: tuple[LocalCloud, Lo
         "the tuning job to stop",
     )
     print(f"tuning job {tuning_job}: {job['HyperParameterTuningJobStatus']}")
-    _, run = http(api, "GET", f"/runs/{run_id}")
+    _, run = http(api, "GET", f"/pipelines/churn/runs/{run_id}")
     assert run["status"] == "ABORTED"
     assert run["failure"]["error"] == "mlcp.Cancelled"
-    assert http(api, "POST", f"/runs/{run_id}/cancel")[0] == 409
+    assert run["cancelled_by"] == run["started_by"] == "arn:aws:iam::123456789012:user/local"
+    assert http(api, "POST", f"/pipelines/churn/runs/{run_id}/cancel")[0] == 409
 
 
 def test_redrive_of_a_failed_run(registered: tuple[LocalCloud, LocalApi]) -> None:
     cloud, api = registered
     cloud.faults.jobs.append(JobFault(job="*-compress", reason="AlgorithmError: injected", times=1))
-    _, started = http(api, "POST", "/runs", {"pipeline": "churn", "dataset_version": "v3"}, {"Idempotency-Key": "r-1"})
+    _, started = http(api, "POST", "/pipelines/churn/runs", {"dataset_version": "v3"}, {"Idempotency-Key": "r-1"})
     cloud.settle(timeout=TIMEOUT)
     run_id, arn = started["run_id"], started["execution_arn"]
-    _, failed = http(api, "GET", f"/runs/{run_id}")
+    _, failed = http(api, "GET", f"/pipelines/churn/runs/{run_id}")
     assert failed["status"] == "FAILED"
     assert failed["failure"]["stage"] == "compress"
 
-    status, redriven = http(api, "POST", f"/runs/{run_id}/redrive")
+    status, redriven = http(api, "POST", f"/pipelines/churn/runs/{run_id}/redrive")
     cloud.settle(timeout=TIMEOUT)
 
     assert status == 200, redriven
@@ -162,21 +167,22 @@ def test_redrive_of_a_failed_run(registered: tuple[LocalCloud, LocalApi]) -> Non
     ]
     assert redriven_states == ["Run Failed"]
     assert described["status"] == "FAILED"
-    _, run = http(api, "GET", f"/runs/{run_id}")
+    _, run = http(api, "GET", f"/pipelines/churn/runs/{run_id}")
     assert run["redrive_count"] == 1
+    assert run["redriven_by"] == "arn:aws:iam::123456789012:user/local"
     assert run["status"] == "FAILED"  # the recorder ended the reopened run with the redrive's status event
-    assert http(api, "POST", f"/runs/{run_id}/redrive")[0] == 200  # still FAILED: redrivable again
+    assert http(api, "POST", f"/pipelines/churn/runs/{run_id}/redrive")[0] == 200  # still FAILED: redrivable again
 
 
 def test_redrive_of_a_cancelled_run_restarts_the_job_state(registered: tuple[LocalCloud, LocalApi]) -> None:
     cloud, api = registered
-    _, started = http(api, "POST", "/runs", {"pipeline": "churn", "dataset_version": "v2"}, {"Idempotency-Key": "r-2"})
+    _, started = http(api, "POST", "/pipelines/churn/runs", {"dataset_version": "v2"}, {"Idempotency-Key": "r-2"})
     run_id, arn = started["run_id"], started["execution_arn"]
-    wait_for(lambda: (http(api, "GET", f"/runs/{run_id}")[1]["stages"].get("tune") or {}).get("job_name"), "tune")
-    http(api, "POST", f"/runs/{run_id}/cancel")
+    wait_for(lambda: tune_job(api, run_id), "tune")
+    http(api, "POST", f"/pipelines/churn/runs/{run_id}/cancel")
     cloud.settle(timeout=TIMEOUT)
 
-    status, _ = http(api, "POST", f"/runs/{run_id}/redrive")
+    status, _ = http(api, "POST", f"/pipelines/churn/runs/{run_id}/redrive")
     cloud.settle(timeout=TIMEOUT)
 
     assert status == 200
@@ -186,6 +192,36 @@ def test_redrive_of_a_cancelled_run_restarts_the_job_state(registered: tuple[Loc
     failed = [e["taskFailedEventDetails"] for e in after if e["type"] == "TaskFailed"]
     print("redrive of an aborted run:", entered, failed[:1], cloud.describe(arn)["status"])
     assert entered[0] == "Tune Hyperparameters"
+
+
+def test_the_local_api_enforces_an_iam_users_policy(registered: tuple[LocalCloud, LocalApi]) -> None:
+    """GIVEN a local IAM user with docs/iam/pipeline-operator.json (pipeline churn) WHEN it signs requests THEN
+    churn's routes reach the function (as that user) and another pipeline's are API Gateway's 403."""
+    from botocore.auth import SigV4Auth  # noqa: PLC0415
+    from botocore.awsrequest import AWSRequest  # noqa: PLC0415
+    from botocore.credentials import Credentials  # noqa: PLC0415
+
+    cloud, api = registered
+    iam = cloud.client("iam")
+    iam.create_user(UserName="churn-operator")
+    policy = (ROOT / "docs" / "iam" / "pipeline-operator.json").read_text()
+    iam.put_user_policy(UserName="churn-operator", PolicyName="mlcp-api", PolicyDocument=policy)
+    key = iam.create_access_key(UserName="churn-operator")["AccessKey"]
+
+    def signed(method: str, path: str) -> tuple[int, Any]:
+        request = AWSRequest(method=method, url=api.url + path, headers={"Content-Type": "application/json"})
+        SigV4Auth(Credentials(key["AccessKeyId"], key["SecretAccessKey"]), "execute-api", cloud.region).add_auth(
+            request
+        )
+        return http(api, method, path, headers=dict(request.headers.items()))
+
+    allowed, listing = signed("GET", "/pipelines/churn/runs")
+    denied, message = signed("GET", "/runs")
+    elsewhere, _ = signed("POST", "/pipelines/other/runs/other-v1-api-0a1b/cancel")
+
+    assert (allowed, denied, elsewhere) == (200, 403, 403)
+    assert {r["pipeline"] for r in listing["items"]} == {"churn"}
+    assert message["Message"].startswith("User: arn:aws:iam::123456789012:user/churn-operator is not authorized")
 
 
 # --- the CLI against the local API ---------------------------------------------------------------------------------
@@ -232,6 +268,8 @@ def test_cli_commands_against_the_local_api(
     code, out, _ = mlcp("runs", "get", run_id, *local)
     assert code == 0
     assert "status SUCCEEDED" in out
+    assert "started   by arn:aws:iam::123456789012:user/local" in out
+    assert mlcp("runs", "get", run_id, "--pipeline", "cli", *local)[1] == out  # the run id names its pipeline
     code, out, _ = mlcp("runs", "list", "--pipeline", "cli", "--status", "FAILED", "--all", *local, "--json")
     assert code == 0
     assert [r["status"] for r in json.loads(out)["items"]] == ["FAILED"]
@@ -253,8 +291,8 @@ def test_cli_commands_against_the_local_api(
     assert "only RUNNING runs can be cancelled" in err
     code, _, err = mlcp("runs", "start", "--pipeline", "Bad_Name", *local)
     assert code == 1
-    assert "\n  pipeline: " in err  # a body field as `mlcp spec validate` names it, printed once
-    assert err.count("pipeline:") == 1
+    assert "\n  path parameter name: " in err  # the path's pipeline name, field-level, printed once
+    assert err.count("name:") == 1
     env_endpoint = "http://127.0.0.1:9"
     assert mlcp("runs", "list", *local)[0] == 5
 
@@ -313,7 +351,7 @@ def test_fuzz_the_local_api_from_its_openapi_document(registered: tuple[LocalClo
     by_operation: dict[str, dict[int, int]] = {}
     for method, path, status in sent:
         parts = path.split("?")[0].strip("/").split("/")  # the resource, then ids, then an action (cancel, ...)
-        named = [parts[0]] + ["{id}" if p not in ("cancel", "redrive", "actions") else p for p in parts[1:]]
+        named = [parts[0]] + ["{id}" if p not in ("runs", "cancel", "redrive", "actions") else p for p in parts[1:]]
         key = f"{method} /" + "/".join(named)
         by_operation.setdefault(key, {}).setdefault(status, 0)
         by_operation[key][status] += 1

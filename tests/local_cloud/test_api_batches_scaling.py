@@ -62,10 +62,10 @@ def test_post_batches_runs_the_batch_pipeline_to_success(
         "queues": [{"name": cloud.output("BatchSpotQueueArn"), "max_vcpus": 64, "spot": True}],
         "estimate": {"per_item_seconds": 0.5, "startup_seconds": 30.0},
     }
-    request = {"profile": "api-scoring", "item_count": 2000, "spec": spec}
+    request = {"item_count": 2000, "spec": spec}
 
-    status, started = http(api, "POST", "/batches", request, {"Idempotency-Key": "batch-1"})
-    retried = http(api, "POST", "/batches", request, {"Idempotency-Key": "batch-1"})
+    status, started = http(api, "POST", "/batches/api-scoring", request, {"Idempotency-Key": "batch-1"})
+    retried = http(api, "POST", "/batches/api-scoring", request, {"Idempotency-Key": "batch-1"})
     cloud.settle(timeout=300)
 
     assert status == 201, started

@@ -6,6 +6,14 @@ builds the proxy event (resource, path parameters, multi-value headers and query
 caller's identity), invokes the function through Lambda Invoke (the in-process runtime), and maps its response
 back (a function error is a 502 ``Internal server error``). SigV4 signatures are not verified: a signed request
 names its access key as the caller, an unsigned one is the local user.
+
+With IAM enforcement on (``LocalCloud(enforce_iam=True)``, the default), a request signed with the access key of
+an IAM user or role session of the local cloud (IAM CreateUser + CreateAccessKey, or STS AssumeRole) is
+authorised as API Gateway's AWS_IAM authorizer does: ``execute-api:Invoke`` on
+``arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>`` against the principal's identity
+policies (:func:`iam_authorizer`), and a denial is API Gateway's 403 ``AccessDeniedException``; the caller is that
+principal's ARN. Other requests (unsigned, or the operator's own keys) are not restricted.
+https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-control-access-using-iam-policies-to-invoke-api.html
 """
 
 from __future__ import annotations
@@ -28,6 +36,9 @@ ACCOUNT = "123456789012"
 LOCAL_CALLER = f"arn:aws:iam::{ACCOUNT}:user/local"
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
 Invoke = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, str | None]]  # (payload, function error)
+# (method, path, headers) -> None (not an IAM principal of the local cloud: unrestricted), else (caller ARN, the
+# execute-api ARN of the request, whether the caller's policies allow execute-api:Invoke on it)
+Authorize = Callable[[str, str, dict[str, str]], tuple[str, str, bool] | None]
 
 
 @dataclass(frozen=True)
@@ -64,11 +75,39 @@ def lambda_invoker(lambda_client: Any, function_name: str) -> Invoke:
     return invoke
 
 
+def invoke_arn(method: str, path: str, *, region: str, account: str, api_id: str, stage: str) -> str:
+    """The resource API Gateway authorises a call on: arn:aws:execute-api:region:account:api-id/stage/METHOD/path."""
+    return f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{method.upper()}/{path.lstrip('/')}"
+
+
+def iam_authorizer(region: str, account: str, api_id: str, stage: str = STAGE) -> Authorize:
+    """API Gateway's AWS_IAM authorizer over the local cloud's IAM: the signing key's user or role session and its
+    identity policies (moto's), evaluated as IAM does (mlcp_cli.local.patches.iam.allowed)."""
+    from mlcp_cli.local.patches import iam, iam_actions  # noqa: PLC0415 - moto is loaded with the local cloud
+
+    def authorize(method: str, path: str, headers: dict[str, str]) -> tuple[str, str, bool] | None:
+        match = _CREDENTIAL.search(next((v for k, v in headers.items() if k.lower() == "authorization"), ""))
+        token = next((v for k, v in headers.items() if k.lower() == "x-amz-security-token"), None)
+        found = (
+            iam.caller_policies(account, match.group(1), {"X-Amz-Security-Token": token} if token else {})
+            if match
+            else None
+        )
+        if found is None:
+            return None
+        caller, documents = found
+        resource = invoke_arn(method, path, region=region, account=account, api_id=api_id, stage=stage)
+        return caller, resource, iam.allowed(documents, iam_actions.Requested("execute-api:Invoke", resource))
+
+    return authorize
+
+
 def serve_api(cloud: Any, port: int = 0, function: str = "ApiFunction", api: str = "MlcpApi") -> LocalApi:
     """Start the local API of a started LocalCloud; ``stop()`` it before the cloud stops."""
     routes = deployed_routes(cloud.client("apigateway"), cloud.stack.physical[api])
     invoke = lambda_invoker(cloud.client("lambda"), cloud.stack.physical[function])
-    return LocalApi(routes, invoke, port=port).start()
+    authorize = iam_authorizer(cloud.region, ACCOUNT, cloud.stack.physical[api]) if cloud.iam is not None else None
+    return LocalApi(routes, invoke, port=port, authorize=authorize).start()
 
 
 def proxy_event(
@@ -143,9 +182,17 @@ def caller_of(headers: dict[str, str]) -> str:
 class LocalApi:
     """A ThreadingHTTPServer that turns requests into proxy events for ``invoke`` (Lambda Invoke of ApiFunction)."""
 
-    def __init__(self, routes: list[Route], invoke: Invoke, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        routes: list[Route],
+        invoke: Invoke,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        authorize: Authorize | None = None,
+    ) -> None:
         self.routes = routes
         self.invoke = invoke
+        self.authorize = authorize
         # (method, path, status) of the requests served, newest last (bounded: `mlcp local serve` runs for days)
         self.requests: deque[tuple[str, str, int]] = deque(maxlen=100_000)
         api = self
@@ -212,6 +259,13 @@ class LocalApi:
                 {"message": "Missing Authentication Token"},
                 {"x-amzn-ErrorType": "MissingAuthenticationTokenException"},
             )
+        caller = caller_of(headers)
+        decision = self.authorize(method, path, headers) if self.authorize is not None else None
+        if decision is not None:
+            caller, resource, allowed = decision
+            if not allowed:  # API Gateway's answer to an IAM denial (implicit deny)
+                message = f"User: {caller} is not authorized to perform: execute-api:Invoke on resource: {resource}"
+                return _json(403, {"Message": message}, {"x-amzn-ErrorType": "AccessDeniedException"})
         event = proxy_event(
             method,
             path,
@@ -220,7 +274,7 @@ class LocalApi:
             query=url.query,
             headers=headers,
             body=body,
-            caller=caller_of(headers),
+            caller=caller,
         )
         response, error = self.invoke(event)
         if error is not None or not isinstance(response, dict) or "statusCode" not in response:

@@ -82,25 +82,26 @@ def test_the_openapi_document_lists_every_route_with_its_error_statuses() -> Non
     operations = {(m.upper(), p): o for p, ops in document["paths"].items() for m, o in ops.items()}
 
     assert set(operations) == {
-        ("POST", "/runs"),
+        ("POST", "/pipelines/{name}/runs"),
+        ("GET", "/pipelines/{name}/runs"),
         ("GET", "/runs"),
-        ("GET", "/runs/{run_id}"),
-        ("POST", "/runs/{run_id}/cancel"),
-        ("POST", "/runs/{run_id}/redrive"),
+        ("GET", "/pipelines/{name}/runs/{run_id}"),
+        ("POST", "/pipelines/{name}/runs/{run_id}/cancel"),
+        ("POST", "/pipelines/{name}/runs/{run_id}/redrive"),
         ("PUT", "/pipelines/{name}"),
         ("GET", "/pipelines"),
         ("GET", "/pipelines/{name}"),
-        ("POST", "/batches"),
-        ("GET", "/batches/{batch_id}"),
+        ("POST", "/batches/{profile}"),
+        ("GET", "/batches/{profile}/{batch_id}"),
         ("GET", "/scaling/{cluster}/{nodegroup}"),
         ("POST", "/scaling/{cluster}/{nodegroup}/actions"),
     }
     for operation in operations.values():
         assert {"400", "429"} <= set(operation["responses"])
         assert "422" not in operation["responses"]  # validation errors are 400 with field-level details
-    assert {"404", "409"} <= set(operations[("POST", "/runs/{run_id}/cancel")]["responses"])
-    assert {"201", "200", "404", "409"} <= set(operations[("POST", "/batches")]["responses"])
-    assert {"404"} <= set(operations[("GET", "/batches/{batch_id}")]["responses"])
+    assert {"404", "409"} <= set(operations[("POST", "/pipelines/{name}/runs/{run_id}/cancel")]["responses"])
+    assert {"201", "200", "404", "409"} <= set(operations[("POST", "/batches/{profile}")]["responses"])
+    assert {"404"} <= set(operations[("GET", "/batches/{profile}/{batch_id}")]["responses"])
     assert {"404"} <= set(operations[("GET", "/scaling/{cluster}/{nodegroup}")]["responses"])
     assert {"202", "404", "409"} <= set(operations[("POST", "/scaling/{cluster}/{nodegroup}/actions")]["responses"])
     assert document["security"] == [{"sigv4": []}]

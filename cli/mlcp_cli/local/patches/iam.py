@@ -39,6 +39,7 @@ import boto3
 from botocore.config import Config
 from moto.core import authorization
 from moto.core.exceptions import HTTPException
+from moto.iam import access_control
 from moto.iam.access_control import IAMPolicyStatement
 from moto.iam.models import iam_backends
 from moto.s3.exceptions import BucketAccessDeniedError, S3AccessDeniedError
@@ -113,6 +114,19 @@ def role_policies(account_id: str, role_arn: str) -> list[dict[str, Any]]:
         document = version.document
         documents.append(json.loads(document) if isinstance(document, str) else document)
     return documents
+
+
+def caller_policies(
+    account_id: str, access_key_id: str, headers: dict[str, str]
+) -> tuple[str, list[dict[str, Any]]] | None:
+    """(ARN, identity-policy documents) of the IAM user or assumed-role session moto issued ``access_key_id`` to:
+    the user's inline, attached and group policies, or the role's; None for a key moto did not issue (the
+    operator's own credentials, an unsigned request). moto's own lookup (``moto.iam.access_control``) does it."""
+    try:
+        key = access_control.create_access_key(account_id, "aws", access_key_id, headers)
+    except access_control.CreateAccessKeyFailure:
+        return None
+    return key.arn, [access_control.IAMPolicy(policy)._policy_json for policy in key.collect_policies()]
 
 
 def _statements(documents: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:

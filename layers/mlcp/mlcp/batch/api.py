@@ -150,7 +150,7 @@ def _same_as_registered(spec: BatchSpec, batch: BatchDeps) -> bool:
 def start_batch(
     request: StartBatchRequest, *, caller: str, idempotency_key: str | None, request_id: str, api: BatchApi
 ) -> BatchStartResponse:
-    """POST /batches: use_cases.start_batch_run under a deterministic name (Idempotency-Key, else the request
+    """POST /batches/{profile}: use_cases.start_batch_run under a deterministic name (Idempotency-Key, else the request
     id; a shard retry is named after the run and the indices). A retried request answers started=false; the same
     key with another request is a conflict."""
     batch = api.pipeline
@@ -186,20 +186,20 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def get_batch(run_id: str, api: BatchApi) -> BatchView:
-    """GET /batches/{id}: DescribeExecution, plus the run's plan.json and stats.json when written."""
+def get_batch(profile: str, run_id: str, api: BatchApi) -> BatchView:
+    """GET /batches/{profile}/{batch_id}: DescribeExecution, plus the run's plan.json and stats.json when written.
+
+    The run is addressed under its profile (the execution input's ``profile``): a run of another profile is
+    answered exactly as a missing one (NotFound, 404), so a grant on one profile reveals nothing of another's."""
     batch = api.pipeline
     arn = naming.execution_arn(batch.settings.batch_state_machine_arn or "", run_id)
     described = api.control.describe(arn)
-    if described is None:
-        raise NotFound(f"batch run {run_id!r} does not exist")
-    run_input = json.loads(str(described.get("input") or "{}"))
-    profile = run_input.get("profile") if isinstance(run_input, dict) else None
-    planned = stats = None
-    if isinstance(profile, str) and profile:
-        run_prefix = f"{_batch_prefix(batch, profile)}runs/{run_id}/"
-        planned = _read_json(batch, f"{run_prefix}plan.json")
-        stats = _read_json(batch, f"{run_prefix}stats.json")
+    run_input = json.loads(str((described or {}).get("input") or "{}"))
+    if described is None or not isinstance(run_input, dict) or run_input.get("profile") != profile:
+        raise NotFound(f"job profile {profile!r} has no batch run {run_id!r}")
+    run_prefix = f"{_batch_prefix(batch, profile)}runs/{run_id}/"
+    planned = _read_json(batch, f"{run_prefix}plan.json")
+    stats = _read_json(batch, f"{run_prefix}stats.json")
     return BatchView(
         run_id=run_id,
         profile=profile,
@@ -207,7 +207,7 @@ def get_batch(run_id: str, api: BatchApi) -> BatchView:
         execution_arn=arn,
         started_at=_iso(described.get("startDate")),
         stopped_at=_iso(described.get("stopDate")),
-        input=run_input if isinstance(run_input, dict) else None,
+        input=run_input,
         plan=(planned or {}).get("plan"),
         shards=(planned or {}).get("shards"),
         stats=stats,

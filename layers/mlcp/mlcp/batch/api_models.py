@@ -14,11 +14,10 @@ ProfileName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0
 S3Uri = Annotated[str, Field(max_length=1024, pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$")]
 
 
-class StartBatchRequest(ApiRequest):
-    """A job profile's run on a manifest (or an item count), with its registered spec or an inline one; or a retry
-    of a run's failed shards (``retry_of``, optionally ``indices``)."""
+class BatchRunRequest(ApiRequest):
+    """The body of POST /batches/{profile}: a run on a manifest (or an item count), with the profile's registered
+    spec or an inline one; or a retry of a run's failed shards (``retry_of``, optionally ``indices``)."""
 
-    profile: Annotated[ProfileName, Field(examples=["image-scoring"])]
     manifest_uri: Annotated[
         S3Uri | None,
         Field(description="A manifest in the artifact bucket (JSON list of keys, {items: [...]} or {count: n})."),
@@ -36,6 +35,12 @@ class StartBatchRequest(ApiRequest):
         list[Annotated[int, Field(ge=0)]] | None,
         Field(min_length=1, max_length=10_000, description="Shards to retry (default: the ones that failed)."),
     ] = None
+
+
+class StartBatchRequest(BatchRunRequest):
+    """A job profile's run: the profile of the path with the body of POST /batches/{profile}."""
+
+    profile: Annotated[ProfileName, Field(examples=["image-scoring"])]
 
 
 class BatchStartResponse(ApiResponse):

@@ -19,8 +19,9 @@ from mlcp.rest import batches, errors, pipelines, runs, scaling
 TITLE = "mlcp API"
 VERSION = "1.0.0"
 ROUTERS: tuple[tuple[str, Router], ...] = (
-    ("/runs", runs.router),
+    ("/runs", runs.every),
     ("/pipelines", pipelines.router),
+    ("/pipelines", runs.router),
     ("/batches", batches.router),
     ("/scaling", scaling.router),
 )

@@ -1,4 +1,6 @@
-"""/runs: start (Idempotency-Key), get, list, cancel, redrive."""
+"""A pipeline's runs, addressed under it so IAM can grant per pipeline and per action (README "Authorization"):
+POST/GET /pipelines/{name}/runs, GET /pipelines/{name}/runs/{run_id}, POST .../cancel and .../redrive; and
+GET /runs, every pipeline's runs (a reader's or an administrator's grant)."""
 
 from __future__ import annotations
 
@@ -24,11 +26,12 @@ from mlcp.training.api_models import (
 )
 from mlcp.training.payloads import RunStatus
 
-router = Router()  # type: ignore[no-untyped-call]
+router = Router()  # type: ignore[no-untyped-call]  # mounted at /pipelines
+every = Router()  # type: ignore[no-untyped-call]  # mounted at /runs
 TAGS = ["runs"]
 
 
-def _start_with_key(request: StartRunRequest, key: str, store: BasePersistenceLayer) -> StartRunResponse:
+def _start_with_key(pipeline: str, request: StartRunRequest, key: str, store: BasePersistenceLayer) -> StartRunResponse:
     """Powertools idempotency around the start: the record is keyed by (caller, key) and remembers a hash of the
     request, so a retry gets the first response (as ``started: false``: it started nothing; 200 "already
     started", as the README says) and the same key with another request is refused (409)."""
@@ -46,21 +49,23 @@ def _start_with_key(request: StartRunRequest, key: str, store: BasePersistenceLa
 
     def start(attempt: dict[str, Any]) -> dict[str, Any]:  # noqa: ARG001 - what the idempotency record hashes
         ran.append(True)
-        result = api.start_run(request, caller=caller, idempotency_key=key, request_id=request_id, deps=api_deps.runs)
+        result = api.start_run(
+            pipeline, request, caller=caller, idempotency_key=key, request_id=request_id, deps=api_deps.runs
+        )
         return result.model_dump(mode="json")
 
     once: Any = idempotent_function(data_keyword_argument="attempt", persistence_store=store, config=config)(start)
-    response = StartRunResponse.model_validate(
-        once(attempt={"caller": caller, "key": key, "request": request.model_dump(mode="json")})
-    )
+    attempt = {"caller": caller, "key": key, "request": {"pipeline": pipeline, **request.model_dump(mode="json")}}
+    response = StartRunResponse.model_validate(once(attempt=attempt))
     return response if ran else response.model_copy(update={"started": False})  # a replay of the first response
 
 
 @router.post(
-    "",
-    summary="Start a training run",
-    description="A registered pipeline or an inline spec, on a dataset version (default: the latest). With an "
-    "Idempotency-Key header a retried request returns the first response and starts nothing (24 h).",
+    "/<name>/runs",
+    summary="Start a training run of a pipeline",
+    description="The pipeline's registered spec, or an inline spec of that name, on a dataset version (default: "
+    "the latest). With an Idempotency-Key header a retried request returns the first response and starts nothing "
+    "(24 h).",
     responses={
         201: {"description": "Started"},
         200: {"description": "Already started: the run a retried request (same Idempotency-Key) started"},
@@ -73,14 +78,16 @@ def _start_with_key(request: StartRunRequest, key: str, store: BasePersistenceLa
     tags=TAGS,
 )
 def start_run(
+    name: Annotated[PipelineName, Path()],
     request: Annotated[StartRunRequest, Body()],
     idempotency_key: Annotated[IdempotencyKey | None, Header(alias="idempotency-key")] = None,
 ) -> Response[StartRunResponse]:
     store = router.context.get(context.IDEMPOTENCY)
     if idempotency_key and isinstance(store, BasePersistenceLayer):
-        result = _start_with_key(request, idempotency_key, store)
+        result = _start_with_key(name, request, idempotency_key, store)
     else:
         result = api.start_run(
+            name,
             request,
             caller=context.caller(router),
             idempotency_key=idempotency_key,
@@ -91,55 +98,71 @@ def start_run(
         status_code=201 if result.started else 200,
         content_type=content_types.APPLICATION_JSON,
         body=result,
-        headers={"Location": f"/runs/{result.run_id}"},
+        headers={"Location": f"/pipelines/{name}/runs/{result.run_id}"},
     )
 
 
 @router.get(
-    "",
-    summary="List runs",
-    description="Newest first for one pipeline; every run otherwise. Pass next_token back for the next page.",
+    "/<name>/runs",
+    summary="List a pipeline's runs",
+    description="Newest first. Pass next_token back for the next page.",
     responses={200: {"description": "A page of runs"}, **ERROR_RESPONSES},
     tags=TAGS,
 )
-def list_runs(
-    pipeline: Annotated[PipelineName | None, Query()] = None,
+def list_pipeline_runs(
+    name: Annotated[PipelineName, Path()],
     status: Annotated[RunStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
     next_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> RunPage:
-    return api.list_runs(
-        pipeline=pipeline, status=status, limit=limit, next_token=next_token, deps=context.runs(router)
-    )
+    return api.list_runs(pipeline=name, status=status, limit=limit, next_token=next_token, deps=context.runs(router))
+
+
+@every.get(
+    "",
+    summary="List every pipeline's runs",
+    description="Newest first per pipeline; optionally by status. Pass next_token back for the next page.",
+    responses={200: {"description": "A page of runs"}, **ERROR_RESPONSES},
+    tags=TAGS,
+)
+def list_runs(
+    status: Annotated[RunStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    next_token: Annotated[str | None, Query(max_length=4096)] = None,
+) -> RunPage:
+    return api.list_runs(pipeline=None, status=status, limit=limit, next_token=next_token, deps=context.runs(every))
 
 
 @router.get(
-    "/<run_id>",
+    "/<name>/runs/<run_id>",
     summary="Get a run",
+    description="The run record, with who started, cancelled and redrove it. A run of another pipeline is 404.",
     responses={200: {"description": "The run record"}, **ERROR_RESPONSES, **NOT_FOUND},
     tags=TAGS,
 )
-def get_run(run_id: Annotated[RunId, Path()]) -> RunView:
-    return api.get_run(run_id, context.runs(router))
+def get_run(name: Annotated[PipelineName, Path()], run_id: Annotated[RunId, Path()]) -> RunView:
+    return api.get_run(name, run_id, context.runs(router))
 
 
 @router.post(
-    "/<run_id>/cancel",
+    "/<name>/runs/<run_id>/cancel",
     summary="Cancel a running run",
-    description="StopExecution; Step Functions stops the running SageMaker job with the execution.",
+    description="StopExecution; Step Functions stops the running SageMaker job with the execution. The run "
+    "record keeps the caller (cancelled_by).",
     responses={200: {"description": "Cancelled (ABORTED)"}, **ERROR_RESPONSES, **NOT_FOUND, **CONFLICT},
     tags=TAGS,
 )
-def cancel_run(run_id: Annotated[RunId, Path()]) -> RunActionResponse:
-    return api.cancel_run(run_id, caller=context.caller(router), deps=context.runs(router))
+def cancel_run(name: Annotated[PipelineName, Path()], run_id: Annotated[RunId, Path()]) -> RunActionResponse:
+    return api.cancel_run(name, run_id, caller=context.caller(router), deps=context.runs(router))
 
 
 @router.post(
-    "/<run_id>/redrive",
+    "/<name>/runs/<run_id>/redrive",
     summary="Redrive a failed, timed-out or aborted run",
-    description="RedriveExecution (AWS: within 14 days of the end): continues from the unsuccessful state.",
+    description="RedriveExecution (AWS: within 14 days of the end): continues from the unsuccessful state. The "
+    "run record keeps the caller (redriven_by).",
     responses={200: {"description": "Redriven (RUNNING again)"}, **ERROR_RESPONSES, **NOT_FOUND, **CONFLICT},
     tags=TAGS,
 )
-def redrive_run(run_id: Annotated[RunId, Path()]) -> RunActionResponse:
-    return api.redrive_run(run_id, context.runs(router))
+def redrive_run(name: Annotated[PipelineName, Path()], run_id: Annotated[RunId, Path()]) -> RunActionResponse:
+    return api.redrive_run(name, run_id, caller=context.caller(router), deps=context.runs(router))

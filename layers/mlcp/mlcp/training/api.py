@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlcp.common import naming
+from mlcp.common.notifications import iso
 from mlcp.common.pagination import decode_token, encode_token, read_pages
 from mlcp.common.payloads import Trigger, TriggerType
 from mlcp.common.ports import ExecutionControl
@@ -62,16 +63,17 @@ def run_id_for(pipeline: str, dataset_version: str, caller: str, idempotency_key
     return naming.execution_name(pipeline, dataset_version, "api-request", request_id)
 
 
-def _inline_spec(document: dict[str, Any], pipeline: str | None, deps: use_cases.Deps) -> str:
-    """Validate an inline spec and run its preflight (errors named ``spec.<field>``); return its pipeline name."""
+def _inline_spec(document: dict[str, Any], pipeline: str, deps: use_cases.Deps) -> str:
+    """Validate an inline spec and run its preflight (errors named ``spec.<field>``); its name must be the
+    pipeline of the path (POST /pipelines/{name}/runs), so a grant on one pipeline never runs another's name."""
     try:
         spec = stages.checked_spec(document, deps, source="inline spec")
     except SpecInvalid as exc:
         errors = [FieldError(f"spec.{e.field}".rstrip("."), e.message) for e in exc.errors]
         raise InputInvalid("request body", errors) from exc
-    if pipeline is not None and pipeline != spec.name:
+    if pipeline != spec.name:
         raise InputInvalid(
-            "request body", [FieldError("pipeline", f"is {pipeline!r} but the inline spec names {spec.name!r}")]
+            "request body", [FieldError("spec.name", f"is {spec.name!r} but the path names pipeline {pipeline!r}")]
         )
     return spec.name
 
@@ -94,20 +96,23 @@ def _dataset(pipeline: str, version: str | None, deps: RunsApi) -> DatasetRef:
 
 
 def start_run(
-    request: StartRunRequest, *, caller: str, idempotency_key: str | None, request_id: str, deps: RunsApi
+    pipeline: str,
+    request: StartRunRequest,
+    *,
+    caller: str,
+    idempotency_key: str | None,
+    request_id: str,
+    deps: RunsApi,
 ) -> StartRunResponse:
-    """POST /runs: a registered pipeline or an inline spec on a dataset version, under a deterministic name."""
+    """POST /pipelines/{name}/runs: the registered spec (or an inline one of that name) on a dataset version, under
+    a deterministic name. Raises InputInvalid (400), NotFound (404: no such pipeline or dataset version)."""
     if request.spec is not None:
-        pipeline = _inline_spec(request.spec, request.pipeline, deps.core)
-    elif request.pipeline is not None:
-        pipeline = request.pipeline
-        if deps.core.pipelines.get_spec(pipeline) is None:
-            raise NotFound(
-                f"pipeline {pipeline!r} is not registered: PUT /pipelines/{pipeline} or upload "
-                f"pipelines/{pipeline}/pipeline.yaml, or send an inline spec"
-            )
-    else:
-        raise InputInvalid("request body", [FieldError("pipeline", "give a registered pipeline or an inline spec")])
+        _inline_spec(request.spec, pipeline, deps.core)
+    elif deps.core.pipelines.get_spec(pipeline) is None:
+        raise NotFound(
+            f"pipeline {pipeline!r} is not registered: PUT /pipelines/{pipeline} or upload "
+            f"pipelines/{pipeline}/pipeline.yaml, or send an inline spec"
+        )
     dataset = _dataset(pipeline, request.dataset_version, deps)
     run_input = RunInput(
         run_id=run_id_for(pipeline, dataset.version, caller, idempotency_key, request_id),
@@ -126,16 +131,18 @@ def start_run(
     )
 
 
-def _record(run_id: str, deps: RunsApi) -> dict[str, Any]:
+def _record(pipeline: str, run_id: str, deps: RunsApi) -> dict[str, Any]:
+    """The run, addressed under its pipeline: a run of another pipeline is answered exactly as a missing one (404),
+    so a caller granted one pipeline's routes learns nothing about another's runs."""
     record = deps.core.runs.get(run_id)
-    if record is None:
-        raise NotFound(f"run {run_id!r} does not exist")
+    if record is None or record.get("pipeline") != pipeline:
+        raise NotFound(f"pipeline {pipeline!r} has no run {run_id!r}")
     return record
 
 
-def get_run(run_id: str, deps: RunsApi) -> RunView:
-    record = _record(run_id, deps)
-    return RunView.model_validate({**record, "pipeline": record.get("pipeline") or "unknown"})
+def get_run(pipeline: str, run_id: str, deps: RunsApi) -> RunView:
+    """GET /pipelines/{name}/runs/{run_id}: the run record, with who started, cancelled and redrove it."""
+    return RunView.model_validate(_record(pipeline, run_id, deps))
 
 
 def _arn(record: dict[str, Any], deps: RunsApi) -> str:
@@ -154,9 +161,16 @@ def _execution(record: dict[str, Any], deps: RunsApi) -> tuple[str, dict[str, An
     return arn, dict(described)
 
 
-def cancel_run(run_id: str, *, caller: str, deps: RunsApi) -> RunActionResponse:
-    """POST /runs/{id}/cancel: StopExecution; Step Functions stops the running SageMaker job with it."""
-    record = _record(run_id, deps)
+def _actor(run_id: str, action: str, caller: str, deps: RunsApi) -> None:
+    """Keep who did ``action`` (cancelled, redriven) and when on the run record (``<action>_by``/``<action>_at``),
+    whatever status the run recorder has set meanwhile."""
+    deps.core.runs.update(run_id, {f"{action}_by": caller[:2048], f"{action}_at": iso(deps.core.clock())}, {})
+
+
+def cancel_run(pipeline: str, run_id: str, *, caller: str, deps: RunsApi) -> RunActionResponse:
+    """POST /pipelines/{name}/runs/{run_id}/cancel: StopExecution; Step Functions stops the running SageMaker job
+    with it. The record keeps the caller (``cancelled_by``). Raises NotFound (404), Conflict (409: not RUNNING)."""
+    record = _record(pipeline, run_id, deps)
     arn, described = _execution(record, deps)
     status = str(described.get("status"))
     if status != "RUNNING":
@@ -169,16 +183,18 @@ def cancel_run(run_id: str, *, caller: str, deps: RunsApi) -> RunActionResponse:
         deps.core.clock(),
         {"failure": {"stage": "execution", "error": CANCEL_ERROR, "reason": reason}},
     )
+    _actor(run_id, "cancelled", caller, deps)
     return RunActionResponse(run_id=run_id, execution_arn=arn, status=RunStatus.ABORTED)
 
 
-def redrive_run(run_id: str, deps: RunsApi) -> RunActionResponse:
-    """POST /runs/{id}/redrive: RedriveExecution of a failed, timed-out or aborted run (AWS: within 14 days).
+def redrive_run(pipeline: str, run_id: str, *, caller: str, deps: RunsApi) -> RunActionResponse:
+    """POST /pipelines/{name}/runs/{run_id}/redrive: RedriveExecution of a failed, timed-out or aborted run (AWS:
+    within 14 days).
 
     Step Functions continues from the unsuccessful state. The clientToken makes a retried redrive request (same
-    redrive count) a no-op instead of a second redrive.
+    redrive count) a no-op instead of a second redrive. The record keeps the caller (``redriven_by``).
     """
-    record = _record(run_id, deps)
+    record = _record(pipeline, run_id, deps)
     arn, described = _execution(record, deps)
     status = str(described.get("status"))
     if status in ("RUNNING", "SUCCEEDED", "PENDING_REDRIVE"):
@@ -189,13 +205,15 @@ def redrive_run(run_id: str, deps: RunsApi) -> RunActionResponse:
     count = int(described.get("redriveCount") or 0) + 1
     deps.control.redrive(arn, naming.digest(arn, str(count), length=32))
     deps.core.runs.reopen(run_id, deps.core.clock(), count)
+    _actor(run_id, "redriven", caller, deps)
     return RunActionResponse(run_id=run_id, execution_arn=arn, status=RunStatus.RUNNING, redrive_count=count)
 
 
 def list_runs(
     *, pipeline: str | None, status: RunStatus | None, limit: int, next_token: str | None, deps: RunsApi
 ) -> RunPage:
-    """GET /runs: newest first for one pipeline (the by_pipeline index), else every run; optionally by status."""
+    """GET /pipelines/{name}/runs (``pipeline``), newest first (the by_pipeline index), or GET /runs (every
+    pipeline's runs); optionally by status."""
     scope = f"runs:{pipeline or '*'}:{status.value if status else '*'}"
     start = decode_token(next_token, scope, _RUN_INDEX_KEYS if pipeline else _RUN_KEYS)
     if start is not None and pipeline is not None and start["pipeline"]["S"] != pipeline:

@@ -17,9 +17,9 @@ DatasetVersion = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[
 
 
 class StartRunRequest(ApiRequest):
-    """A registered pipeline (``pipeline``) or an inline spec (``spec``), on a dataset version."""
+    """The body of POST /pipelines/{name}/runs: a dataset version and, instead of the registered spec, an inline
+    one (whose name must be the path's pipeline)."""
 
-    pipeline: Annotated[PipelineName | None, Field(description="A registered pipeline; optional with `spec`.")] = None
     dataset_version: Annotated[
         DatasetVersion | None,
         Field(description="datasets/<pipeline>/<version>/manifest.json; default: the latest uploaded version."),
@@ -70,6 +70,13 @@ class RunView(ApiResponse):
     best: dict[str, Any] | None = None
     gate: dict[str, Any] | None = None
     model_package_arn: str | None = None
+    started_by: Annotated[
+        str | None, Field(description="The IAM identity (userArn) that started the run through the API.")
+    ] = None
+    cancelled_by: Annotated[str | None, Field(description="The IAM identity that cancelled the run.")] = None
+    cancelled_at: str | None = None
+    redriven_by: Annotated[str | None, Field(description="The IAM identity of the last redrive.")] = None
+    redriven_at: str | None = None
 
 
 class RunSummary(ApiResponse):

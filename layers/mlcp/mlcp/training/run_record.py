@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from mlcp.common.notifications import iso, subject
-from mlcp.common.payloads import Notification
+from mlcp.common.payloads import Notification, TriggerType
 from mlcp.training.payloads import BestModel, GateResult, RunInput, RunRef, RunStatus, StageName, StageStatus
 
 _ERROR_STAGE = {
@@ -24,11 +24,15 @@ _STAGE_ORDER = list(StageName)
 
 
 def new_run_item(run_input: RunInput, at: datetime) -> dict[str, Any]:
+    """The PENDING record of a new run; an API run keeps the caller's IAM identity (requestContext.identity
+    userArn) as ``started_by``, other triggers say who started them in ``trigger``."""
+    trigger = run_input.trigger
     return {
         "run_id": run_input.run_id,
         "pipeline": run_input.pipeline,
         "status": RunStatus.PENDING.value,
-        "trigger": run_input.trigger.model_dump(mode="json"),
+        "trigger": trigger.model_dump(mode="json"),
+        "started_by": trigger.source if trigger.type == TriggerType.API else None,
         "dataset_version": run_input.dataset.version if run_input.dataset else None,
         "dataset_object": _dataset_object(run_input),
         "created_at": iso(at),
