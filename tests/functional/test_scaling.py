@@ -153,7 +153,12 @@ def test_a_policy_on_another_stacks_alarms_is_refused(scaling: Scaling) -> None:
     result = scaling.upload_policy(POLICY_TEXT.replace("mlcp-scaling-local-", "mlcp-scaling-prod-"))
 
     assert result["status"] == "rejected"
-    assert {e["field"] for e in result["errors"]} == {"scale_out.0.alarm", "scale_out.1.alarm", "scale_in.0.alarm"}
+    assert {e["field"] for e in result["errors"]} == {
+        "scale_out.0.alarm",
+        "scale_out.1.alarm",
+        "scale_in.0.alarm",
+        "scale_in.1.alarm",
+    }
     assert "must start with 'mlcp-scaling-local-'" in result["errors"][0]["message"]
 
 

@@ -32,7 +32,6 @@ from mlcp.errors import EventIgnored, EventInvalid, FieldError, PolicyInvalid, P
 from mlcp.scaling.decide import complete, decide
 from mlcp.scaling.payloads import DecideInput, DecideResult, RecordInput, RecordResult, UpdateOutcome, WaitSettings
 from mlcp.scaling.policy import (
-    ALARM_PREFIX,
     AlarmReading,
     AlarmTrigger,
     AnyTrigger,
@@ -42,8 +41,8 @@ from mlcp.scaling.policy import (
     NodegroupConfig,
     ScalingPolicy,
     ScheduleTrigger,
-    from_zero_problems,
     parse_policy,
+    registration_problems,
 )
 from mlcp.scaling.ports import AlarmStates, DecisionLog, Nodegroups, ScalingPolicyStore, ScalingStateStore
 from mlcp.scaling.preflight import check_policy
@@ -178,22 +177,6 @@ def _register_policy(obj: S3Object, deps: ScalingDeps) -> PolicyRegistration:
     )
     deps.meter.add("ScalingPoliciesRegistered", 1 if stored else 0, "Count")
     return PolicyRegistration(policy=key, status="registered" if stored else "stale", source=obj.source)
-
-
-def registration_problems(policy: ScalingPolicy, environment: str) -> list[FieldError]:
-    """What keeps a valid policy from working in this stack: an alarm outside the stack's alarm names
-    (``mlcp-scaling-<environment>-``, the prefix its EventBridge rule forwards), or no scale-out signal that exists
-    at its minimum of 0 nodes (:func:`~mlcp.scaling.policy.from_zero_problems`)."""
-    prefix = f"{ALARM_PREFIX}{environment}-"
-    problems = [
-        FieldError(
-            f"{kind}.{i}.alarm", f"must start with {prefix!r}: this stack ({environment}) forwards those alarms only"
-        )
-        for kind, rules in (("scale_out", policy.scale_out), ("scale_in", policy.scale_in))
-        for i, rule in enumerate(rules)
-        if not rule.alarm.startswith(prefix)
-    ]
-    return problems + from_zero_problems(policy)
 
 
 # --- decide ------------------------------------------------------------------------------------------------------
