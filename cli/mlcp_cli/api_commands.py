@@ -374,10 +374,9 @@ def cmd_scaling_get(args: argparse.Namespace) -> int:
 def _utc_seconds(at: str) -> str:
     """``2026-11-30T05:48:46Z`` from an ISO 8601 time (as given when it is not one)."""
     try:
-        parsed = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+        return f"{dt.datetime.fromisoformat(at.replace('Z', '+00:00')).astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
     except ValueError:
         return at
-    return f"{parsed.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}" if parsed.tzinfo else at
 
 
 def cmd_scaling_set(args: argparse.Namespace) -> int:
