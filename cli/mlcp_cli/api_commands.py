@@ -12,6 +12,7 @@ the run ended FAILED, TIMED_OUT or ABORTED.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -360,12 +361,13 @@ def cmd_scaling_get(args: argparse.Namespace) -> int:
         lease = state.get("lease")
         held = f"{lease.get('holder')} until {lease.get('expires_at')}" if lease else "free"
         print(f"lease     {held}")
-        print(f"last out  {state.get('last_scale_out_at') or '-'}   last in {state.get('last_scale_in_at') or '-'}")
+        out, into = (_utc_seconds(state.get(k) or "-") for k in ("last_scale_out_at", "last_scale_in_at"))
+        print(f"last out  {out}   last in {into}")
         print()
         rows = [
             {
                 **d,
-                "decided": d.get("decided_at") or d.get("decision", "").split("#")[0],
+                "decided": _utc_seconds(d.get("decided_at") or d.get("decision", "").split("#")[0]),
                 "trigger": (d.get("trigger") or {}).get("kind", "-"),
                 "change": d.get("change") or "-",  # this node group's own change
                 "group": f"{d.get('capacity')} -> {d.get('target')}",
@@ -376,6 +378,14 @@ def cmd_scaling_get(args: argparse.Namespace) -> int:
 
     _print(args, view, human)
     return 0
+
+
+def _utc_seconds(at: str) -> str:
+    """``2026-11-30T05:48:46Z`` from an ISO 8601 time (as given when it is not one)."""
+    try:
+        return f"{dt.datetime.fromisoformat(at.replace('Z', '+00:00')).astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
+    except ValueError:
+        return at
 
 
 def cmd_scaling_set(args: argparse.Namespace) -> int:

@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from mlcp.aws.service_models import ServiceModels
-from mlcp.scaling.policy import ScalingPolicy, from_zero_problems, parse_policy, policy_json_schema
+from mlcp.scaling.policy import (
+    ScalingPolicy,
+    from_zero_problems,
+    parse_policy,
+    policy_json_schema,
+    registration_problems,
+)
 from mlcp.scaling.preflight import check_policy
 from mlcp.scaling.simulator import SimConfig, SimResult, parse_trace, simulate, static_node_hours
 
@@ -24,8 +30,22 @@ def add_scaling_commands(subparsers: Any) -> argparse.ArgumentParser:
         "scaling", help="EKS node-group scaling: validate, schema, simulate; get, set (REST API)"
     )
     sub = scaling.add_subparsers(dest="scaling_command", required=True)
-    validate = sub.add_parser("validate", help="validate a scaling policy (YAML/JSON); exit 1 with field-level errors")
+    validate = sub.add_parser(
+        "validate",
+        help="validate a scaling policy (YAML/JSON); exit 1 with field-level errors",
+        description=(
+            "Validate a scaling policy: its schema, the EKS limits (preflight), and what the stack's registration "
+            "would refuse (a policy that cannot scale out from min_size 0; with --environment, alarm names outside "
+            "mlcp-scaling-<environment>-). Exit 0: registration would accept it; 1: invalid, or registration "
+            "would refuse it (each reason printed on stderr)."
+        ),
+    )
     validate.add_argument("file")
+    validate.add_argument(
+        "--environment",
+        metavar="ENV",
+        help="the stack's EnvironmentName (e.g. local, dev, prod): check that every alarm is one its rule forwards",
+    )
     validate.set_defaults(func=cmd_validate)
     schema = sub.add_parser("schema", help="print the JSON Schema of the scaling policy")
     schema.set_defaults(func=cmd_schema)
@@ -54,8 +74,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     policy = parse_policy(Path(args.file).read_bytes(), source=args.file)
     check_policy(policy, checker=ServiceModels(), source=args.file)
     groups = ", ".join(f"{m.name} (weight {m.weight})" for m in policy.nodegroups)
+    problems = registration_problems(policy, args.environment) if args.environment else from_zero_problems(policy)
+    if problems:
+        stack = f"the {args.environment!r} stack" if args.environment else "a stack"
+        print(f"{args.file}: a valid scaling policy, but {stack} would refuse to register it:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
     print(f"{args.file}: valid scaling policy {policy.key!r} ({policy.mode} mode) for {groups}")
-    _warn(policy)
     return 0
 
 

@@ -153,7 +153,12 @@ def test_a_policy_on_another_stacks_alarms_is_refused(scaling: Scaling) -> None:
     result = scaling.upload_policy(POLICY_TEXT.replace("mlcp-scaling-local-", "mlcp-scaling-prod-"))
 
     assert result["status"] == "rejected"
-    assert {e["field"] for e in result["errors"]} == {"scale_out.0.alarm", "scale_out.1.alarm", "scale_in.0.alarm"}
+    assert {e["field"] for e in result["errors"]} == {
+        "scale_out.0.alarm",
+        "scale_out.1.alarm",
+        "scale_in.0.alarm",
+        "scale_in.1.alarm",
+    }
     assert "must start with 'mlcp-scaling-local-'" in result["errors"][0]["message"]
 
 
@@ -385,3 +390,20 @@ def test_failure_mails_are_words_and_the_record_keeps_the_error(scaling: Scaling
     assert "{" not in message
     (logged,) = scaling.decisions()
     assert "stackTrace" in logged["results"]["gpu-a"]["detail"]  # the full error is in the record
+
+
+def test_a_failed_update_mail_names_the_node_group_and_the_commands(scaling: Scaling) -> None:
+    scaling.upload_policy()
+    decided = scaling.decide(alarm_event("e-1"))
+    failed = {"Status": "Failed", "Errors": [{"ErrorCode": "NodeCreationFailure", "ErrorMessage": "no capacity"}]}
+    results = [{"nodegroup": u["nodegroup"], "update": {"update_id": "u"}, "result": failed}
+               for u in decided["decision"]["updates"]]  # fmt: skip
+
+    message = scaling.record(decided, results)["message"]
+
+    first = decided["decision"]["updates"][0]["nodegroup"]
+    assert f"{first}: Failed - no capacity" in message
+    assert f"mlcp scaling get ml-inference {first}" in message
+    assert f"POST /scaling/ml-inference/{first}/actions" in message
+    assert "{" not in message
+    assert "<nodegroup>" not in message

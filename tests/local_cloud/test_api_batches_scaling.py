@@ -5,6 +5,7 @@ the scaling controller (nodegroup_scaling: decide -> UpdateNodegroupConfig -> re
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,8 @@ def test_a_manual_scaling_action_resizes_the_node_group_through_the_controller(
     assert "desired 20" in out
     assert "2 -> 20" in out
     assert "lease     free" in out
+    decided = out.split("DECIDED", 1)[1].splitlines()[1].split()[0]  # the newest decision's time, to the second
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", decided), decided
     code, _, err = mlcp(api, capsys, "scaling", "set", CLUSTER, "nowhere", "--desired", "3")
     assert code == 3
     assert "no scaling policy covers" in err

@@ -140,6 +140,14 @@ class LocalCloud:
             self._mock = None
         restore_environ(self._saved_env)
 
+    def deploy_stack(self, stack_name: str, **parameters: str) -> Deployment:
+        """Another stack of the template in this account and region (e.g. ``EnvironmentName="prod"``), beside the
+        first one; the helpers of this class (output, settle, ...) keep addressing the first."""
+        merged = {**DEFAULT_PARAMETERS, **self._batch_network(), **self.parameters, **parameters}
+        return deploy(
+            self.client, self.runtime, stack_name=stack_name, parameters=merged, template_path=self.template_path
+        )
+
     def _batch_network(self) -> dict[str, str]:
         """The Batch compute environments' subnets and security group: moto's default VPC (created with EC2)."""
         ec2 = self.client("ec2")

@@ -327,7 +327,7 @@ def test_cron_previous() -> None:
 def test_example_policy_is_valid() -> None:
     pol = parse_policy((ROOT / "examples" / "scaling" / "policy.yaml").read_bytes())
     assert pol.key == "ml-inference/gpu"
-    assert len(pol.alarm_names()) == 3
+    assert len(pol.alarm_names()) == 4
 
 
 @pytest.mark.parametrize(

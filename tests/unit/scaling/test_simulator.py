@@ -206,6 +206,14 @@ def test_cli_simulate_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_validate_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["scaling", "validate", str(EXAMPLE_POLICY)]) == 0
     assert "valid scaling policy 'ml-inference/gpu' (desired mode) for gpu-a (weight 1)" in capsys.readouterr().out
+    assert main(["scaling", "validate", str(EXAMPLE_POLICY), "--environment", "local"]) == 0
+    assert "valid scaling policy" in capsys.readouterr().out
+    # The example's alarms are the "local" stack's: a "prod" stack forwards mlcp-scaling-prod-* only.
+    assert main(["scaling", "validate", str(EXAMPLE_POLICY), "--environment", "prod"]) == 1
+    err = capsys.readouterr().err
+    assert "the 'prod' stack would refuse to register it" in err
+    assert "scale_out.0.alarm: must start with 'mlcp-scaling-prod-'" in err
+    assert "scale_in.1.alarm: must start with 'mlcp-scaling-prod-'" in err
     assert main(["scaling", "schema"]) == 0
     committed = json.loads((ROOT / "docs" / "scaling-policy.schema.json").read_text())
     assert json.loads(capsys.readouterr().out) == committed
@@ -214,10 +222,17 @@ def test_cli_validate_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
 def test_scale_from_zero_case_is_flagged_and_simulated_as_cloudwatch_would(capsys: pytest.CaptureFixture[str]) -> None:
     """tests/data/cases/scaling/policy-scale-from-zero.yaml: node CPU alarms only, min_size 0."""
     case = ROOT / "tests/data/cases/scaling/policy-scale-from-zero.yaml"
-    assert main(["scaling", "validate", str(case)]) == 0
+    assert main(["scaling", "validate", str(case)]) == 1  # registration would refuse it: not a pass
     captured = capsys.readouterr()
-    assert "warning: scale_out: min_size is 0 but every scale-out alarm watches a per-node metric" in captured.err
+    assert "a stack would refuse to register it" in captured.err
+    assert "scale_out: min_size is 0 but every scale-out alarm watches a per-node metric" in captured.err
     assert "pod_status_pending" in captured.err
+    assert "ApproximateNumberOfMessagesVisible" in captured.err  # the SQS metric, not the queue attribute
+    assert "ApproximateNumberOfMessages," not in captured.err
+    assert "valid scaling policy 'gpu-batch" not in captured.out
+    args = ["scaling", "simulate", "--policy", str(case), "--trace", str(ROOT / "examples/scaling/spike.csv")]
+    assert main(args) == 0  # simulate still runs it, with the warning
+    assert "warning: scale_out: min_size is 0" in capsys.readouterr().err
     policy = parse_policy(case.read_text())
     result = simulate(policy, [5.0] * 60)
     assert result.peak_nodes == 0  # no node, no data point: INSUFFICIENT_DATA, the group never leaves 0

@@ -24,7 +24,11 @@ class ScalingView(ApiResponse):
     policy_key: str
     policy: dict[str, Any]
     nodegroup_config: Annotated[
-        dict[str, Any] | None, Field(description="DescribeNodegroup's scalingConfig and status now.")
+        dict[str, Any] | None,
+        Field(
+            description="DescribeNodegroup now: status, scalingConfig's minSize/maxSize/desiredSize and "
+            "health_issues (health.issues: code, message, resourceIds; a DEGRADED node group can still be scaled)."
+        ),
     ] = None
     state: Annotated[dict[str, Any], Field(description="Controller state: lease holder, last actions.")]
     decisions: Annotated[list[dict[str, Any]], Field(description="The policy's last decisions, newest first.")]

@@ -234,7 +234,10 @@ class ScalingPolicy(_Strict):
 
 # Metrics that exist while the policy's node groups have no node at all, so an alarm on them can scale out from zero:
 # cluster-level pending pods (Container Insights, reported by the agents of the cluster's other nodes) and queue
-# depths. Container Insights' node_* metrics (node_cpu_utilization, node_gpu_utilization, ...) are per node: with no
+# depths (the SQS metrics ApproximateNumberOfMessagesVisible and ApproximateAgeOfOldestMessage, AWS/SQS; not the
+# GetQueueAttributes attribute ApproximateNumberOfMessages:
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html).
+# Container Insights' node_* metrics (node_cpu_utilization, node_gpu_utilization, ...) are per node: with no
 # node there is no data point, the alarm goes to INSUFFICIENT_DATA (TreatMissingData "missing") and stays there:
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data
 FROM_ZERO_METRICS = frozenset(
@@ -243,7 +246,6 @@ FROM_ZERO_METRICS = frozenset(
         "cluster_failed_node_count",
         "ApproximateNumberOfMessagesVisible",
         "ApproximateAgeOfOldestMessage",
-        "ApproximateNumberOfMessages",
     }
 )
 
@@ -272,6 +274,23 @@ def from_zero_problems(policy: ScalingPolicy) -> list[FieldError]:
             "or raise min_size to 1",
         )
     ]
+
+
+def registration_problems(policy: ScalingPolicy, environment: str) -> list[FieldError]:
+    """What keeps a valid policy from working in the stack of ``environment``: an alarm outside the stack's alarm
+    names (``mlcp-scaling-<environment>-``, the prefix its EventBridge rule forwards), or no scale-out signal that
+    exists at its minimum of 0 nodes (:func:`from_zero_problems`). Registration refuses such a policy with these
+    field errors; ``mlcp scaling validate`` reports them."""
+    prefix = f"{ALARM_PREFIX}{environment}-"
+    problems = [
+        FieldError(
+            f"{kind}.{i}.alarm", f"must start with {prefix!r}: this stack ({environment}) forwards those alarms only"
+        )
+        for kind, rules in (("scale_out", policy.scale_out), ("scale_in", policy.scale_in))
+        for i, rule in enumerate(rules)
+        if not rule.alarm.startswith(prefix)
+    ]
+    return problems + from_zero_problems(policy)
 
 
 def parse_policy(document: str | bytes | dict[str, Any], *, source: str = "scaling policy") -> ScalingPolicy:

@@ -32,7 +32,6 @@ from mlcp.errors import EventIgnored, EventInvalid, FieldError, PolicyInvalid, P
 from mlcp.scaling.decide import complete, decide
 from mlcp.scaling.payloads import DecideInput, DecideResult, RecordInput, RecordResult, UpdateOutcome, WaitSettings
 from mlcp.scaling.policy import (
-    ALARM_PREFIX,
     AlarmReading,
     AlarmTrigger,
     AnyTrigger,
@@ -42,8 +41,8 @@ from mlcp.scaling.policy import (
     NodegroupConfig,
     ScalingPolicy,
     ScheduleTrigger,
-    from_zero_problems,
     parse_policy,
+    registration_problems,
 )
 from mlcp.scaling.ports import AlarmStates, DecisionLog, Nodegroups, ScalingPolicyStore, ScalingStateStore
 from mlcp.scaling.preflight import check_policy
@@ -178,22 +177,6 @@ def _register_policy(obj: S3Object, deps: ScalingDeps) -> PolicyRegistration:
     )
     deps.meter.add("ScalingPoliciesRegistered", 1 if stored else 0, "Count")
     return PolicyRegistration(policy=key, status="registered" if stored else "stale", source=obj.source)
-
-
-def registration_problems(policy: ScalingPolicy, environment: str) -> list[FieldError]:
-    """What keeps a valid policy from working in this stack: an alarm outside the stack's alarm names
-    (``mlcp-scaling-<environment>-``, the prefix its EventBridge rule forwards), or no scale-out signal that exists
-    at its minimum of 0 nodes (:func:`~mlcp.scaling.policy.from_zero_problems`)."""
-    prefix = f"{ALARM_PREFIX}{environment}-"
-    problems = [
-        FieldError(
-            f"{kind}.{i}.alarm", f"must start with {prefix!r}: this stack ({environment}) forwards those alarms only"
-        )
-        for kind, rules in (("scale_out", policy.scale_out), ("scale_in", policy.scale_in))
-        for i, rule in enumerate(rules)
-        if not rule.alarm.startswith(prefix)
-    ]
-    return problems + from_zero_problems(policy)
 
 
 # --- decide ------------------------------------------------------------------------------------------------------
@@ -368,8 +351,9 @@ _ADVICE = {
     "ResourceInUse": "another update of the node group was still running; the next alarm or re-evaluation retries.",
     "Rejected": "EKS refused the sizes; check the policy's min_size/max_size against the node group's limits.",
     "NotFound": "the node group does not exist; fix the policy's nodegroups or create the node group.",
-    "Failed": "EKS could not apply the change; check the node group's health issues (mlcp scaling get) and the "
-    "account's EC2 capacity and quotas, then retry with POST /scaling/{cluster}/{nodegroup}/actions.",
+    "Failed": "EKS could not apply the change to {nodegroup}; check its health issues (mlcp scaling get {cluster} "
+    "{nodegroup}) and the account's EC2 capacity and quotas, then retry (mlcp scaling set {cluster} {nodegroup} "
+    "--desired N, or POST /scaling/{cluster}/{nodegroup}/actions).",
     "TimedOut": "EKS did not finish in time; the update may still complete; check it before retrying.",
 }
 
@@ -456,6 +440,8 @@ def record_scaling(inp: RecordInput, deps: ScalingDeps) -> RecordResult:
 def _message(inp: RecordInput, outcomes: dict[str, tuple[str, str]], succeeded: bool, stuck: str | None) -> str:
     decision = inp.decision
     head = "was applied" if succeeded else "did not complete"
+    failed = [name for name, (o, _) in sorted(outcomes.items()) if o != "Successful"]
+    shown = (failed or sorted(outcomes) or ["<nodegroup>"])[0]
     lines = [
         f"Scaling of {decision.policy} (cluster {decision.cluster}) {head}: {decision.capacity} -> "
         f"{decision.target} nodes.",
@@ -465,14 +451,15 @@ def _message(inp: RecordInput, outcomes: dict[str, tuple[str, str]], succeeded: 
     for name, (outcome, detail) in sorted(outcomes.items()):
         said = _message_of(detail.partition(": ")[2] if ": " in detail else detail)
         lines.append(f"  {name}: {outcome}" + (f" - {said}" if said and outcome != "Successful" else ""))
-    advice = sorted({_ADVICE[o] for o, _ in outcomes.values() if o in _ADVICE})
+    first = {o: name for name, (o, _) in sorted(outcomes.items(), reverse=True)}  # each outcome's first node group
+    advice = sorted(_ADVICE[o].format(cluster=decision.cluster, nodegroup=n) for o, n in first.items() if o in _ADVICE)
     if stuck:
         advice.append(stuck)
     if advice:
         lines += ["", "What to do:", *(f"  - {a}" for a in advice)]
     lines += [
         "",
-        f"The full error detail is in the decision record {inp.decision_key} (mlcp scaling get, or GET "
-        f"/scaling/{decision.cluster}/<nodegroup>); execution {inp.execution_arn}.",
+        f"The full error detail is in the decision record {inp.decision_key} (mlcp scaling get {decision.cluster} "
+        f"{shown}, or GET /scaling/{decision.cluster}/{shown}); execution {inp.execution_arn}.",
     ]
     return "\n".join(lines)
