@@ -22,7 +22,7 @@ from mlcp.training.preflight import check_run, preflight_spec
 from mlcp.training.preparation import prepare_run, processing_request
 from mlcp.training.spec import PipelineSpec, spec_json_schema
 from mlcp.training.tuning import tuning_request
-from mlcp_cli import api_commands
+from mlcp_cli import api_commands, scaling_api
 from mlcp_cli.batch_commands import add_batch_commands
 from mlcp_cli.errors import explain, unexpected
 from mlcp_cli.local import commands as local_commands
@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     local_commands.add_parser(sub)
     scaling = add_scaling_commands(sub)
     api_commands.add_parsers(sub)
-    api_commands.add_scaling_parsers(scaling)
+    scaling_api.add_scaling_parsers(scaling)
     openapi = sub.add_parser("openapi", help="print the OpenAPI document of the REST API (docs/openapi.json)")
     openapi.set_defaults(func=cmd_openapi)
     api_commands.add_batch_parsers(add_batch_commands(sub))

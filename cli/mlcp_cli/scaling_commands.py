@@ -1,7 +1,7 @@
 """`mlcp scaling ...`: node-group scaling policies offline: `validate`, `schema`, and `simulate` (a what-if replay of
 a demand trace).
 
-The API work adds `scaling get|set` here later; keep each subcommand in its own function.
+`scaling get|set` (REST API) live in scaling_api.py; keep each subcommand in its own function.
 """
 
 from __future__ import annotations
