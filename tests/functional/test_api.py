@@ -503,7 +503,14 @@ def test_unknown_routes_are_404(api: ModuleType) -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("start_run", 201), ("get_run", 404), ("cancel_run", 404), ("list_runs", 200), ("put_pipeline", 400)],
+    [
+        ("start_run", 201),
+        ("get_run", 404),
+        ("cancel_run", 404),
+        ("list_runs", 200),
+        ("put_pipeline", 400),
+        ("put_pipeline_script_mode", 201),  # as the CLI sends tests/data/script_mode (packaged, image resolved)
+    ],
 )
 def test_the_sample_events_resolve(api: ModuleType, cloud: Cloud, name: str, expected: int) -> None:
     register(api, cloud)  # churn and its dataset v1; the sample run ids do not exist; put_pipeline's body is a stub
