@@ -40,4 +40,5 @@ class TrainingSettings(FunctionSettings):
             stack_role_arn=self.sagemaker_role_arn,
             extra_role_arns=split_list(self.extra_sagemaker_role_arns),
             data_buckets=self.data_buckets(),
+            images=self.image_scope(),
         )
