@@ -15,6 +15,7 @@ from typing import Any
 from mlcp.aws.service_models import ServiceModels
 from mlcp.scaling.policy import ScalingPolicy, from_zero_problems, parse_policy, policy_json_schema
 from mlcp.scaling.preflight import check_policy
+from mlcp.scaling.scope import NODEGROUPS_PARAMETER, NodegroupScope
 from mlcp.scaling.simulator import SimConfig, SimResult, parse_trace, simulate, static_node_hours
 
 
@@ -26,6 +27,14 @@ def add_scaling_commands(subparsers: Any) -> argparse.ArgumentParser:
     sub = scaling.add_subparsers(dest="scaling_command", required=True)
     validate = sub.add_parser("validate", help="validate a scaling policy (YAML/JSON); exit 1 with field-level errors")
     validate.add_argument("file")
+    scope = validate.add_argument_group("the stack's scope (checked when --nodegroup-arns is given)")
+    scope.add_argument(
+        "--nodegroup-arns",
+        help=f"the template parameter {NODEGROUPS_PARAMETER} (a,b): node group ARNs the controller may update; "
+        "registration refuses any other node group",
+    )
+    scope.add_argument("--account-id", help="the stack's account: compare whole ARNs (else only nodegroup/...)")
+    scope.add_argument("--region", default="us-east-1", help="the stack's Region (with --account-id)")
     validate.set_defaults(func=cmd_validate)
     schema = sub.add_parser("schema", help="print the JSON Schema of the scaling policy")
     schema.set_defaults(func=cmd_schema)
@@ -52,7 +61,10 @@ def add_scaling_commands(subparsers: Any) -> argparse.ArgumentParser:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     policy = parse_policy(Path(args.file).read_bytes(), source=args.file)
-    check_policy(policy, checker=ServiceModels(), source=args.file)
+    scope = None
+    if args.nodegroup_arns is not None:
+        scope = NodegroupScope.parse(args.nodegroup_arns, account=args.account_id, region=args.region)
+    check_policy(policy, checker=ServiceModels(), source=args.file, scope=scope)
     groups = ", ".join(f"{m.name} (weight {m.weight})" for m in policy.nodegroups)
     print(f"{args.file}: valid scaling policy {policy.key!r} ({policy.mode} mode) for {groups}")
     _warn(policy)

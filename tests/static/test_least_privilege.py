@@ -205,3 +205,50 @@ def test_topic_queue_and_buckets_refuse_requests_without_tls() -> None:
     }
     for logical_id in policies:
         assert _deny_without_tls(resources[logical_id]["Properties"]["PolicyDocument"]["Statement"]), logical_id
+
+
+EKS_WRITES = ["eks:UpdateNodegroupConfig", "eks:DescribeNodegroup"]
+
+
+def _roles() -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in _transformed().items() if r["Type"] == "AWS::IAM::Role"}
+
+
+@pytest.mark.parametrize("action", EKS_WRITES)
+def test_no_role_may_touch_a_node_group_by_default(action: str) -> None:
+    """The stack default of ScalingNodegroupArns is none: no role may update or describe any node group."""
+    nodegroup = "arn:aws:eks:us-east-1:123456789012:nodegroup/ml-inference/gpu/0b2c6c2a-1d2e-4f00-9e1b-000000000000"
+    assert [name for name, role in _roles().items() if allowed(role, action, nodegroup)] == []
+
+
+def test_node_group_permissions_are_exactly_the_granted_arns() -> None:
+    """Every statement that allows a node group action is under HasScalingNodegroups and names exactly the
+    parameter ScalingNodegroupArns as its resources (no wildcard over the account's node groups)."""
+    found = []
+    for name, role in _roles().items():
+        for listed in role["Properties"].get("Policies", []):
+            for entry in _resolve_policy(listed):
+                statement, condition = entry
+                actions = _listed(statement.get("Action", []))
+                if any(str(a).lower() in {x.lower() for x in EKS_WRITES} for a in actions):
+                    found.append((name, condition, statement["Resource"]))
+    assert {name for name, _, _ in found} == {"NodegroupScalingRole", "DecideScalingFunctionRole", "ApiFunctionRole"}
+    for name, condition, resource in found:
+        assert condition == "HasScalingNodegroups", name
+        assert resource == {"Ref": "ScalingNodegroupArns"}, name
+
+
+def _resolve_policy(listed: Any) -> list[tuple[dict[str, Any], str | None]]:
+    """(statement, the condition it is under or None) of one role policy, with both branches' conditions taken."""
+    policy = listed
+    if isinstance(policy, dict) and "Fn::If" in policy:
+        policy = policy["Fn::If"][1]
+    found = []
+    for entry in policy["PolicyDocument"]["Statement"]:
+        if isinstance(entry, dict) and "Fn::If" in entry:
+            condition, statement, _ = entry["Fn::If"]
+            if isinstance(statement, dict) and "Effect" in statement:
+                found.append((statement, condition))
+        else:
+            found.append((entry, None))
+    return found

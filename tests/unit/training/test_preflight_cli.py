@@ -85,3 +85,15 @@ def test_every_image_in_the_examples_and_test_data_is_the_local_accounts_or_sage
     assert len(found) >= 5
     refused = {image: str(path) for image, path in found.items() if scope.problem(image.split("\\")[0])}
     assert refused == {}
+
+
+def test_scaling_validate_checks_the_node_groups_against_the_stacks_grant(capsys: pytest.CaptureFixture[str]) -> None:
+    policy = str(ROOT / "examples" / "scaling" / "policy.yaml")
+    other = "arn:aws:eks:us-east-1:123456789012:nodegroup/other-cluster/*"
+    assert main(["scaling", "validate", policy, "--nodegroup-arns", other]) == 1
+    err = capsys.readouterr().err
+    assert "  nodegroups[0].name: " in err
+    assert "ScalingNodegroupArns" in err
+    granted = "arn:aws:eks:us-east-1:123456789012:nodegroup/ml-inference/*"
+    assert main(["scaling", "validate", policy, "--nodegroup-arns", granted, "--account-id", "123456789012"]) == 0
+    assert main(["scaling", "validate", policy, "--nodegroup-arns", granted, "--account-id", "999999999999"]) == 1
