@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from mlcp.common.preflight import split_list
 from mlcp.errors import FieldError
-from mlcp.scaling.policy import ScalingPolicy
+
+if TYPE_CHECKING:
+    from mlcp.scaling.policy import ScalingPolicy
 
 NODEGROUPS_PARAMETER = "ScalingNodegroupArns"
 _SAMPLE_ID = "00000000-0000-0000-0000-000000000000"  # stands for EKS's node group id when matching a grant

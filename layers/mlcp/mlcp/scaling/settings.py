@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
 from mlcp.common.settings import FunctionSettings
-from mlcp.scaling.scope import NodegroupScope
+
+if TYPE_CHECKING:
+    from mlcp.scaling.scope import NodegroupScope
 
 
 class ScalingSettings(FunctionSettings):
@@ -28,6 +30,8 @@ class ScalingSettings(FunctionSettings):
     def nodegroup_scope(self) -> NodegroupScope | None:
         if self.scaling_nodegroup_arns is None:
             return None
+        from mlcp.scaling.scope import NodegroupScope  # noqa: PLC0415 - the API loads settings only, eagerly
+
         return NodegroupScope.parse(
             self.scaling_nodegroup_arns, account=self.stack_account_id, region=self.stack_region
         )
