@@ -97,3 +97,29 @@ def test_scaling_validate_checks_the_node_groups_against_the_stacks_grant(capsys
     granted = "arn:aws:eks:us-east-1:123456789012:nodegroup/ml-inference/*"
     assert main(["scaling", "validate", policy, "--nodegroup-arns", granted, "--account-id", "123456789012"]) == 0
     assert main(["scaling", "validate", policy, "--nodegroup-arns", granted, "--account-id", "999999999999"]) == 1
+
+
+def test_batch_plan_checks_the_stacks_batch_scope(capsys: pytest.CaptureFixture[str]) -> None:
+    """`mlcp batch plan --stack-name` checks the spec's job definition, queues and compute environments as the
+    deployed functions do (own <stack>-* plus BatchExtra*), before anything is deployed."""
+    spec = str(ROOT / "examples" / "batch" / "batch.yaml")
+    assert main(["batch", "plan", spec, "--items", "1000", "--stack-name", "mlcp"]) == 0
+    capsys.readouterr()
+    assert main(["batch", "plan", spec, "--items", "1000", "--stack-name", "team-b"]) == 1
+    err = capsys.readouterr().err
+    for field, parameter in [
+        ("job.definition", "BatchExtraJobDefinitions"),
+        ("queues[0].name", "BatchExtraJobQueues"),
+        ("queues[0].compute_environment", "BatchExtraComputeEnvironments"),
+    ]:
+        assert f"  {field}: " in err
+        assert parameter in err
+    granted = [
+        "--extra-job-definitions",
+        "arn:aws:batch:us-east-1:123456789012:job-definition/mlcp-batch-worker:*",
+        "--extra-job-queues",
+        "arn:aws:batch:us-east-1:123456789012:job-queue/mlcp-batch-*",
+        "--extra-compute-environments",
+        "arn:aws:batch:us-east-1:123456789012:compute-environment/mlcp-batch-*",
+    ]
+    assert main(["batch", "plan", spec, "--items", "1000", "--stack-name", "team-b", *granted]) == 0
