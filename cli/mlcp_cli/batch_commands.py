@@ -15,8 +15,9 @@ from typing import Any
 from mlcp.aws.service_models import ServiceModels
 from mlcp.batch.planner import BatchPlan, Problem, hard_range, make_plan, problem_for, sweep
 from mlcp.batch.requests import preflight_plan
+from mlcp.batch.scope import BatchScope
 from mlcp.batch.spec import MAX_ARRAY_SIZE, BatchSpec, batch_spec_schema_text, parse_batch_spec
-from mlcp.errors import PlanInfeasible
+from mlcp.errors import BatchSpecInvalid, PlanInfeasible
 from mlcp_cli.reach import add_reach_arguments, reach_from
 
 PLOT_POINTS = 60
@@ -124,6 +125,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     except PlanInfeasible as exc:
         print(f"mlcp: no plan satisfies the constraints: {exc.reason}", file=sys.stderr)
         return 1
+    _check_scope(spec, args)
     # The preflight: the SubmitJob / UpdateComputeEnvironment requests of this plan, as AWS will check them.
     preflight_plan(spec, plan, reach=reach_from(args), checker=ServiceModels(), source=args.spec or "command line")
     if args.plot:
@@ -152,6 +154,31 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.plot:
         print(f"  plot: {args.plot}")
     return 0
+
+
+def _check_scope(spec: BatchSpec, args: argparse.Namespace) -> None:
+    """The stack's Batch scope (as the deployed functions check it): BatchSpecInvalid naming each resource outside."""
+    if not args.stack_name:
+        return
+    scope = BatchScope.from_parameters(
+        f"{args.stack_name}-",
+        job_definitions=args.extra_job_definitions,
+        job_queues=args.extra_job_queues,
+        compute_environments=args.extra_compute_environments,
+    )
+    problems = scope.problems(spec)
+    if problems:
+        raise BatchSpecInvalid(args.spec or "command line", problems)
+
+
+def _add_scope_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("the stack's Batch scope (checked when --stack-name is given)")
+    group.add_argument("--stack-name", help="the stack's name: its own job definitions, queues and CEs are <name>-*")
+    group.add_argument("--extra-job-definitions", default="", help="the template parameter BatchExtraJobDefinitions")
+    group.add_argument("--extra-job-queues", default="", help="the template parameter BatchExtraJobQueues")
+    group.add_argument(
+        "--extra-compute-environments", default="", help="the template parameter BatchExtraComputeEnvironments"
+    )
 
 
 def cmd_schema(_: argparse.Namespace) -> int:
@@ -186,6 +213,7 @@ def add_batch_commands(subparsers: Any) -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.add_argument("--plot", metavar="PNG", help="write makespan and cost against items per child to a PNG")
     add_reach_arguments(plan, roles=False)
+    _add_scope_arguments(plan)
     plan.set_defaults(func=cmd_plan)
     schema = sub.add_parser("schema", help="print the JSON Schema of the batch spec")
     schema.set_defaults(func=cmd_schema)

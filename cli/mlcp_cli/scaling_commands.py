@@ -21,6 +21,7 @@ from mlcp.scaling.policy import (
     registration_problems,
 )
 from mlcp.scaling.preflight import check_policy
+from mlcp.scaling.scope import NODEGROUPS_PARAMETER, NodegroupScope
 from mlcp.scaling.simulator import SimConfig, SimResult, parse_trace, simulate, static_node_hours
 
 
@@ -46,6 +47,14 @@ def add_scaling_commands(subparsers: Any) -> argparse.ArgumentParser:
         metavar="ENV",
         help="the stack's EnvironmentName (e.g. local, dev, prod): check that every alarm is one its rule forwards",
     )
+    scope = validate.add_argument_group("the stack's scope (checked when --nodegroup-arns is given)")
+    scope.add_argument(
+        "--nodegroup-arns",
+        help=f"the template parameter {NODEGROUPS_PARAMETER} (a,b): node group ARNs the controller may update; "
+        "registration refuses any other node group",
+    )
+    scope.add_argument("--account-id", help="the stack's account: compare whole ARNs (else only nodegroup/...)")
+    scope.add_argument("--region", default="us-east-1", help="the stack's Region (with --account-id)")
     validate.set_defaults(func=cmd_validate)
     schema = sub.add_parser("schema", help="print the JSON Schema of the scaling policy")
     schema.set_defaults(func=cmd_schema)
@@ -72,7 +81,10 @@ def add_scaling_commands(subparsers: Any) -> argparse.ArgumentParser:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     policy = parse_policy(Path(args.file).read_bytes(), source=args.file)
-    check_policy(policy, checker=ServiceModels(), source=args.file)
+    scope = None
+    if args.nodegroup_arns is not None:
+        scope = NodegroupScope.parse(args.nodegroup_arns, account=args.account_id, region=args.region)
+    check_policy(policy, checker=ServiceModels(), source=args.file, scope=scope)
     groups = ", ".join(f"{m.name} (weight {m.weight})" for m in policy.nodegroups)
     problems = registration_problems(policy, args.environment) if args.environment else from_zero_problems(policy)
     if problems:

@@ -104,6 +104,9 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             "NEO_MAX_POLLS": "10",
             # the operator grants the examples' second bucket (examples/batch/batch.yaml's model): DataBucketNames
             "DATA_BUCKET_NAMES": "mlcp-artifacts-example",
+            # the template's STACK_ACCOUNT_ID (!Ref AWS::AccountId): the examples' images are this account's
+            "STACK_ACCOUNT_ID": ACCOUNT,
+            "AWS_REGION": REGION,
         }
         for key, value in env.items():
             monkeypatch.setenv(key, value)

@@ -77,6 +77,8 @@ def scaling(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scaling]:
     monkeypatch.setenv("SCALING_STATE_TABLE", TABLES["ScalingStateTable"])
     monkeypatch.setenv("SCALING_DECISIONS_TABLE", TABLES["ScalingDecisionsTable"])
     monkeypatch.setenv("MLCP_ENVIRONMENT", "local")  # the example policy's alarms: mlcp-scaling-local-*
+    # the operator granted the example cluster's node groups (template parameter ScalingNodegroupArns)
+    monkeypatch.setenv("SCALING_NODEGROUP_ARNS", f"arn:aws:eks:us-east-1:{ACCOUNT}:nodegroup/ml-inference/*")
     eks = aws_client("eks")
     eks.create_cluster(name="ml-inference", roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks", resourcesVpcConfig={})
     for name in ("gpu-a", "gpu-b"):
@@ -160,6 +162,37 @@ def test_a_policy_on_another_stacks_alarms_is_refused(scaling: Scaling) -> None:
         "scale_in.1.alarm",
     }
     assert "must start with 'mlcp-scaling-local-'" in result["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("granted", "refused"),
+    [
+        ("", ["nodegroups[0].name", "nodegroups[1].name"]),  # the stack default: none
+        (f"arn:aws:eks:us-east-1:{ACCOUNT}:nodegroup/other-cluster/*", ["nodegroups[0].name", "nodegroups[1].name"]),
+        (f"arn:aws:eks:us-east-1:{ACCOUNT}:nodegroup/ml-inference/gpu-a/*", ["nodegroups[1].name"]),
+        (f"arn:aws:eks:eu-west-1:{ACCOUNT}:nodegroup/ml-inference/*", ["nodegroups[0].name", "nodegroups[1].name"]),
+        ("arn:aws:eks:us-east-1:999999999999:nodegroup/ml-inference/*", ["nodegroups[0].name", "nodegroups[1].name"]),
+        (f"arn:aws:eks:us-east-1:{ACCOUNT}:nodegroup/ml-inference/gpu-a/*,arn:aws:eks:*:*:nodegroup/*/gpu-b/*", []),
+    ],
+    ids=["none", "another-cluster", "one-of-two", "another-region", "another-account", "both"],
+)
+def test_a_policy_on_node_groups_the_stack_was_not_granted_is_refused_naming_the_parameter(
+    scaling: Scaling, monkeypatch: pytest.MonkeyPatch, granted: str, refused: list[str]
+) -> None:
+    """GIVEN the template parameter ScalingNodegroupArns (what the controller's role may update) THEN a policy
+    over any other node group is rejected at registration, naming the parameter and the node group."""
+    monkeypatch.setenv("SCALING_NODEGROUP_ARNS", granted)
+    load_handler("register_scaling_policy").deps.cache_clear()
+
+    result = scaling.upload_policy()
+
+    if not refused:
+        assert result["status"] == "registered"
+        return
+    assert result["status"] == "rejected"
+    assert [e["field"] for e in result["errors"]] == refused
+    assert all("ScalingNodegroupArns" in e["message"] for e in result["errors"])
+    assert "ml-inference/gpu-b" in result["errors"][-1]["message"]
 
 
 def test_register_a_policy_and_its_alarm_index(scaling: Scaling) -> None:

@@ -778,3 +778,17 @@ def test_record_failure_with_a_malformed_input(cloud: Cloud) -> None:
 
     assert [e.field for e in caught.value.errors] == ["error"]
     assert cloud.run(RUN_ID) is None
+
+
+def test_the_stacks_kms_key_reaches_the_run_and_its_job_requests(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN the template parameter KmsKeyArn (ValidateSpecFunction's KMS_KEY_ARN) THEN the run carries it and the
+    augment request encrypts its outputs with it; without it (the samples) the run has none."""
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    monkeypatch.setenv("KMS_KEY_ARN", key)
+    register_spec(cloud)
+    cloud.put(MANIFEST_KEY, "{}")
+
+    result = invoke("validate_spec", load_event("training_pipeline/validate_spec"))
+
+    assert result["run"]["kms_key_id"] == key
+    assert result["augment_request"]["ProcessingOutputConfig"]["KmsKeyId"] == key

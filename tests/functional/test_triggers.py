@@ -159,6 +159,34 @@ def test_upload_the_preflight_refuses_is_rejected_naming_the_field(
     assert f"  - {field}: " in cloud.notifications()[0]["Message"]
 
 
+@pytest.mark.parametrize(
+    ("image", "allowed"),
+    [
+        ("999999999999.dkr.ecr.us-east-1.amazonaws.com/churn-train:1.4", False),
+        ("public.ecr.aws/someone/churn-train:1.4", False),
+        ("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.3.0-cpu-py311-ubuntu20.04-sagemaker", True),
+        ("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3", True),
+    ],
+    ids=["another-account", "public-ecr", "sagemaker-pytorch", "sagemaker-sklearn"],
+)
+def test_training_images_outside_the_allowed_registries_are_rejected_naming_the_parameter(
+    cloud: Cloud, image: str, allowed: bool
+) -> None:
+    """GIVEN a spec whose training image comes from a registry the operator did not grant THEN the registration is
+    rejected on tuning.training.image_uri naming ExtraImageRegistries; SageMaker's own images register."""
+    own = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-train:1.4"
+    version = cloud.put(SPEC_KEY, spec_with(own, image))
+
+    result = register(s3_event("s3/pipeline_uploaded", SPEC_KEY, version, "0062E99A88DC407460"))
+
+    if allowed:
+        assert result["status"] == "registered", result
+        return
+    assert result["status"] == "rejected"
+    assert [e["field"] for e in result["errors"]] == ["tuning.training.image_uri"]
+    assert "ExtraImageRegistries" in result["errors"][0]["message"]
+
+
 def test_spec_whose_name_differs_from_the_key_is_rejected(cloud: Cloud) -> None:
     key = "pipelines/attrition/pipeline.yaml"
     version = cloud.put(key, example_spec_text())

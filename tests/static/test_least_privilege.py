@@ -142,8 +142,10 @@ def test_no_job_role_can_write_or_delete_a_trigger(key: str, action: str) -> Non
     for logical_id, role in _job_roles().items():
         assert not allowed(role, action, f"{BUCKET}/{key}"), f"{logical_id} may {action} {key}"
         for managed in role["Properties"].get("ManagedPolicyArns", []):
-            # the ECS task execution policy: ECR pulls and logs only, no S3
-            assert "AmazonECSTaskExecutionRolePolicy" in str(managed), f"{logical_id}: unreviewed {managed}"
+            # the ECS task execution policy: ECR pulls and logs only, no S3; the stack's KMS key use (KmsKeyUsePolicy:
+            # kms only, checked below)
+            reviewed = "AmazonECSTaskExecutionRolePolicy" in str(managed) or "KmsKeyUsePolicy" in str(managed)
+            assert reviewed, f"{logical_id}: unreviewed {managed}"
 
 
 def test_job_roles_write_their_run_outputs_and_delete_nothing() -> None:
@@ -220,3 +222,103 @@ def test_topic_queue_and_buckets_refuse_requests_without_tls() -> None:
     }
     for logical_id in policies:
         assert _deny_without_tls(resources[logical_id]["Properties"]["PolicyDocument"]["Statement"]), logical_id
+
+
+EKS_WRITES = ["eks:UpdateNodegroupConfig", "eks:DescribeNodegroup"]
+
+
+def _roles() -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in _transformed().items() if r["Type"] == "AWS::IAM::Role"}
+
+
+@pytest.mark.parametrize("action", EKS_WRITES)
+def test_no_role_may_touch_a_node_group_by_default(action: str) -> None:
+    """The stack default of ScalingNodegroupArns is none: no role may update or describe any node group."""
+    nodegroup = "arn:aws:eks:us-east-1:123456789012:nodegroup/ml-inference/gpu/0b2c6c2a-1d2e-4f00-9e1b-000000000000"
+    assert [name for name, role in _roles().items() if allowed(role, action, nodegroup)] == []
+
+
+def test_node_group_permissions_are_exactly_the_granted_arns() -> None:
+    """Every statement that allows a node group action is under HasScalingNodegroups and names exactly the
+    parameter ScalingNodegroupArns as its resources (no wildcard over the account's node groups)."""
+    found = []
+    for name, role in _roles().items():
+        for listed in role["Properties"].get("Policies", []):
+            for entry in _resolve_policy(listed):
+                statement, condition = entry
+                actions = _listed(statement.get("Action", []))
+                if any(str(a).lower() in {x.lower() for x in EKS_WRITES} for a in actions):
+                    found.append((name, condition, statement["Resource"]))
+    assert {name for name, _, _ in found} == {"NodegroupScalingRole", "DecideScalingFunctionRole", "ApiFunctionRole"}
+    for name, condition, resource in found:
+        assert condition == "HasScalingNodegroups", name
+        assert resource == {"Ref": "ScalingNodegroupArns"}, name
+
+
+def _resolve_policy(listed: Any) -> list[tuple[dict[str, Any], str | None]]:
+    """(statement, the condition it is under or None) of one role policy, with both branches' conditions taken."""
+    policy = listed
+    if isinstance(policy, dict) and "Fn::If" in policy:
+        policy = policy["Fn::If"][1]
+    found = []
+    for entry in policy["PolicyDocument"]["Statement"]:
+        if isinstance(entry, dict) and "Fn::If" in entry:
+            condition, statement, _ = entry["Fn::If"]
+            if isinstance(statement, dict) and "Effect" in statement:
+                found.append((statement, condition))
+        else:
+            found.append((entry, None))
+    return found
+
+
+# --- the optional customer managed key (KmsKeyArn) ----------------------------------------------------------------
+KEY_IF = {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]}
+KEY_USE = {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyUsePolicy"}, {"Ref": "AWS::NoValue"}]}
+
+
+def test_with_a_key_every_store_is_encrypted_with_it() -> None:
+    """Artifact bucket (SSE-KMS with a Bucket Key), topic, dead-letter queue, every table and log group, and the
+    functions' environment use KmsKeyArn when it is set (AWS managed keys otherwise)."""
+    resources = load_template()["Resources"]
+    sse = resources["ArtifactBucket"]["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert sse["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": {"Fn::If": ["HasKmsKey", "aws:kms", "AES256"]},
+        "KMSMasterKeyID": KEY_IF,
+    }
+    assert sse["BucketKeyEnabled"] is True
+    assert resources["NotificationTopic"]["Properties"]["KmsMasterKeyId"] == {
+        "Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, "alias/aws/sns"]
+    }
+    assert resources["FailedTriggersQueue"]["Properties"]["KmsMasterKeyId"] == KEY_IF
+    tables = {k: r for k, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table"}
+    assert len(tables) >= 8
+    for name, table in tables.items():
+        assert table["Properties"]["SSESpecification"]["KMSMasterKeyId"] == KEY_IF, name
+    logs = {k: r for k, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+    for name, group in logs.items():
+        assert group["Properties"]["KmsKeyId"] == KEY_IF, name
+    assert load_template()["Globals"]["Function"]["KmsKeyArn"] == KEY_IF
+
+
+def test_the_key_may_be_used_by_the_stacks_roles_for_encrypt_and_decrypt_only() -> None:
+    """One managed policy: kms:Decrypt and kms:GenerateDataKey on KmsKeyArn only, attached (when set) to every
+    function, state machine and job role that touches the bucket, topic, queue or tables."""
+    resources = load_template()["Resources"]
+    policy = resources["KmsKeyUsePolicy"]
+    assert policy["Condition"] == "HasKmsKey"
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert statement["Resource"] == {"Ref": "KmsKeyArn"}
+    users = {
+        k: r
+        for k, r in resources.items()
+        if r["Type"] in {"AWS::Serverless::Function", "AWS::Serverless::StateMachine"}
+    }
+    for name, resource in users.items():
+        assert KEY_USE in resource["Properties"]["Policies"], name
+    for name in ("SageMakerExecutionRole", "BatchJobRole"):
+        assert KEY_USE in resources[name]["Properties"]["ManagedPolicyArns"], name
+    # with the default (no key) the transformed roles carry no KMS permission at all
+    for name, role in _roles().items():
+        assert not allowed(role, "kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/any"), name

@@ -46,6 +46,8 @@ DEFAULT_PARAMETERS = {
     "NeoPollSeconds": "30",
     # The example scaling policy's re-evaluation schedule (a recorded no-op until the policy is registered).
     "ScalingPolicyKey": "ml-inference/gpu",
+    # The node groups the controller may update: the example cluster's (ScalingNodegroupArns; none by default).
+    "ScalingNodegroupArns": "arn:aws:eks:us-east-1:123456789012:nodegroup/ml-inference/*",
     "ScalingEvaluationExpression": "rate(1 hour)",
 }
 _FAKE_CREDENTIALS = {

@@ -3,6 +3,7 @@ with its field on stderr, or 0 (the numeric grid)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,80 @@ def test_the_examples_pass_their_preflights() -> None:
     assert main(["spec", "plan", str(ROOT / "examples" / "pipelines" / "churn" / "pipeline.yaml"), *REACH]) == 0
     assert main(["scaling", "validate", str(ROOT / "examples" / "scaling" / "policy.yaml")]) == 0
     assert main(["batch", "plan", str(ROOT / "examples" / "batch" / "batch.yaml"), "--items", "1000"]) == 0
+
+
+IMAGES = [*REACH, "--account-id", "123456789012", "--region", "us-east-1"]
+
+
+def test_an_image_from_another_account_is_refused_offline_naming_the_parameter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (ROOT / "examples" / "pipelines" / "churn" / "pipeline.yaml").read_text()
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text(
+        text.replace(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-train",
+            "999999999999.dkr.ecr.us-east-1.amazonaws.com/churn-train",
+        )
+    )
+    assert main(["spec", "validate", str(spec), *IMAGES]) == 1
+    err = capsys.readouterr().err
+    assert "  tuning.training.image_uri: " in err
+    assert "ExtraImageRegistries" in err
+    granted = ["--extra-image-registries", "999999999999.dkr.ecr.us-east-1.amazonaws.com"]
+    assert main(["spec", "validate", str(spec), *IMAGES, *granted]) == 0
+
+
+def test_every_image_in_the_examples_and_test_data_is_the_local_accounts_or_sagemakers() -> None:
+    """The examples and test specs name 123456789012 images: the local cloud's account (moto's), which the
+    template's STACK_ACCOUNT_ID (!Ref AWS::AccountId) resolves to locally, so they all pass the allow-list."""
+    from mlcp.common.images import ImageScope  # noqa: PLC0415
+
+    scope = ImageScope("123456789012", "us-east-1")
+    pattern = re.compile(r"image(?:_uri)?[\"']?\s*:\s*[\"']?([0-9a-z.\-]+\.[a-z]+/[^\s\"',}]+)")
+    found = {}
+    for path in [*(ROOT / "examples").rglob("*"), *(ROOT / "tests" / "data").rglob("*"), *(ROOT / "events").rglob("*")]:
+        if path.is_file() and path.suffix in {".yaml", ".yml", ".json"}:
+            for image in pattern.findall(path.read_text(errors="replace")):
+                found[image.replace("\\n", "")] = path
+    assert len(found) >= 5
+    refused = {image: str(path) for image, path in found.items() if scope.problem(image.split("\\")[0])}
+    assert refused == {}
+
+
+def test_scaling_validate_checks_the_node_groups_against_the_stacks_grant(capsys: pytest.CaptureFixture[str]) -> None:
+    policy = str(ROOT / "examples" / "scaling" / "policy.yaml")
+    other = "arn:aws:eks:us-east-1:123456789012:nodegroup/other-cluster/*"
+    assert main(["scaling", "validate", policy, "--nodegroup-arns", other]) == 1
+    err = capsys.readouterr().err
+    assert "  nodegroups[0].name: " in err
+    assert "ScalingNodegroupArns" in err
+    granted = "arn:aws:eks:us-east-1:123456789012:nodegroup/ml-inference/*"
+    assert main(["scaling", "validate", policy, "--nodegroup-arns", granted, "--account-id", "123456789012"]) == 0
+    assert main(["scaling", "validate", policy, "--nodegroup-arns", granted, "--account-id", "999999999999"]) == 1
+
+
+def test_batch_plan_checks_the_stacks_batch_scope(capsys: pytest.CaptureFixture[str]) -> None:
+    """`mlcp batch plan --stack-name` checks the spec's job definition, queues and compute environments as the
+    deployed functions do (own <stack>-* plus BatchExtra*), before anything is deployed."""
+    spec = str(ROOT / "examples" / "batch" / "batch.yaml")
+    assert main(["batch", "plan", spec, "--items", "1000", "--stack-name", "mlcp"]) == 0
+    capsys.readouterr()
+    assert main(["batch", "plan", spec, "--items", "1000", "--stack-name", "team-b"]) == 1
+    err = capsys.readouterr().err
+    for field, parameter in [
+        ("job.definition", "BatchExtraJobDefinitions"),
+        ("queues[0].name", "BatchExtraJobQueues"),
+        ("queues[0].compute_environment", "BatchExtraComputeEnvironments"),
+    ]:
+        assert f"  {field}: " in err
+        assert parameter in err
+    granted = [
+        "--extra-job-definitions",
+        "arn:aws:batch:us-east-1:123456789012:job-definition/mlcp-batch-worker:*",
+        "--extra-job-queues",
+        "arn:aws:batch:us-east-1:123456789012:job-queue/mlcp-batch-*",
+        "--extra-compute-environments",
+        "arn:aws:batch:us-east-1:123456789012:compute-environment/mlcp-batch-*",
+    ]
+    assert main(["batch", "plan", spec, "--items", "1000", "--stack-name", "team-b", *granted]) == 0

@@ -607,3 +607,37 @@ def test_make_spec_is_the_example() -> None:
     assert isinstance(spec.compression, Quantization)
     assert spec.augment is not None
     assert [o.name for o in spec.augment.outputs] == ["train"]
+
+
+# --- the stack's KMS key (template KmsKeyArn) -------------------------------------------------------------------
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_without_a_key_no_request_names_one() -> None:
+    run = make_run(spec_data(compression=pruning()))
+    requests = [
+        preparation.processing_request(run),
+        tuning.tuning_request(run),
+        compression.training_request(run, make_best(run), _compression(run)),
+    ]
+    assert "KmsKeyId" not in json.dumps(requests)
+
+
+def test_the_stacks_key_encrypts_every_jobs_s3_output_and_the_requests_stay_valid() -> None:
+    run = make_run(spec_data(compression=pruning())).model_copy(update={"kms_key_id": KEY})
+    augment = preparation.processing_request(run)
+    assert augment is not None
+    assert augment["ProcessingOutputConfig"]["KmsKeyId"] == KEY
+    assert_valid("CreateProcessingJob", augment)
+    tune = tuning.tuning_request(run)
+    assert tune["TrainingJobDefinition"]["OutputDataConfig"]["KmsKeyId"] == KEY
+    assert_valid("CreateHyperParameterTuningJob", tune)
+    train = compression.training_request(run, make_best(run), _compression(run))
+    assert train["OutputDataConfig"]["KmsKeyId"] == KEY
+    assert_valid("CreateTrainingJob", train)
+    neo_run = make_run(neo_spec_data()).model_copy(update={"kms_key_id": KEY})
+    neo = compression.compilation_request(neo_run, make_best(neo_run), _neo(neo_run))
+    assert neo["OutputConfig"]["KmsKeyId"] == KEY
+    assert_valid("CreateCompilationJob", neo)
+    # volumes: never VolumeKmsKeyId (SageMaker refuses it on instance types with local NVMe storage)
+    assert "VolumeKmsKeyId" not in json.dumps([augment, tune, train, neo])

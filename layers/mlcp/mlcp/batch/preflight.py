@@ -92,6 +92,9 @@ def _reach_findings(spec: BatchSpec, submit: Mapping[str, Any], reach: StackReac
         problem = reach.bucket_problem(uri.strip()) if uri else None
         if problem:
             findings.add(where, problem)
+    image_problem = reach.image_problem(spec.job.image) if spec.job.image else None
+    if image_problem:
+        findings.add("job.image", image_problem)
 
 
 def check_requests(

@@ -36,11 +36,23 @@ class BatchScope:
         """None when the function was given no scope (the local CLI, tests of other rules)."""
         if not settings.batch_resource_prefix:
             return None
+        return cls.from_parameters(
+            settings.batch_resource_prefix,
+            job_definitions=settings.batch_extra_job_definitions,
+            job_queues=settings.batch_extra_job_queues,
+            compute_environments=settings.batch_extra_compute_environments,
+        )
+
+    @classmethod
+    def from_parameters(
+        cls, own_prefix: str, *, job_definitions: str = "", job_queues: str = "", compute_environments: str = ""
+    ) -> BatchScope:
+        """From the template parameters as comma-separated text (the functions' env, `mlcp batch plan`'s flags)."""
         return cls(
-            own_prefix=settings.batch_resource_prefix,
-            job_definitions=_split(settings.batch_extra_job_definitions),
-            job_queues=_split(settings.batch_extra_job_queues),
-            compute_environments=_split(settings.batch_extra_compute_environments),
+            own_prefix=own_prefix,
+            job_definitions=_split(job_definitions),
+            job_queues=_split(job_queues),
+            compute_environments=_split(compute_environments),
         )
 
     def _job_definition_allowed(self, definition: str) -> bool:

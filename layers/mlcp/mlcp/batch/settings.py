@@ -23,5 +23,8 @@ class BatchSettings(FunctionSettings):
     batch_extra_compute_environments: Annotated[str, Field(alias="BATCH_EXTRA_COMPUTE_ENVIRONMENTS")] = ""
 
     def reach(self) -> StackReach:
-        """The buckets the batch workers may read items from and write outputs to (artifact + DataBucketNames)."""
-        return StackReach(artifact_bucket=self.artifact_bucket, data_buckets=self.data_buckets())
+        """The buckets the batch workers may read items from and write outputs to (artifact + DataBucketNames), and
+        the registries a spec's job.image may name."""
+        return StackReach(
+            artifact_bucket=self.artifact_bucket, data_buckets=self.data_buckets(), images=self.image_scope()
+        )

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlcp.common.images import ImageScope
 from mlcp.common.ports import RequestChecker, RequestProblem
 from mlcp.errors import FieldError
 
@@ -113,12 +114,17 @@ def bucket_of(uri: str) -> str:
 @dataclass(frozen=True)
 class StackReach:
     """What the deployed stack may do: pass its own SageMaker role and the extra roles of the template parameter
-    ExtraSageMakerExecutionRoleArns; read/write its artifact bucket and the DataBucketNames buckets."""
+    ExtraSageMakerExecutionRoleArns; read/write its artifact bucket and the DataBucketNames buckets; run images
+    from the registries of :class:`mlcp.common.images.ImageScope` (ExtraImageRegistries)."""
 
     artifact_bucket: str
     stack_role_arn: str | None = None
     extra_role_arns: tuple[str, ...] = ()
     data_buckets: tuple[str, ...] = ()
+    images: ImageScope | None = None  # the image registries (None: images not checked)
+
+    def image_problem(self, image: str) -> str | None:
+        return self.images.problem(image) if self.images is not None else None
 
     def role_problem(self, role_arn: str) -> str | None:
         if role_arn == self.stack_role_arn or role_arn in self.extra_role_arns:

@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mlcp.common.images import ImageScope
 from mlcp.common.preflight import split_list
 from mlcp.common.validation import field_errors
 from mlcp.errors import InputInvalid
@@ -27,9 +28,20 @@ class FunctionSettings(BaseModel):
     # The template parameter DataBucketNames (comma-separated): buckets besides the artifact bucket that jobs may
     # read and write; the preflight refuses any other bucket (mlcp.common.preflight.StackReach).
     data_bucket_names: Annotated[str, Field(alias="DATA_BUCKET_NAMES")] = ""
+    # The container image allow-list (mlcp.common.images): the stack's account and Region (its ECR registry and
+    # SageMaker's registries there) and the template parameter ExtraImageRegistries (comma-separated). Without
+    # the account (the local CLI, tests of other rules) images are not checked.
+    stack_account_id: Annotated[str | None, Field(alias="STACK_ACCOUNT_ID", pattern=r"^\d{12}$")] = None
+    stack_region: Annotated[str, Field(alias="AWS_REGION", min_length=1)] = "us-east-1"
+    extra_image_registries: Annotated[str, Field(alias="EXTRA_IMAGE_REGISTRIES")] = ""
 
     def data_buckets(self) -> tuple[str, ...]:
         return split_list(self.data_bucket_names)
+
+    def image_scope(self) -> ImageScope | None:
+        if self.stack_account_id is None:
+            return None
+        return ImageScope(self.stack_account_id, self.stack_region, split_list(self.extra_image_registries))
 
 
 SettingsT = TypeVar("SettingsT", bound=FunctionSettings)

@@ -19,6 +19,7 @@ from mlcp.common.preflight import model_findings as _model_findings
 from mlcp.errors import PolicyInvalid
 from mlcp.scaling.decide import split
 from mlcp.scaling.policy import ScalingPolicy
+from mlcp.scaling.scope import NodegroupScope
 
 SAMPLE_DECISION_ID = "mlcp-scaling-0123456789abcdef0123456789abcdef"  # an EventBridge event id's length
 
@@ -47,9 +48,14 @@ def requests(policy: ScalingPolicy) -> list[tuple[int, dict[str, Any]]]:
     return found
 
 
-def check_policy(policy: ScalingPolicy, *, checker: RequestChecker | None, source: str) -> None:
-    """Check every UpdateNodegroupConfig request of ``policy``; raise PolicyInvalid naming the fields."""
+def check_policy(
+    policy: ScalingPolicy, *, checker: RequestChecker | None, source: str, scope: NodegroupScope | None = None
+) -> None:
+    """Check every UpdateNodegroupConfig request of ``policy`` and, with ``scope``, that its node groups are granted
+    (ScalingNodegroupArns); raise PolicyInvalid naming the fields."""
     findings = Findings()
+    for problem in scope.problems(policy) if scope is not None else []:
+        findings.add(problem.field, problem.message)
     for i, request in requests(policy):
         config = request["ScalingConfig"]
         desired = config.get("DesiredSize", config["MinSize"])

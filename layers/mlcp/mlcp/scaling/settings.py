@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
 from mlcp.common.settings import FunctionSettings
+
+if TYPE_CHECKING:
+    from mlcp.scaling.scope import NodegroupScope
 
 
 class ScalingSettings(FunctionSettings):
@@ -20,3 +23,15 @@ class ScalingSettings(FunctionSettings):
     scaling_max_polls: Annotated[int, Field(alias="SCALING_MAX_POLLS", ge=1, le=1000)] = 40
     # The REST API's manual scaling actions start nodegroup_scaling (ApiFunction only).
     scaling_state_machine_arn: Annotated[str | None, Field(alias="SCALING_STATE_MACHINE_ARN", min_length=20)] = None
+    # The template parameter ScalingNodegroupArns (comma-separated node group ARN patterns): the node groups the
+    # controller's role may update (mlcp.scaling.scope). None (unset: tests of other rules): not checked.
+    scaling_nodegroup_arns: Annotated[str | None, Field(alias="SCALING_NODEGROUP_ARNS")] = None
+
+    def nodegroup_scope(self) -> NodegroupScope | None:
+        if self.scaling_nodegroup_arns is None:
+            return None
+        from mlcp.scaling.scope import NodegroupScope  # noqa: PLC0415 - the API loads settings only, eagerly
+
+        return NodegroupScope.parse(
+            self.scaling_nodegroup_arns, account=self.stack_account_id, region=self.stack_region
+        )

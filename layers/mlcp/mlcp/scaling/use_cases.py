@@ -70,10 +70,14 @@ class ScalingDeps:
     requests: RequestChecker | None = None  # AWS's request rules (mlcp.aws.service_models); None: limits only
 
 
-def checked_policy(document: str | bytes | dict[str, Any], deps: ScalingDeps, *, source: str) -> ScalingPolicy:
-    """Parse a policy and run its preflight (the UpdateNodegroupConfig requests it can send); PolicyInvalid."""
+def checked_policy(
+    document: str | bytes | dict[str, Any], deps: ScalingDeps, *, source: str, scoped: bool = False
+) -> ScalingPolicy:
+    """Parse a policy and run its preflight (the UpdateNodegroupConfig requests it can send; with ``scoped``, the
+    node groups the stack may update: ScalingNodegroupArns); PolicyInvalid."""
     policy = parse_policy(document, source=source)
-    check_policy(policy, checker=deps.requests, source=source)
+    scope = deps.settings.nodegroup_scope() if scoped else None
+    check_policy(policy, checker=deps.requests, source=source, scope=scope)
     return policy
 
 
@@ -149,7 +153,7 @@ def _register_policy(obj: S3Object, deps: ScalingDeps) -> PolicyRegistration:
     key = f"{match['cluster']}/{match['name']}"
     try:
         body = read_document(deps.objects, obj.uri, obj.version_id, source=obj.source, error=PolicyInvalid)
-        policy = checked_policy(body, deps, source=obj.source)
+        policy = checked_policy(body, deps, source=obj.source, scoped=True)
         if policy.key != key:
             raise PolicyInvalid(obj.source, [FieldError("cluster", f"policy {policy.key!r} uploaded under {key!r}")])
         problems = registration_problems(policy, deps.settings.environment) + _overlaps(policy, key, deps)

@@ -9,7 +9,7 @@ from mlcp.errors import CompressionFailed
 from mlcp.training import script_mode
 from mlcp.training.context import RunContext
 from mlcp.training.payloads import BestModel, CompressedRef, CompressionPlan
-from mlcp.training.preparation import aws_tags
+from mlcp.training.preparation import aws_tags, kms
 from mlcp.training.spec import Neo, Pruning, Quantization
 from mlcp.training.tuning import final_metrics
 
@@ -61,7 +61,7 @@ def training_request(run: RunContext, best: BestModel, method: Pruning | Quantiz
             }
             for name, uri in channels.items()
         ],
-        "OutputDataConfig": {"S3OutputPath": run.output_prefix + "compression/"},
+        "OutputDataConfig": {"S3OutputPath": run.output_prefix + "compression/", **kms(run)},
         "ResourceConfig": {
             "InstanceType": method.instance_type,
             "InstanceCount": method.instance_count,
@@ -109,7 +109,7 @@ def compilation_request(run: RunContext, best: BestModel, method: Neo) -> dict[s
     }
     if method.framework_version:
         input_config["FrameworkVersion"] = method.framework_version
-    output: dict[str, Any] = {"S3OutputLocation": run.output_prefix + "compilation/"}
+    output: dict[str, Any] = {"S3OutputLocation": run.output_prefix + "compilation/", **kms(run)}
     if method.target_device is not None:
         output["TargetDevice"] = method.target_device
     elif method.target_platform is not None:

@@ -59,6 +59,11 @@ class RunRef(Payload):
     output_prefix: str = Field(description="s3://.../<run_id>/ where this run's jobs write.")
     names: JobNames
     tags: dict[str, str]
+    kms_key_id: str | None = Field(
+        default=None,
+        description="The stack's customer managed KMS key (template KmsKeyArn) for the jobs' S3 outputs; None: "
+        "the bucket's default encryption.",
+    )
 
 
 class ValidateInput(Payload):

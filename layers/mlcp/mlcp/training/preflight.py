@@ -327,6 +327,22 @@ def _reach_findings(spec: PipelineSpec, run: RunContext, reach: StackReach, find
         problem = reach.bucket_problem(uri)
         if problem:
             findings.add(where, problem)
+    for where, image in _images(spec):
+        problem = reach.image_problem(image)
+        if problem:
+            findings.add(where, problem)
+
+
+def _images(spec: PipelineSpec) -> list[tuple[str, str]]:
+    """(spec field, image URI) of every container image a run of ``spec`` uses."""
+    images = [("tuning.training.image_uri", spec.tuning.training.image_uri)]
+    if spec.augment is not None:
+        images.append(("augment.image_uri", spec.augment.image_uri))
+    if isinstance(spec.compression, Pruning | Quantization):
+        images.append(("compression.image_uri", spec.compression.image_uri))
+    if spec.registry.inference_image_uri is not None:
+        images.append(("registry.inference_image_uri", spec.registry.inference_image_uri))
+    return images
 
 
 def check_run(run: RunContext, *, reach: StackReach | None, checker: RequestChecker | None, source: str) -> None:

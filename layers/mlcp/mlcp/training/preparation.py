@@ -11,7 +11,7 @@ from mlcp.common.validation import S3_URI, field_errors
 from mlcp.errors import FieldError, ManifestInvalid
 from mlcp.training import script_mode
 from mlcp.training.context import RunContext
-from mlcp.training.payloads import JobNames, RunInput
+from mlcp.training.payloads import JobNames, RunInput, RunRef
 from mlcp.training.spec import PipelineSpec
 
 
@@ -51,6 +51,13 @@ def channel_uris(spec: PipelineSpec, version: str, artifact_bucket: str) -> dict
     }
 
 
+def kms(run: RunRef) -> dict[str, str]:
+    """``{"KmsKeyId": <the stack's key>}`` for a job's S3 output config when the stack has one (KmsKeyArn), else {}.
+    Only outputs: SageMaker refuses VolumeKmsKeyId on instance types with local NVMe storage, and ML storage
+    volumes are encrypted anyway (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ResourceConfig.html)."""
+    return {"KmsKeyId": run.kms_key_id} if run.kms_key_id else {}
+
+
 def prepare_run(
     run_input: RunInput,
     *,
@@ -60,6 +67,7 @@ def prepare_run(
     manifest: DatasetManifest | None,
     default_role_arn: str,
     artifact_bucket: str,
+    kms_key_id: str | None = None,
 ) -> RunContext:
     version = run_input.dataset.version if run_input.dataset else "latest"
     channels = channel_uris(spec, version, artifact_bucket)
@@ -75,6 +83,7 @@ def prepare_run(
     run_id = run_input.run_id
     return RunContext(
         run_id=run_id,
+        kms_key_id=kms_key_id,
         execution_arn=execution_arn,
         pipeline=spec.name,
         spec=spec,
@@ -157,7 +166,8 @@ def processing_request(run: RunContext) -> dict[str, Any] | None:
                     },
                 }
                 for out in stage.outputs
-            ]
+            ],
+            **kms(run),
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": stage.max_runtime_seconds},
         "Environment": dict(stage.environment),

@@ -26,6 +26,9 @@ class TrainingSettings(FunctionSettings):
     # The template parameter ExtraSageMakerExecutionRoleArns (comma-separated): roles a spec's role_arn may name
     # besides the stack's own (the template grants iam:PassRole on exactly these).
     extra_sagemaker_role_arns: Annotated[str, Field(alias="EXTRA_SAGEMAKER_ROLE_ARNS")] = ""
+    # The template parameter KmsKeyArn: SageMaker jobs' OutputDataConfig/ProcessingOutputConfig/OutputConfig
+    # KmsKeyId (validate_spec puts it on the run; "": the bucket's default encryption).
+    kms_key_arn: Annotated[str, Field(alias="KMS_KEY_ARN", max_length=2048)] = ""
 
     def stack_state_machine_arns(self) -> frozenset[str]:
         """The stack's three state machines (template.yaml names them ``<stack>-training-pipeline``,
@@ -40,4 +43,5 @@ class TrainingSettings(FunctionSettings):
             stack_role_arn=self.sagemaker_role_arn,
             extra_role_arns=split_list(self.extra_sagemaker_role_arns),
             data_buckets=self.data_buckets(),
+            images=self.image_scope(),
         )

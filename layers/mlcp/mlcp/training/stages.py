@@ -162,6 +162,7 @@ def validate_spec(inp: ValidateInput, deps: Deps) -> ValidateResult:
         manifest=manifest,
         default_role_arn=deps.settings.sagemaker_role_arn,
         artifact_bucket=deps.settings.artifact_bucket,
+        kms_key_id=deps.settings.kms_key_arn or None,
     )
     # The preflight on the run itself (its manifest's channels, its names): nothing launches if AWS would refuse it.
     check_run(run, reach=deps.settings.reach(), checker=deps.requests, source=f"spec of pipeline {spec.name}")

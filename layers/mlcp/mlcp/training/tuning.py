@@ -9,7 +9,7 @@ from mlcp.errors import TuningFailed
 from mlcp.training import script_mode
 from mlcp.training.context import RunContext
 from mlcp.training.payloads import BestModel
-from mlcp.training.preparation import aws_tags
+from mlcp.training.preparation import aws_tags, kms
 from mlcp.training.tuning_spec import Strategy, TuningStage
 
 
@@ -78,7 +78,7 @@ def tuning_request(run: RunContext) -> dict[str, Any]:
             _channel(name, uri, channel_types[name].content_type, channel_types[name].distribution)
             for name, uri in run.channels.items()
         ],
-        "OutputDataConfig": {"S3OutputPath": run.output_prefix + "tuning/"},
+        "OutputDataConfig": {"S3OutputPath": run.output_prefix + "tuning/", **kms(run)},
         "ResourceConfig": {
             "InstanceType": training.instance_type,
             "InstanceCount": training.instance_count,
