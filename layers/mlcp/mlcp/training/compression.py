@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlcp.errors import CompressionFailed
+from mlcp.training import script_mode
 from mlcp.training.context import RunContext
 from mlcp.training.payloads import BestModel, CompressedRef, CompressionPlan
 from mlcp.training.preparation import aws_tags
@@ -31,20 +32,8 @@ def compression_plan(run: RunContext, best: BestModel, *, poll_seconds: int, max
 def training_request(run: RunContext, best: BestModel, method: Pruning | Quantization) -> dict[str, Any]:
     """CreateTrainingJob request: the compression container reads the best model from the ``model`` channel,
     evaluates the result on the validation data and logs the objective metric like the tuning trials did."""
-    hyper: dict[str, str] = {
-        **best.hyperparameters,
-        **method.hyperparameters,
-        "mlcp_method": method.method,
-        "mlcp_objective_metric": best.objective_metric,
-    }
+    hyper = compression_hyperparameters(run, best, method)
     channels: dict[str, str] = {MODEL_CHANNEL: best.model_artifact}
-    if isinstance(method, Pruning):
-        hyper["mlcp_target_sparsity"] = repr(method.target_sparsity)
-        hyper["mlcp_structured"] = str(method.structured).lower()
-    else:
-        hyper["mlcp_dtype"] = method.dtype
-        if method.calibration_channel:
-            hyper["mlcp_calibration_channel"] = method.calibration_channel
     for name, uri in run.channels.items():
         channels.setdefault(name, uri)
     metric_definitions = [
@@ -82,6 +71,34 @@ def training_request(run: RunContext, best: BestModel, method: Pruning | Quantiz
         "Environment": {},
         "Tags": aws_tags(run.tags),
     }
+
+
+def compression_hyperparameters(run: RunContext, best: BestModel, method: Pruning | Quantization) -> dict[str, str]:
+    """HyperParameters of the compression job: the best trial's tuned values (as SageMaker passed them to the
+    trial), compression.hyperparameters and mlcp's ``mlcp_*``. In script mode the last two are JSON-encoded and the
+    framework container's own are added, as the SDK's Framework estimator sends them (mlcp.training.script_mode)."""
+    own: dict[str, Any] = {
+        **method.hyperparameters,
+        "mlcp_method": method.method,
+        "mlcp_objective_metric": best.objective_metric,
+    }
+    if isinstance(method, Pruning):
+        own["mlcp_target_sparsity"] = method.target_sparsity
+        own["mlcp_structured"] = method.structured
+    else:
+        own["mlcp_dtype"] = method.dtype
+        if method.calibration_channel:
+            own["mlcp_calibration_channel"] = method.calibration_channel
+    if not method.script_mode:
+        plain = {
+            k: (repr(v) if isinstance(v, float) else str(v).lower() if isinstance(v, bool) else v)
+            for k, v in own.items()
+        }
+        return {**best.hyperparameters, **plain}
+    added = script_mode.training_hyperparameters(
+        method, job_name=run.names.compression, region=script_mode.region_of(run.execution_arn)
+    )
+    return {**best.hyperparameters, **script_mode.encoded(own), **added}
 
 
 def compilation_request(run: RunContext, best: BestModel, method: Neo) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from mlcp.common.ports import RequestChecker
 from mlcp.common.preflight import LIMITS, Findings, Route, StackReach, env_name_problems, env_names_message
 from mlcp.common.preflight import model_findings as _model_findings
 from mlcp.errors import SpecInvalid
-from mlcp.training import compression, gate, tuning
+from mlcp.training import compression, gate, script_mode, tuning
 from mlcp.training.context import RunContext
 from mlcp.training.payloads import BestModel, DatasetRef, GateResult, RunInput
 from mlcp.training.preparation import prepare_run, processing_request
@@ -218,7 +218,8 @@ def _hyperparameter_count(spec: PipelineSpec, method: Pruning | Quantization, re
         return None
     own = set(method.hyperparameters)
     tuned = [n for n in spec.tuning.parameter_ranges.names() if n not in own]
-    added = [n for n in sent if n.startswith(MLCP_HYPERPARAMETER_PREFIX) and n not in own]
+    prefixes = (MLCP_HYPERPARAMETER_PREFIX, script_mode.RESERVED_PREFIX)
+    added = [n for n in sent if n.startswith(prefixes) and n not in own]
     excess = len(sent) - limit
     return (
         f"the compression training job would carry {len(sent)} hyperparameters: {len(tuned)} tuned (the best "
@@ -228,8 +229,48 @@ def _hyperparameter_count(spec: PipelineSpec, method: Pruning | Quantization, re
     )
 
 
+def _tuning_hyperparameter_count(spec: PipelineSpec, request: dict[str, Any]) -> str | None:
+    """Script mode adds the framework container's static hyperparameters: tuned + static + those <= 100."""
+    static: dict[str, str] = request["TrainingJobDefinition"]["StaticHyperParameters"]
+    tuned = spec.tuning.parameter_ranges.names()
+    limit = int(LIMITS["training_hyperparameters"].value)
+    if len(static) + len(tuned) <= limit:
+        return None
+    added = len(static) - len(spec.tuning.static_hyperparameters)
+    return (
+        f"the trials would carry {len(static) + len(tuned)} hyperparameters: {len(tuned)} tuned, "
+        f"{len(spec.tuning.static_hyperparameters)} static and {added} that script mode adds "
+        f"({', '.join(script_mode.added_names(tuning=True))}); SageMaker allows at most {limit}: remove at least "
+        f"{len(static) + len(tuned) - limit} from tuning.static_hyperparameters"
+    )
+
+
+def script_stages(spec: PipelineSpec) -> list[tuple[str, script_mode.ScriptMode]]:
+    """(spec field, stage) of every stage in script mode."""
+    stages: list[tuple[str, script_mode.ScriptMode]] = [("tuning.training", spec.tuning.training)]
+    if isinstance(spec.compression, Pruning | Quantization):
+        stages.append(("compression", spec.compression))
+    if spec.augment is not None:
+        stages.append(("augment", spec.augment))
+    return [(where, stage) for where, stage in stages if stage.script_mode]
+
+
+def unpackaged_findings(spec: PipelineSpec) -> Findings:
+    """A script-mode stage the service cannot send as is (local source_dir, no image_uri): the CLI packages and
+    resolves them, so a spec uploaded straight to S3 or sent to the API without it gets a field-level refusal."""
+    findings = Findings()
+    for where, stage in script_stages(spec):
+        for name, message in script_mode.lambda_problems(stage):
+            findings.add(f"{where}.{name}", message)
+    return findings
+
+
 def _table_findings(spec: PipelineSpec, built: list[tuple[str, dict[str, Any], Sequence[Route], str]]) -> Findings:
     findings = Findings()
+    request = next(r for op, r, _, _ in built if op == "CreateHyperParameterTuningJob")
+    count = _tuning_hyperparameter_count(spec, request)
+    if count:
+        findings.add("tuning.static_hyperparameters", count)
     for where, env in (
         ("tuning.training.environment", spec.tuning.training.environment),
         ("augment.environment", spec.augment.environment if spec.augment else {}),
@@ -275,6 +316,7 @@ def _reach_findings(spec: PipelineSpec, run: RunContext, reach: StackReach, find
         uris.append(("output.s3_prefix", spec.output.s3_prefix))
     if spec.augment is not None:
         uris += [(f"augment.inputs[{i}].s3_uri", p.s3_uri) for i, p in enumerate(spec.augment.inputs or [])]
+    uris += [(f"{where}.source_dir", str(stage.source_dir)) for where, stage in script_stages(spec)]
     spec_channels = {c.name for c in spec.dataset.channels if c.uri}
     uris += [
         (f"dataset.channels ({n!r} from the manifest)", u)
@@ -289,6 +331,9 @@ def _reach_findings(spec: PipelineSpec, run: RunContext, reach: StackReach, find
 
 def check_run(run: RunContext, *, reach: StackReach | None, checker: RequestChecker | None, source: str) -> None:
     """Check every request of ``run``; raise SpecInvalid naming the spec fields at fault."""
+    unpackaged = unpackaged_findings(run.spec)
+    if unpackaged.errors:  # the requests would name a local directory: nothing more to check until it is packaged
+        raise SpecInvalid(source, unpackaged.errors)
     built = requests(run)
     findings = _table_findings(run.spec, built)
     if reach is not None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from mlcp.common import naming
 from mlcp.common.validation import S3_URI, field_errors
 from mlcp.errors import FieldError, ManifestInvalid
+from mlcp.training import script_mode
 from mlcp.training.context import RunContext
 from mlcp.training.payloads import JobNames, RunInput
 from mlcp.training.spec import PipelineSpec
@@ -110,6 +111,15 @@ def processing_request(run: RunContext) -> dict[str, Any] | None:
     app: dict[str, Any] = {"ImageUri": stage.image_uri}
     if stage.entrypoint:
         app["ContainerEntrypoint"] = list(stage.entrypoint)
+    if stage.script_mode and stage.source_dir is not None and stage.entry_point is not None:
+        # FrameworkProcessor (sagemaker-python-sdk v2 src/sagemaker/processing.py): sourcedir.tar.gz as the
+        # "code" input, runproc.sh as the "entrypoint" input, and bash running runproc.sh.
+        app["ContainerEntrypoint"] = list(script_mode.PROCESSING_ENTRYPOINT)
+        runproc = script_mode.runproc_uri(stage.source_dir, stage.entry_point, stage.requirements)
+        inputs += [
+            (script_mode.PROCESSING_CODE_INPUT, stage.source_dir, script_mode.PROCESSING_CODE_DIR),
+            (script_mode.PROCESSING_ENTRYPOINT_INPUT, runproc, script_mode.PROCESSING_ENTRYPOINT_DIR),
+        ]
     if stage.arguments:
         app["ContainerArguments"] = list(stage.arguments)
     return {

@@ -32,6 +32,13 @@ from mlcp.training.sagemaker_limits import (
     S3Uri,
     SpecModel,
 )
+from mlcp.training.script_mode import (
+    PROCESSING_CODE_DIR,
+    PROCESSING_CODE_INPUT,
+    PROCESSING_ENTRYPOINT_DIR,
+    PROCESSING_ENTRYPOINT_INPUT,
+    ScriptMode,
+)
 from mlcp.training.tuning_spec import MetricDefinition, TuningStage
 
 
@@ -88,10 +95,11 @@ class ProcessingOutput(SpecModel):
     local_path: Annotated[str, Field(pattern=r"^/opt/ml/processing/[A-Za-z0-9_.\-/]+$", max_length=256)]
 
 
-class AugmentStage(SpecModel):
-    """Optional data augmentation / preprocessing as a SageMaker Processing job, before tuning."""
+class AugmentStage(ScriptMode):
+    """Optional data augmentation / preprocessing as a SageMaker Processing job, before tuning: an image
+    (``image_uri``, ``entrypoint``), or script mode (``framework`` + ``entry_point`` + ``source_dir``) run as the
+    SDK's FrameworkProcessor runs it (mlcp.training.script_mode)."""
 
-    image_uri: ImageUri
     instance_type: InstanceType = "ml.m5.xlarge"
     instance_count: Annotated[int, Field(ge=1, le=100)] = 1
     volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 30
@@ -112,15 +120,35 @@ class AugmentStage(SpecModel):
         for name in duplicates(names):
             where = "outputs" if name in {o.name for o in self.outputs} else "inputs"
             rules.check(False, (where,), f"processing input/output name {name!r} is used twice")
+        if self.script_mode:
+            rules.check(
+                not self.entrypoint,
+                ("entrypoint",),
+                "not with framework: in script mode the container runs runproc.sh, which runs entry_point",
+            )
+            for i, item in enumerate(self.inputs or []):
+                rules.check(
+                    item.name not in (PROCESSING_CODE_INPUT, PROCESSING_ENTRYPOINT_INPUT),
+                    ("inputs", i, "name"),
+                    f"{item.name!r} is the script-mode code input's name; rename it",
+                )
+                rules.check(
+                    not item.local_path.rstrip("/").startswith(
+                        (PROCESSING_CODE_DIR.rstrip("/"), PROCESSING_ENTRYPOINT_DIR.rstrip("/"))
+                    ),
+                    ("inputs", i, "local_path"),
+                    f"{PROCESSING_CODE_DIR} and {PROCESSING_ENTRYPOINT_DIR} hold the script-mode code; use "
+                    "another path",
+                )
         rules.raise_if_any()
         return self
 
 
 # --- compression ---------------------------------------------------------------------------------------------
-class CompressionJob(SpecModel):
-    """Pruning and quantization run as a SageMaker training job over the best model's artifact."""
+class CompressionJob(ScriptMode):
+    """Pruning and quantization run as a SageMaker training job over the best model's artifact: an image
+    (``image_uri``), or script mode (``framework`` + ``entry_point`` + ``source_dir``)."""
 
-    image_uri: ImageUri
     instance_type: InstanceType = "ml.m5.xlarge"
     instance_count: Annotated[int, Field(ge=1, le=100)] = 1
     volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 30

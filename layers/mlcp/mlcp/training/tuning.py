@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlcp.errors import TuningFailed
+from mlcp.training import script_mode
 from mlcp.training.context import RunContext
 from mlcp.training.payloads import BestModel
 from mlcp.training.preparation import aws_tags
@@ -66,7 +67,7 @@ def tuning_request(run: RunContext) -> dict[str, Any]:
         stopping["MaxWaitTimeInSeconds"] = training.spot.max_wait_seconds
     channel_types = {c.name: c for c in run.spec.dataset.channels}
     definition: dict[str, Any] = {
-        "StaticHyperParameters": dict(stage.static_hyperparameters),
+        "StaticHyperParameters": static_hyperparameters(run),
         "AlgorithmSpecification": {
             "TrainingImage": training.image_uri,
             "TrainingInputMode": str(training.input_mode),
@@ -96,6 +97,18 @@ def tuning_request(run: RunContext) -> dict[str, Any]:
         "TrainingJobDefinition": definition,
         "Tags": aws_tags(run.tags),
     }
+
+
+def static_hyperparameters(run: RunContext) -> dict[str, str]:
+    """The spec's static hyperparameters as sent: unchanged for an image; in script mode JSON-encoded plus the
+    framework container's own (mlcp.training.script_mode), as the SDK's HyperparameterTuner sends them."""
+    stage = run.spec.tuning
+    if not stage.training.script_mode:
+        return dict(stage.static_hyperparameters)
+    added = script_mode.training_hyperparameters(
+        stage.training, job_name=run.names.tuning, region=script_mode.region_of(run.execution_arn), tuning=True
+    )
+    return {**script_mode.encoded(stage.static_hyperparameters), **added}
 
 
 def _channel(name: str, uri: str, content_type: str | None, distribution: str) -> dict[str, Any]:

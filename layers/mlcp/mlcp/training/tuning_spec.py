@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from mlcp.common.validation import Rules, duplicates
+from mlcp.training import script_mode
 from mlcp.training.sagemaker_limits import (
     HYPERPARAMETER_NAME,
     MAX_CATEGORICAL_VALUES,
@@ -21,7 +22,6 @@ from mlcp.training.sagemaker_limits import (
     MAX_TRAINING_JOBS_RANDOM,
     MAX_TRAINING_RUNTIME_S,
     MAX_TUNABLE_HYPERPARAMETERS,
-    ImageUri,
     InputMode,
     InstanceType,
     SpecModel,
@@ -161,8 +161,10 @@ class Spot(SpecModel):
     max_wait_seconds: Annotated[int, Field(ge=1, le=MAX_TRAINING_RUNTIME_S)]
 
 
-class TrainingResources(SpecModel):
-    image_uri: ImageUri
+class TrainingResources(script_mode.ScriptMode):
+    """The tuning trials' training jobs: an image (``image_uri``), or script mode (``framework`` +
+    ``framework_version`` + ``entry_point`` + ``source_dir``, mlcp.training.script_mode)."""
+
     instance_type: InstanceType = "ml.m5.xlarge"
     instance_count: Annotated[int, Field(ge=1, le=100)] = 1
     volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 30
@@ -272,6 +274,14 @@ class TuningStage(SpecModel):
             )
         else:
             rules.check(self.hyperband is None, ("hyperband",), "only allowed with the Hyperband strategy")
+        if self.training.script_mode:
+            for name in sorted({*names, *self.static_hyperparameters}):
+                rules.check(
+                    not name.startswith(script_mode.RESERVED_PREFIX),
+                    ("static_hyperparameters" if name in self.static_hyperparameters else "parameter_ranges",),
+                    f"{name!r}: names starting with {script_mode.RESERVED_PREFIX!r} are the framework container's "
+                    "own in script mode; rename it",
+                )
         if self.strategy is Strategy.GRID:
             rules.check(self.random_seed is None, ("random_seed",), "has no effect with the Grid strategy")
         rules.raise_if_any()
