@@ -6,20 +6,16 @@ Everything the summary shows is read back through AWS APIs: the execution histor
 
 from __future__ import annotations
 
-import csv
-import importlib.util
-import io
 import json
-import random
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TextIO
 
 from mlcp_cli.local.cloud import EXAMPLES, TERMINAL, LocalCloud
+from mlcp_cli.local.demo_example import EXAMPLE, breast_cancer_channels, packaged_spec
 from mlcp_cli.local.faults import FAILABLE, ApiFault, Degradation, Faults, JobFault
 
 STAGES = ("validate", "augment", "tune", "compress", "gate", "register")
@@ -40,53 +36,6 @@ STAGE_STATES = {
     "gate": ("Evaluate Gate",),
     "register": ("Register Model", "Record Success"),
 }
-
-
-EXAMPLE = "breast-cancer"
-"""The pipeline `mlcp local demo` runs: real training of a real dataset by the local job runner."""
-_MEASURES = (
-    "radius", "texture", "perimeter", "area", "smoothness", "compactness", "concavity", "concave_points", "symmetry",
-    "fractal_dimension",
-)  # fmt: skip
-BREAST_CANCER_FEATURES = (
-    *(f"mean_{m}" for m in _MEASURES),
-    *(f"{m}_error" for m in _MEASURES),
-    *(f"worst_{m}" for m in _MEASURES),
-)
-"""The 30 columns of scikit-learn's bundled breast-cancer data, in its order (sklearn.datasets.load_breast_cancer)."""
-
-
-def breast_cancer_channels(validation_fraction: float = 0.2, seed: int = 7) -> dict[str, bytes]:
-    """scikit-learn's bundled Wisconsin breast-cancer data (569 rows, 30 features; no download) as the example's
-    ``train`` and ``validation`` CSV channels: a header row, ``label`` first (1 = malignant), a stratified split.
-
-    The CSV file is read straight from the installed package (importing scikit-learn takes seconds).
-    Raises RuntimeError when scikit-learn is not installed (the ``local`` extra has it)."""
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the demo's dataset ships with scikit-learn: pip install '.[local]'")
-    source = Path(spec.origin).parent / "datasets" / "data" / "breast_cancer.csv"
-    lines = source.read_text().splitlines()[1:]  # the first line is "569,30,malignant,benign"
-    rows = [row.split(",") for row in lines if row.strip()]
-    by_label: dict[int, list[list[str]]] = {}
-    for row in rows:
-        by_label.setdefault(1 - int(float(row[-1])), []).append(row[:-1])  # sklearn: 0 = malignant
-    rng = random.Random(seed)
-    split: dict[str, list[list[str]]] = {"train": [], "validation": []}
-    for label, members in sorted(by_label.items()):
-        rng.shuffle(members)
-        cut = round(len(members) * validation_fraction)
-        split["validation"] += [[str(label), *m] for m in members[:cut]]
-        split["train"] += [[str(label), *m] for m in members[cut:]]
-    out: dict[str, bytes] = {}
-    for channel, channel_rows in split.items():
-        rng.shuffle(channel_rows)
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(["label", *BREAST_CANCER_FEATURES])
-        writer.writerows(channel_rows)
-        out[f"{channel}/breast-cancer-{channel}.csv"] = text.getvalue().encode()
-    return out
 
 
 def faults_for(stage: str | None) -> Faults:
@@ -294,7 +243,7 @@ def run_demo(
     *,
     fail: str | None = None,
     speed: float = 2000.0,
-    pipeline: str = "churn",
+    pipeline: str = EXAMPLE,
     version: str = "v1",
     out: TextIO | None = None,
     enforce_iam: bool = True,
@@ -314,9 +263,20 @@ def run_demo(
             f"  deployed stack {cloud.stack.stack_name}: {len(rows)} resources "
             f"({emulated} emulated, see `mlcp local status`)"
         )
-        cloud.upload_spec(pipeline, (EXAMPLES / "pipelines" / pipeline / "pipeline.yaml").read_bytes())
+        spec, code = packaged_spec(
+            EXAMPLES / "pipelines" / pipeline / "pipeline.yaml", bucket=cloud.bucket, region=cloud.region,
+            upload=cloud.upload,
+        )  # fmt: skip
+        if code:
+            say(f"  packaged source_dir -> {', '.join(sorted({key.rsplit('/', 1)[0] + '/' for key in code}))}")
+        cloud.upload_spec(pipeline, spec)
         cloud.dispatcher.drain()
         say(f"  uploaded pipelines/{pipeline}/pipeline.yaml -> registered")
+        if pipeline == EXAMPLE:
+            channels = breast_cancer_channels()
+            for key, blob in channels.items():
+                cloud.upload(f"datasets/{pipeline}/{version}/{key}", blob)
+            say(f"  wrote scikit-learn's breast-cancer data as CSV channels: {', '.join(sorted(channels))}")
         cloud.upload_dataset(pipeline, version)
         say(f"  uploaded datasets/{pipeline}/{version}/manifest.json -> EventBridge -> start_run")
         execution = _wait_for_execution(cloud)
