@@ -121,6 +121,7 @@ def summarize(cloud: LocalCloud, run_id: str, state_seconds: dict[str, float] | 
         )
     best = run.get("best") or {}
     gate = run.get("gate") or {}
+    best_metrics, script = _best_trial(cloud, best.get("training_job_name"))
     return {
         "run_id": run_id,
         "status": run.get("status"),
@@ -130,7 +131,9 @@ def summarize(cloud: LocalCloud, run_id: str, state_seconds: dict[str, float] | 
             "hyperparameters": best.get("hyperparameters"),
             "objective_metric": best.get("objective_metric"),
             "objective_value": _num(best.get("objective_value")),
+            "metrics": best_metrics,
         },
+        "real_training": script,
         "trials": run.get("trials"),
         "compression": {
             "size_before": _num(gate.get("size_before")),
@@ -146,6 +149,19 @@ def summarize(cloud: LocalCloud, run_id: str, state_seconds: dict[str, float] | 
         "model_package_arn": run.get("model_package_arn"),
         "failure": run.get("failure"),
     }
+
+
+def _best_trial(cloud: LocalCloud, job: str | None) -> tuple[dict[str, float], bool]:
+    """The best trial's final metrics (DescribeTrainingJob) and whether it ran as a real process (script mode:
+    ``sagemaker_program`` among its hyperparameters; the local job runner ran it)."""
+    if not job:
+        return {}, False
+    try:
+        d = cloud.client("sagemaker").describe_training_job(TrainingJobName=job)
+    except Exception:
+        return {}, False
+    metrics = {m["MetricName"]: float(m["Value"]) for m in d.get("FinalMetricDataList") or []}
+    return metrics, "sagemaker_program" in (d.get("HyperParameters") or {})
 
 
 def _num(value: Any) -> float | None:
@@ -170,7 +186,8 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 def render(summary: dict[str, Any], wall_seconds: float) -> str:
     lines = [f"Run {summary['run_id']}: {summary['status']}  ({wall_seconds:.1f} s wall)", ""]
-    header = f"  {'stage':<10} {'status':<10} {'job time (simulated)':>21} {'wall':>13}  job / detail"
+    job_time = "job time" if summary.get("real_training") else "job time (simulated)"
+    header = f"  {'stage':<10} {'status':<10} {job_time:>21} {'wall':>13}  job / detail"
     lines += [header, "  " + "-" * (len(header) + 20)]
     for s in summary["stages"]:
         job_time = "-" if s["job_seconds"] is None else f"{s['job_seconds']:.0f} s"
@@ -187,6 +204,14 @@ def render(summary: dict[str, Any], wall_seconds: float) -> str:
         lines.append(f"  best trial      {best['training_job']}  ({_fmt(trials.get('Completed'))} trials completed)")
         lines.append(f"  hyperparameters {params}")
         lines.append(f"  objective       {best['objective_metric']} = {_fmt(best['objective_value'])}")
+        others = {k: v for k, v in (best.get("metrics") or {}).items() if k != best["objective_metric"]}
+        if others:
+            lines.append("  best metrics    " + ", ".join(f"{k} = {_fmt(v)}" for k, v in sorted(others.items())))
+        if summary.get("real_training"):
+            lines.append(
+                "  trained for real: the augment job, every trial and the compression ran as local processes "
+                "(script mode); their job times are real seconds (a tuning job adds its simulated start-up)"
+            )
     if comp["size_before"] is not None:
         lines.append(
             f"  compression     {_fmt(comp['size_before'], 6)} -> {_fmt(comp['size_after'], 6)} bytes "
