@@ -116,8 +116,9 @@ def packaged_spec(
         if not source.startswith("s3://"):
             blob = sourcedir_tar((spec_file.parent / source).resolve())
             key = f"{script_mode.CODE_PREFIX}{document['name']}/{hashlib.sha256(blob).hexdigest()}/sourcedir.tar.gz"
-            upload(key, blob)
-            uploaded.append(key)
+            if key not in uploaded:  # the stages share one source_dir: one upload
+                upload(key, blob)
+                uploaded.append(key)
             stage["source_dir"] = f"s3://{bucket}/{key}"
         stage.setdefault("image_uri", _image(stage, region))
         if path == ("augment",):
