@@ -135,21 +135,25 @@ def test_env_arguments_channels_metrics_model_and_log(
     assert seen["argv"] == ["--epochs", "3", "--lr", "0.1", "-n", "2", "--optimizer", "adam"]
     env = seen["env"]
     assert json.loads(env["SM_HPS"]) == {"epochs": 3, "lr": 0.1, "n": 2, "optimizer": "adam"}
-    assert env["SM_HP_EPOCHS"] == "3" and env["SM_HP_OPTIMIZER"] == "adam"
+    assert env["SM_HP_EPOCHS"] == "3"
+    assert env["SM_HP_OPTIMIZER"] == "adam"
     assert json.loads(env["SM_CHANNELS"]) == ["train"]
     assert env["SM_CHANNEL_TRAIN"].endswith("/input/data/train")
-    assert env["SM_MODEL_DIR"].endswith("/model") and env["SM_OUTPUT_DATA_DIR"].endswith("/output/data")
-    assert (
-        env["SM_NUM_GPUS"] == "0" and json.loads(env["SM_HOSTS"]) == ["algo-1"] and env["SM_CURRENT_HOST"] == "algo-1"
-    )
-    assert env["SM_MODULE_NAME"] == "train" and json.loads(env["SM_USER_ARGS"]) == seen["argv"]
+    assert env["SM_MODEL_DIR"].endswith("/model")
+    assert env["SM_OUTPUT_DATA_DIR"].endswith("/output/data")
+    assert env["SM_NUM_GPUS"] == "0"
+    assert json.loads(env["SM_HOSTS"]) == ["algo-1"]
+    assert env["SM_CURRENT_HOST"] == "algo-1"
+    assert env["SM_MODULE_NAME"] == "train"
+    assert json.loads(env["SM_USER_ARGS"]) == seen["argv"]
     assert json.loads(env["SM_TRAINING_ENV"])["hps"]["lr"] == 0.1
     assert seen["files"] == ["part-0.csv", "sub/part-1.csv"]
     assert seen["config"] == hyper  # input/config/hyperparameters.json: the request's values as sent
     assert seen["cwd"].endswith("/code")
     metrics = {m["MetricName"]: m["Value"] for m in d["FinalMetricDataList"]}
     assert metrics == {"validation:auc": 0.875, "train:loss": 0.25}  # the last match of each regex
-    assert d["BillableTimeInSeconds"] == d["TrainingTimeInSeconds"] and d["TrainingTimeInSeconds"] < 20
+    assert d["BillableTimeInSeconds"] == d["TrainingTimeInSeconds"]
+    assert d["TrainingTimeInSeconds"] < 20
     logs = boto3.client("logs", region_name=REGION)
     streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs")["logStreams"]
     stream = next(s["logStreamName"] for s in streams if s["logStreamName"].startswith("echo-job/algo-1-"))
@@ -173,7 +177,8 @@ def test_stop_training_job_kills_the_process(sm: SageMakerClient, s3: S3Client, 
     sm.create_training_job(**training_request("stopped-job", framework_hyperparameters()))
     sm.stop_training_job(TrainingJobName="stopped-job")
     result = runner.wait("stopped-job", timeout=10)
-    assert result is not None and result.status in ("Stopping", "Stopped")
+    assert result is not None
+    assert result.status in ("Stopping", "Stopped")
     assert finished(sm, "stopped-job", timeout=10)["TrainingJobStatus"] == "Stopped"
 
 
@@ -201,7 +206,8 @@ def test_without_a_failure_file_the_reason_is_the_log_tail(
     assert d["TrainingJobStatus"] == "Failed"
     reason = d["FailureReason"]
     assert reason.startswith("AlgorithmError: ExecuteUserScriptError: ExitCode 1")
-    assert "ValueError: bad learning rate" in reason and "line one" in reason
+    assert "ValueError: bad learning rate" in reason
+    assert "line one" in reason
     assert len(reason) <= script_mode.FAILURE_REASON_LIMIT
 
 
@@ -262,7 +268,8 @@ def test_a_tuning_job_runs_real_trials_and_picks_the_real_best(
     d = wait_for(done, timeout=40)
     assert d["HyperParameterTuningJobStatus"] == "Completed"
     trials = trials_of(sm, "real-hpo")
-    assert len(trials) == 4 and all(t["TrainingJobStatus"] == "Completed" for t in trials)
+    assert len(trials) == 4
+    assert all(t["TrainingJobStatus"] == "Completed" for t in trials)
 
     def expected(hp: dict[str, str]) -> float:
         return round(1 - (float(hp["lr"]) - 0.3) ** 2 - 0.01 * abs(int(hp["depth"]) - 4), 6)
@@ -322,8 +329,9 @@ def processing_request(name: str) -> dict[str, Any]:
         "ProcessingJobName": name,
         "ProcessingInputs": [
             proc_input("input-1", f"s3://{BUCKET}/data/train/", "/opt/ml/processing/input/data"),
-            proc_input("code", f"s3://{BUCKET}/code/test/", "/opt/ml/processing/input/code/"),
-            proc_input("entrypoint", f"s3://{BUCKET}/code/entry/", "/opt/ml/processing/input/entrypoint"),
+            # the SDK's FrameworkProcessor: the objects themselves (sourcedir.tar.gz, runproc.sh) as S3Prefix inputs
+            proc_input("code", SOURCE, "/opt/ml/processing/input/code/"),
+            proc_input("entrypoint", f"s3://{BUCKET}/code/entry/runproc.sh", "/opt/ml/processing/input/entrypoint/"),
         ],
         "ProcessingOutputConfig": {
             "Outputs": [
@@ -362,7 +370,7 @@ def test_a_framework_processor_job_runs_its_entry_point(
 ) -> None:
     upload_source(s3, {"augment.py": AUGMENT})
     s3.put_object(Bucket=BUCKET, Key="code/entry/runproc.sh", Body=RUNPROC.encode())
-    sm.create_processing_job(**processing_request("aug-job"))  # type: ignore[arg-type]
+    sm.create_processing_job(**processing_request("aug-job"))
 
     def check() -> dict[str, Any] | None:
         d = dict(sm.describe_processing_job(ProcessingJobName="aug-job"))
@@ -388,7 +396,8 @@ def test_runproc_entry_point_and_cmd_args() -> None:
         "-d",
         "a=2,k=1",
     ]
-    assert script_mode.decode('"200"') == "200" and script_mode.decode("gbtree") == "gbtree"
+    assert script_mode.decode('"200"') == "200"
+    assert script_mode.decode("gbtree") == "gbtree"
     assert script_mode.decode("0.1") == 0.1
     log = "x=1\nauc: 0.5\nauc: nan-ish\nauc: 0.75\n"
     assert script_mode.final_metrics(

@@ -38,7 +38,8 @@ def argparse_options(script: Path) -> set[str]:
     names: set[str] = set()
     for node in ast.walk(ast.parse(script.read_text())):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument":
-            names |= {a.value[2:] for a in node.args if isinstance(a, ast.Constant) and str(a.value).startswith("--")}
+            flags = [str(a.value) for a in node.args if isinstance(a, ast.Constant)]
+            names |= {flag[2:] for flag in flags if flag.startswith("--")}
     return names
 
 

@@ -42,6 +42,7 @@ from mlcp_cli.local.backends.sagemaker_compression import (
     compression_outcome,
 )
 from mlcp_cli.local.backends.settings import JobSettings
+from mlcp_cli.local.backends.storage import read_s3
 from mlcp_cli.local.backends.timelines import (
     OPEN,
     Event,
@@ -424,7 +425,7 @@ def _runproc(backend: SageMakerModelBackend, p: Mapping[str, Any]) -> str | None
     for item in p.get("processing_inputs") or []:
         uri = (item.get("S3Input") or {}).get("S3Uri")
         if item.get("InputName") == "entrypoint" and uri:
-            blob = script_jobs.read_s3(backend, str(uri).rstrip("/") + "/" + script_name)
-            blob = blob if blob is not None else script_jobs.read_s3(backend, str(uri))
+            blob = read_s3(backend, str(uri).rstrip("/") + "/" + script_name)
+            blob = blob if blob is not None else read_s3(backend, str(uri))
             return None if blob is None else blob.decode(errors="replace")
     return None

@@ -15,9 +15,8 @@ import sys
 import tarfile
 import tempfile
 
-import numpy as np
-
 import mlp
+import numpy as np
 
 
 def parse_args(argv):

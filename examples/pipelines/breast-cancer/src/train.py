@@ -14,9 +14,8 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
 import mlp
+import numpy as np
 
 
 def parse_args(argv):
