@@ -184,6 +184,27 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def _best_lines(summary: dict[str, Any]) -> list[str]:
+    """The best trial: name, hyperparameters, objective, its other final metrics, and whether it ran for real."""
+    best = summary["best"]
+    params = ", ".join(f"{k}={v}" for k, v in sorted((best["hyperparameters"] or {}).items()))
+    trials = summary.get("trials") or {}
+    lines = [
+        f"  best trial      {best['training_job']}  ({_fmt(trials.get('Completed'))} trials completed)",
+        f"  hyperparameters {params}",
+        f"  objective       {best['objective_metric']} = {_fmt(best['objective_value'])}",
+    ]
+    others = {k: v for k, v in (best.get("metrics") or {}).items() if k != best["objective_metric"]}
+    if others:
+        lines.append("  best metrics    " + ", ".join(f"{k} = {_fmt(v)}" for k, v in sorted(others.items())))
+    if summary.get("real_training"):
+        lines.append(
+            "  trained for real: the augment job, every trial and the compression ran as local processes "
+            "(script mode); their job times are real seconds (a tuning job adds its simulated start-up)"
+        )
+    return lines
+
+
 def render(summary: dict[str, Any], wall_seconds: float) -> str:
     lines = [f"Run {summary['run_id']}: {summary['status']}  ({wall_seconds:.1f} s wall)", ""]
     job_time = "job time" if summary.get("real_training") else "job time (simulated)"
@@ -199,19 +220,7 @@ def render(summary: dict[str, Any], wall_seconds: float) -> str:
     best, comp = summary["best"], summary["compression"]
     lines.append("")
     if best["training_job"]:
-        params = ", ".join(f"{k}={v}" for k, v in sorted((best["hyperparameters"] or {}).items()))
-        trials = summary.get("trials") or {}
-        lines.append(f"  best trial      {best['training_job']}  ({_fmt(trials.get('Completed'))} trials completed)")
-        lines.append(f"  hyperparameters {params}")
-        lines.append(f"  objective       {best['objective_metric']} = {_fmt(best['objective_value'])}")
-        others = {k: v for k, v in (best.get("metrics") or {}).items() if k != best["objective_metric"]}
-        if others:
-            lines.append("  best metrics    " + ", ".join(f"{k} = {_fmt(v)}" for k, v in sorted(others.items())))
-        if summary.get("real_training"):
-            lines.append(
-                "  trained for real: the augment job, every trial and the compression ran as local processes "
-                "(script mode); their job times are real seconds (a tuning job adds its simulated start-up)"
-            )
+        lines += _best_lines(summary)
     if comp["size_before"] is not None:
         lines.append(
             f"  compression     {_fmt(comp['size_before'], 6)} -> {_fmt(comp['size_after'], 6)} bytes "
