@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml requirements-dev.lock
 	@echo "moto, SAM CLI, cfn-lint, pytest, mypy, ruff, matplotlib; about 700 MB) - roughly 2-3 minutes, once."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements-dev.lock -e '.[dev,local]'
+	$(BIN)/pip install --quiet -c requirements-dev.lock -e '.[dev,local,sagemaker]'
 	touch $@
 
 $(NPM_STAMP): package.json package-lock.json

@@ -25,6 +25,7 @@ import yaml
 
 from mlcp.batch.spec import parse_batch_spec
 from mlcp_cli.api_client import DEFAULT_STACK, LOCAL_API, ApiClient, ApiUnreachable, endpoint_from_stack
+from mlcp_cli.codetarget import add_target_arguments, target_from
 from mlcp_cli.specfile import load_spec
 
 EXIT_INVALID, EXIT_UNAVAILABLE, EXIT_RUN_FAILED = 1, 5, 7
@@ -56,9 +57,10 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
         print("  ".join(str(row.get(c) if row.get(c) is not None else "-").ljust(widths[c]) for c in columns).rstrip())
 
 
-def _load_document(path: str, region: str | None) -> dict[str, Any]:
-    """The spec file, validated here exactly as `mlcp spec validate` does (its messages, once) before it is sent."""
-    document, _, resolved = load_spec(path, region)
+def _load_document(path: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The spec file, validated here exactly as `mlcp spec validate` does (its messages, once) before it is sent;
+    script-mode code packaged and uploaded to the stack's artifact bucket (mlcp_cli.scriptmode)."""
+    document, _, resolved = load_spec(path, args.region, lambda: target_from(args))
     for line in resolved:
         print(f"resolved {line}", file=sys.stderr)
     return document
@@ -89,7 +91,7 @@ def cmd_runs_start(args: argparse.Namespace) -> int:
     if args.dataset_version:
         request["dataset_version"] = args.dataset_version
     if args.spec:
-        request["spec"] = _load_document(args.spec, args.region)
+        request["spec"] = _load_document(args.spec, args)
     api = client(args)
     key = args.idempotency_key or str(uuid.uuid4())  # a retry of this command with --idempotency-key is safe
     status, body = api.start_run(request, key)
@@ -199,7 +201,7 @@ def cmd_runs_watch(args: argparse.Namespace) -> int:
 
 # --- pipelines ---------------------------------------------------------------------------------------------------
 def cmd_pipelines_put(args: argparse.Namespace) -> int:
-    document = _load_document(args.file, args.region)
+    document = _load_document(args.file, args)
     name = args.name or str(document.get("name") or "")
     if not name:
         print(f"{args.file}: the spec has no name (or pass --name)", file=sys.stderr)
@@ -448,6 +450,7 @@ def add_parsers(sub: Any) -> None:
     start.add_argument("--pipeline", help="a registered pipeline")
     start.add_argument("--dataset-version", help="default: the pipeline's latest dataset version")
     start.add_argument("--spec", help="an inline spec file (YAML or JSON) instead of the registered one")
+    add_target_arguments(start)
     start.add_argument("--idempotency-key", help="retry-safe key (default: a new UUID per invocation)")
     start.add_argument("--watch", action="store_true", help="follow the run until it ends (exit 7 unless SUCCEEDED)")
     start.add_argument("--interval", type=float, default=2.0, help=argparse.SUPPRESS)
@@ -476,8 +479,14 @@ def add_parsers(sub: Any) -> None:
         formatter_class=argparse.RawTextHelpFormatter,
     )
     pipelines_sub = pipelines.add_subparsers(dest="pipelines_command", required=True)
-    put = _command(pipelines_sub, "put", cmd_pipelines_put, "register a spec file (validated by the API)")
+    put = _command(
+        pipelines_sub,
+        "put",
+        cmd_pipelines_put,
+        "register a spec file (script mode: source_dir packaged, image resolved)",
+    )
     put.add_argument("file")
+    add_target_arguments(put)
     put.add_argument("--name", help="default: the spec's name")
     plist = _command(pipelines_sub, "list", cmd_pipelines_list, "registered pipelines")
     plist.add_argument("--limit", type=int, default=50)

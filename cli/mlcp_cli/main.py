@@ -13,6 +13,10 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from mlcp.aws.service_models import ServiceModels
 from mlcp.common.naming import execution_name
@@ -28,14 +32,17 @@ from mlcp_cli.errors import explain, unexpected
 from mlcp_cli.local import commands as local_commands
 from mlcp_cli.reach import add_reach_arguments, reach_from
 from mlcp_cli.scaling_commands import add_scaling_commands
-from mlcp_cli.specfile import load_spec
+from mlcp_cli.scriptmode import CodeTarget
+from mlcp_cli.specfile import EXAMPLE_BUCKET, default_region, load_spec
 
 EXAMPLE_ROLE = "arn:aws:iam::123456789012:role/mlcp-sagemaker"
-EXAMPLE_BUCKET = "mlcp-artifacts-example"
 
 
-def _load(path: str) -> PipelineSpec:
-    return load_spec(path)[1]
+def _load(path: str, args: argparse.Namespace, bucket: str | None = None) -> PipelineSpec:
+    """The spec file; script-mode source_dir packaged (not uploaded) into the URI it would have in ``bucket``."""
+    region = default_region(args.region)
+    target = CodeTarget(bucket=bucket or args.artifact_bucket or EXAMPLE_BUCKET, region=region)
+    return load_spec(path, region, target)[1]
 
 
 def cmd_openapi(_: argparse.Namespace) -> int:
@@ -46,7 +53,7 @@ def cmd_openapi(_: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    spec = _load(args.file)
+    spec = _load(args.file, args)
     reach = reach_from(args)
     preflight_spec(spec, reach=reach, checker=ServiceModels(), source=args.file)
     checked = "roles and buckets checked" if reach else "roles and buckets not checked: give --artifact-bucket"
@@ -64,10 +71,10 @@ def cmd_schema(_: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """What a run of this spec would submit, without AWS: names, channels and the SageMaker requests."""
-    spec = _load(args.file)
     # The stack's artifact bucket, when given, is where the run's channels and outputs default to; the run's role
     # (--role-arn) is the stack's own unless --stack-role-arn says otherwise.
     args.bucket = args.bucket or args.artifact_bucket or EXAMPLE_BUCKET
+    spec = _load(args.file, args, args.bucket)
     args.stack_role_arn = args.stack_role_arn or args.role_arn
     manifest = f"s3://{args.bucket}/datasets/{spec.name}/{args.dataset_version}/manifest.json"
     run_input = RunInput(
@@ -78,7 +85,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     )
     run = prepare_run(
         run_input,
-        execution_arn=f"arn:aws:states:us-east-1:123456789012:execution:plan:{run_input.run_id}",
+        execution_arn=f"arn:aws:states:{default_region(args.region)}:123456789012:execution:plan:{run_input.run_id}",
         spec=spec,
         spec_version="local",
         manifest=None,
@@ -116,6 +123,55 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_package(args: argparse.Namespace) -> int:
+    """Package and upload script-mode code, resolve images, preflight, and print the spec to upload to S3."""
+    from mlcp_cli.codetarget import target_from  # noqa: PLC0415 - boto3 only when uploading
+
+    region = default_region(args.region)
+    dry = CodeTarget(bucket=args.artifact_bucket or EXAMPLE_BUCKET, region=region)
+    target = dry if args.dry_run else target_from(args)
+    document, spec, changed = load_spec(args.file, region, target)
+    preflight_spec(spec, reach=reach_from(args), checker=ServiceModels(), source=args.file)
+    for line in changed:
+        print(f"resolved {line}", file=sys.stderr)
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(
+            f"wrote {args.output}: upload it as s3://{target.bucket}/pipelines/{spec.name}/pipeline.yaml",
+            file=sys.stderr,
+        )
+    else:
+        print(text, end="")
+    return 0
+
+
+def _add_region(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--region", help="the stack's region: script-mode images are resolved for it (default: AWS_REGION, us-east-1)"
+    )
+
+
+def _add_package_parser(spec_sub: Any) -> None:
+    package = spec_sub.add_parser(
+        "package",
+        help="script mode: package source_dir, upload it, resolve image_uri; print the spec to upload to S3",
+        description="For a spec you upload straight to s3://<artifact bucket>/pipelines/<name>/pipeline.yaml: packs "
+        "each local source_dir (relative to the spec file) into s3://<artifact bucket>/code/<pipeline>/<sha256>/"
+        "sourcedir.tar.gz (skipped when it is there already), uploads the augment stage's runproc.sh, resolves "
+        "image_uri for --region with the SageMaker SDK's image_uris (mlcp[sagemaker]), runs the preflight and prints "
+        "the resulting spec (YAML).",
+    )
+    package.add_argument("file")
+    _add_region(package)
+    package.add_argument("-o", "--output", help="write the spec to this file instead of stdout")
+    package.add_argument("--dry-run", action="store_true", help="compute the URIs, upload nothing")
+    package.add_argument("--local", action="store_true", help="upload to the local cloud of `mlcp local serve`")
+    package.add_argument("--stack", default=os.environ.get("MLCP_STACK", "mlcp"), help="deployed stack name")
+    add_reach_arguments(package)
+    package.set_defaults(func=cmd_package)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlcp", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     spec_sub = spec.add_subparsers(dest="spec_command", required=True)
     validate = spec_sub.add_parser("validate", help="validate a spec (YAML or JSON); exit 1 with field-level errors")
     validate.add_argument("file")
+    _add_region(validate)
     add_reach_arguments(validate)
     validate.set_defaults(func=cmd_validate)
     schema = spec_sub.add_parser("schema", help="print the JSON Schema of the pipeline spec")
@@ -137,8 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--role-arn", default=EXAMPLE_ROLE, help="the stack's SageMaker execution role, used when the spec names none"
     )
     plan.add_argument("--json", action="store_true", help="print the full SageMaker requests as JSON")
+    _add_region(plan)
     add_reach_arguments(plan)
     plan.set_defaults(func=cmd_plan)
+    _add_package_parser(spec_sub)
     local_commands.add_parser(sub)
     scaling = add_scaling_commands(sub)
     api_commands.add_parsers(sub)

@@ -156,6 +156,21 @@ def test_job_roles_write_their_run_outputs_and_delete_nothing() -> None:
         assert not allowed(role, "s3:DeleteObject", f"{BUCKET}/runs/churn/run-1/tuning/model.tar.gz")
 
 
+CODE_KEYS = [  # script mode (mlcp.training.script_mode): what the CLI uploads, what the jobs read
+    "code/churn/" + "a" * 64 + "/sourcedir.tar.gz",
+    "code/churn/" + "a" * 64 + "/runproc/" + "b" * 64 + "/runproc.sh",
+]
+
+
+@pytest.mark.parametrize("key", CODE_KEYS)
+def test_the_jobs_read_the_script_mode_code_and_never_write_it(key: str) -> None:
+    roles = _job_roles()
+    assert allowed(roles["SageMakerExecutionRole"], "s3:GetObject", f"{BUCKET}/{key}")
+    for logical_id, role in roles.items():
+        for action in WRITES:
+            assert not allowed(role, action, f"{BUCKET}/{key}"), f"{logical_id} may {action} {key}"
+
+
 def test_no_function_may_delete_objects() -> None:
     for logical_id, resource in _transformed().items():
         if resource["Type"] == "AWS::IAM::Role" and logical_id.endswith("FunctionRole"):

@@ -151,6 +151,22 @@ def test_at_most_one_trigger_takes_a_key(patterns: dict[str, EventPattern], key:
 
 
 @pytest.mark.parametrize(
+    "key",
+    [
+        "code/churn/" + "a" * 64 + "/sourcedir.tar.gz",
+        "code/churn/" + "a" * 64 + "/runproc/" + "b" * 64 + "/runproc.sh",
+        "code/pipelines/churn/pipeline.yaml",
+        "code/datasets/churn/v1/manifest.json",
+    ],
+)
+def test_script_mode_code_is_not_a_trigger(patterns: dict[str, EventPattern], key: str) -> None:
+    """The CLI uploads code/<pipeline>/<sha256>/sourcedir.tar.gz before it sends a spec: no rule forwards it."""
+    for function, (forwarded, decision) in decisions(patterns, key).items():
+        assert not forwarded, (function, key)
+        assert decision.action == KeyAction.IGNORE, (function, key, decision)
+
+
+@pytest.mark.parametrize(
     "detail_type", ["Object Deleted", "Object Restore Completed", "Object Restore Initiated", "Object Tags Added"]
 )
 def test_no_rule_forwards_other_event_types(patterns: dict[str, EventPattern], detail_type: str) -> None:
