@@ -6,6 +6,7 @@ Everything the summary shows is read back through AWS APIs: the execution histor
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
@@ -297,12 +298,14 @@ def run_demo(
             f"  deployed stack {cloud.stack.stack_name}: {len(rows)} resources "
             f"({emulated} emulated, see `mlcp local status`)"
         )
-        spec, code = packaged_spec(
+        packaging = io.StringIO()
+        spec = packaged_spec(
             EXAMPLES / "pipelines" / pipeline / "pipeline.yaml", bucket=cloud.bucket, region=cloud.region,
-            upload=cloud.upload,
+            s3=cloud.client("s3"), log=packaging,
         )  # fmt: skip
-        if code:
-            say(f"  packaged source_dir -> {', '.join(sorted({key.rsplit('/', 1)[0] + '/' for key in code}))}")
+        for line in dict.fromkeys(packaging.getvalue().splitlines()):  # the stages share one source_dir
+            if line.startswith("uploaded "):
+                say(f"  {line}")
         cloud.upload_spec(pipeline, spec)
         cloud.dispatcher.drain()
         say(f"  uploaded pipelines/{pipeline}/pipeline.yaml -> registered")

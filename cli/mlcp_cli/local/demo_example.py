@@ -6,19 +6,16 @@ image resolved), so `mlcp local demo` trains it for real with the local job runn
 from __future__ import annotations
 
 import csv
-import gzip
-import hashlib
 import importlib.util
 import io
 import random
-import tarfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
 import yaml
 
-from mlcp.training import script_mode
+from mlcp.training.spec import parse_spec
+from mlcp_cli.scriptmode import CodeTarget, prepare_document
 
 EXAMPLE = "breast-cancer"
 """The pipeline `mlcp local demo` runs: real training of a real dataset by the local job runner."""
@@ -73,22 +70,6 @@ _SKLEARN_ACCOUNT: Final = {"us-east-1": "683313688378"}
 _STAGES: Final = (("augment",), ("tuning", "training"), ("compression",))
 
 
-def sourcedir_tar(folder: Path) -> bytes:
-    """A deterministic ``sourcedir.tar.gz`` of ``folder`` (files at the archive's root, sorted, mtime 0)."""
-    raw = io.BytesIO()
-    with (
-        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz,
-        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
-    ):
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-            info = tarfile.TarInfo(path.relative_to(folder).as_posix())
-            data = path.read_bytes()
-            info.size = len(data)
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return raw.getvalue()
-
-
 def _image(stage: dict[str, Any], region: str) -> str:
     account = _SKLEARN_ACCOUNT.get(region, _SKLEARN_ACCOUNT["us-east-1"])
     tag = f"{stage['framework_version']}-cpu-{stage.get('py_version') or 'py3'}"
@@ -96,14 +77,14 @@ def _image(stage: dict[str, Any], region: str) -> str:
 
 
 def packaged_spec(
-    spec_file: Path, *, bucket: str, region: str, upload: Callable[[str, bytes], object]
-) -> tuple[bytes, list[str]]:
-    """The spec as the CLI sends a script-mode spec: each stage's local ``source_dir`` uploaded (through ``upload``,
-    key -> bytes) as ``code/<pipeline>/<sha256>/sourcedir.tar.gz`` and replaced by its S3 URI, the augment job's
-    ``runproc.sh`` uploaded beside it, ``image_uri`` filled in for the scikit-learn framework. Returns the spec's
-    bytes and the keys uploaded. Raises ValueError for a framework other than sklearn (the example's)."""
+    spec_file: Path, *, bucket: str, region: str, s3: Any | None = None, log: TextIO | None = None
+) -> bytes:
+    """The spec as `mlcp spec package` sends it (mlcp_cli.scriptmode.prepare_document): each stage's local
+    ``source_dir`` uploaded with ``s3`` (None: only the URIs are computed) as
+    ``code/<pipeline>/<sha256>/sourcedir.tar.gz``, the augment job's ``runproc.sh`` beside it. The scikit-learn
+    image is filled in here for the example's stages (the URI the SDK's image_uris gives), so the demo does not
+    import the SageMaker SDK. Raises ValueError for a framework other than sklearn, SpecInvalid for a bad spec."""
     document = yaml.safe_load(spec_file.read_text())
-    uploaded: list[str] = []
     for path in _STAGES:
         stage: Any = document
         for part in path:
@@ -112,21 +93,10 @@ def packaged_spec(
             continue
         if stage["framework"] != "sklearn":
             raise ValueError(f"the demo resolves the sklearn image only, not {stage['framework']!r}")
-        source = str(stage["source_dir"])
-        if not source.startswith("s3://"):
-            blob = sourcedir_tar((spec_file.parent / source).resolve())
-            key = f"{script_mode.CODE_PREFIX}{document['name']}/{hashlib.sha256(blob).hexdigest()}/sourcedir.tar.gz"
-            if key not in uploaded:  # the stages share one source_dir: one upload
-                upload(key, blob)
-                uploaded.append(key)
-            stage["source_dir"] = f"s3://{bucket}/{key}"
         stage.setdefault("image_uri", _image(stage, region))
-        if path == ("augment",):
-            script = script_mode.runproc_script(str(stage["entry_point"]), stage.get("requirements"))
-            uri = script_mode.runproc_uri(
-                str(stage["source_dir"]), str(stage["entry_point"]), stage.get("requirements")
-            )
-            key = uri.removeprefix(f"s3://{bucket}/")
-            upload(key, script.encode())
-            uploaded.append(key)
-    return yaml.safe_dump(document, sort_keys=False).encode(), uploaded
+    source = str(spec_file)
+    target = CodeTarget(bucket=bucket, region=region, s3=s3, log=log or io.StringIO())
+    prepare_document(
+        document, parse_spec(document, source=source), base_dir=spec_file.parent, target=target, source=source
+    )
+    return yaml.safe_dump(document, sort_keys=False).encode()

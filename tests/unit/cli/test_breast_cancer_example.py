@@ -20,17 +20,21 @@ from mlcp.training import compression, preparation, tuning
 from mlcp.training.preflight import preflight_spec
 from mlcp.training.spec import Quantization, parse_spec
 from mlcp_cli.local.demo_example import BREAST_CANCER_FEATURES, breast_cancer_channels, packaged_spec
+from mlcp_cli.sourcedir import SourceArchive, package
 from tests.unit.builders import BUCKET, REGION, make_best, make_run, request_problems
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "pipelines" / "breast-cancer"
 SOURCE = EXAMPLE / "src"
 
 
-def packaged() -> tuple[dict[str, object], dict[str, bytes]]:
-    uploads: dict[str, bytes] = {}
-    text, keys = packaged_spec(EXAMPLE / "pipeline.yaml", bucket=BUCKET, region=REGION, upload=uploads.__setitem__)
-    assert sorted(keys) == sorted(uploads)
-    return yaml.safe_load(text), uploads
+def packaged() -> dict[str, object]:
+    """The example as the demo sends it (no upload: the URIs only, as `mlcp spec package` computes them)."""
+    data: dict[str, object] = yaml.safe_load(packaged_spec(EXAMPLE / "pipeline.yaml", bucket=BUCKET, region=REGION))
+    return data
+
+
+def sourcedir() -> SourceArchive:
+    return package(SOURCE, entry_point="train.py", requirements="requirements.txt", field="tuning.training.source_dir")
 
 
 def argparse_options(script: Path) -> set[str]:
@@ -44,8 +48,7 @@ def argparse_options(script: Path) -> set[str]:
 
 
 def test_the_packaged_example_passes_the_preflight_and_botocore() -> None:
-    data, uploads = packaged()
-    spec = parse_spec(data)
+    spec = parse_spec(packaged())
     preflight_spec(spec, reach=StackReach(artifact_bucket=BUCKET), checker=ServiceModels())
     run = make_run(spec)
     tuning_request = tuning.tuning_request(run)
@@ -57,18 +60,17 @@ def test_the_packaged_example_passes_the_preflight_and_botocore() -> None:
     processing = preparation.processing_request(run)
     assert processing is not None
     assert request_problems("CreateProcessingJob", processing) == []
-    (sourcedir,) = [k for k in uploads if k.endswith("sourcedir.tar.gz")]  # one source for the three stages
-    assert sourcedir.startswith("code/breast-cancer/")
-    assert len(sourcedir.split("/")[2]) == 64
-    assert any(k.endswith("/runproc.sh") for k in uploads)
+    uri = sourcedir().uri(BUCKET, "breast-cancer")  # one content-addressed source for the three stages
+    assert spec.tuning.training.source_dir == uri
+    assert spec.compression.source_dir == uri
+    assert spec.augment is not None
+    assert spec.augment.source_dir == uri
 
 
 def test_the_requests_match_what_the_entry_points_read() -> None:
-    data, uploads = packaged()
-    spec = parse_spec(data)
+    spec = parse_spec(packaged())
     run = make_run(spec)
-    blob = next(v for k, v in uploads.items() if k.endswith("sourcedir.tar.gz"))
-    with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
+    with tarfile.open(fileobj=io.BytesIO(sourcedir().data), mode="r:gz") as tar:
         members = sorted(tar.getnames())
     # files at the archive's root, as the training toolkit and runproc.sh extract them
     assert members == ["augment.py", "compress.py", "mlp.py", "requirements.txt", "train.py"]
