@@ -62,6 +62,7 @@ def test_the_packaged_example_passes_the_preflight_and_botocore() -> None:
     assert request_problems("CreateProcessingJob", processing) == []
     uri = sourcedir().uri(BUCKET, "breast-cancer")  # one content-addressed source for the three stages
     assert spec.tuning.training.source_dir == uri
+    assert isinstance(spec.compression, Quantization)
     assert spec.compression.source_dir == uri
     assert spec.augment is not None
     assert spec.augment.source_dir == uri
