@@ -169,7 +169,7 @@ def test_max_runtime_kills_the_process_and_stops_the_job(
     d = finished(sm, "slow-job", timeout=15)
     assert (d["TrainingJobStatus"], d["SecondaryStatus"]) == ("Stopped", "MaxRuntimeExceeded")
     assert "FinalMetricDataList" not in d or not d["FinalMetricDataList"]
-    assert 1 <= d["TrainingTimeInSeconds"] <= 5
+    assert 1 <= d["TrainingTimeInSeconds"] <= 10  # killed at 1 s (SIGTERM), slack for a loaded machine
 
 
 def test_stop_training_job_kills_the_process(sm: SageMakerClient, s3: S3Client, data: None, runner: JobBackend) -> None:
