@@ -1,6 +1,7 @@
-"""`mlcp`: pipeline specs offline, batch plans (`mlcp batch plan`), scaling policies (`mlcp scaling ...`), the REST
-API (`mlcp runs ...`, `mlcp pipelines ...`), and the embedded local cloud
-(`mlcp local demo|status|serve|fire-schedule`).
+"""`mlcp`: pipeline specs offline (`mlcp spec validate|plan|schema`; `mlcp spec package` packs and uploads
+script-mode code and resolves its image for a spec you upload to S3 yourself), batch plans (`mlcp batch plan`),
+scaling policies (`mlcp scaling ...`), the REST API (`mlcp runs ...`, `mlcp pipelines ...`), and the embedded local
+cloud (`mlcp local demo|status|serve|fire-schedule`).
 
 Exit codes: 0 ok, 1 invalid input (field-level messages on stderr), 2 usage or missing configuration (region,
 an extra), 3 not found, 4 conflict, 5 throttled/unreachable/server error, 6 not authorised or no AWS credentials,
@@ -175,7 +176,7 @@ def _add_package_parser(spec_sub: Any) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlcp", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    spec = sub.add_parser("spec", help="pipeline specs: validate, JSON Schema, dry-run plan")
+    spec = sub.add_parser("spec", help="pipeline specs: validate, JSON Schema, dry-run plan, package (script mode)")
     spec_sub = spec.add_subparsers(dest="spec_command", required=True)
     validate = spec_sub.add_parser("validate", help="validate a spec (YAML or JSON); exit 1 with field-level errors")
     validate.add_argument("file")

@@ -37,6 +37,7 @@ class CodeTarget:
     region: str
     s3: Any | None = None
     log: TextIO = field(default_factory=lambda: sys.stderr)
+    sent: set[str] = field(default_factory=set)  # URIs already uploaded or found by this target
 
 
 def _holder(document: dict[str, Any], where: str) -> dict[str, Any]:
@@ -60,8 +61,9 @@ def _exists(s3: Any, bucket: str, key: str) -> bool:
 
 def _upload(target: CodeTarget, uri: str, data: bytes, content_type: str) -> str:
     """PutObject ``uri`` unless it exists (content-addressed: same key, same bytes)."""
-    if target.s3 is None:
+    if target.s3 is None or uri in target.sent:
         return uri
+    target.sent.add(uri)
     bucket, key = uri.removeprefix("s3://").split("/", 1)
     if _exists(target.s3, bucket, key):
         print(f"unchanged {uri} (already uploaded)", file=target.log)

@@ -7,12 +7,13 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 from botocore.stub import Stubber
 
 from mlcp.aws import clients
 from mlcp_cli.local.api_server import proxy_event
-from tests.functional.conftest import STATE_MACHINE_ARN, Cloud
-from tests.support import FakeLambdaContext, example_spec, load_event, load_handler
+from tests.functional.conftest import BUCKET, STATE_MACHINE_ARN, Cloud
+from tests.support import ROOT, FakeLambdaContext, example_spec, load_event, load_handler
 
 IDEMPOTENCY_TABLE = "mlcp-idempotency"
 
@@ -468,6 +469,32 @@ def test_put_and_inline_specs_go_through_the_preflight(api: ModuleType) -> None:
     assert "ExtraSageMakerExecutionRoleArns" in body["errors"][0]["message"]
 
 
+def _script_mode_spec() -> dict[str, Any]:
+    """tests/data/script_mode as a user writes it: local source_dir, no image_uri."""
+    data: dict[str, Any] = yaml.safe_load((ROOT / "tests" / "data" / "script_mode" / "pipeline.yaml").read_text())
+    return data
+
+
+def test_a_script_mode_spec_must_be_packaged_before_it_reaches_the_api(api: ModuleType) -> None:
+    """GIVEN a script-mode spec sent to PUT /pipelines without the CLI (local source_dir, no image_uri)
+    THEN 400 naming each field and the command that packages; packaged (as the CLI sends it) it registers."""
+    status, body = call(api, "PUT", "/pipelines/script-mode", _script_mode_spec())
+    assert status == 400
+    fields = {e["field"]: e["message"] for e in body["errors"]}
+    for stage in ("tuning.training", "compression", "augment"):
+        assert "mlcp spec package" in fields[f"{stage}.source_dir"]
+        assert "mlcp spec package" in fields[f"{stage}.image_uri"]
+
+    spec = _script_mode_spec()
+    source = f"s3://{BUCKET}/code/script-mode/{'0' * 64}/sourcedir.tar.gz"
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    for stage in (spec["tuning"]["training"], spec["compression"], spec["augment"]):
+        stage.update(source_dir=source, image_uri=image)
+    status, created = call(api, "PUT", "/pipelines/script-mode", spec)
+    assert status == 201, created
+    assert created["spec"]["tuning"]["training"]["source_dir"] == source
+
+
 def test_unknown_routes_are_404(api: ModuleType) -> None:
     status, body = call(api, "DELETE", "/runs")
     assert status == 404
@@ -476,7 +503,14 @@ def test_unknown_routes_are_404(api: ModuleType) -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("start_run", 201), ("get_run", 404), ("cancel_run", 404), ("list_runs", 200), ("put_pipeline", 400)],
+    [
+        ("start_run", 201),
+        ("get_run", 404),
+        ("cancel_run", 404),
+        ("list_runs", 200),
+        ("put_pipeline", 400),
+        ("put_pipeline_script_mode", 201),  # as the CLI sends tests/data/script_mode (packaged, image resolved)
+    ],
 )
 def test_the_sample_events_resolve(api: ModuleType, cloud: Cloud, name: str, expected: int) -> None:
     register(api, cloud)  # churn and its dataset v1; the sample run ids do not exist; put_pipeline's body is a stub

@@ -11,7 +11,7 @@ import pytest
 from mlcp.aws.dynamodb.table import from_dynamo
 from mlcp.errors import EventInvalid
 from tests.functional.conftest import BUCKET, STATE_MACHINE_ARN, Cloud
-from tests.support import FakeLambdaContext, example_spec_text, load_event, load_handler
+from tests.support import ROOT, FakeLambdaContext, example_spec_text, load_event, load_handler
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
 
@@ -113,6 +113,23 @@ def test_invalid_upload_is_rejected_and_keeps_the_registered_version(cloud: Clou
     assert item["last_rejection"]["errors"] == result["errors"]
     head = cloud.s3.head_object(Bucket=BUCKET, Key=SPEC_KEY)
     assert head["VersionId"] == bad  # the rejected upload is not deleted: the user fixes it and uploads again
+
+
+def test_a_script_mode_spec_uploaded_straight_to_s3_is_refused_until_packaged(cloud: Cloud) -> None:
+    """GIVEN tests/data/script_mode/pipeline.yaml uploaded as written (local source_dir, no image_uri)
+    THEN rejected field by field, the notification naming `mlcp spec package`."""
+    key = "pipelines/script-mode/pipeline.yaml"
+    text = (ROOT / "tests" / "data" / "script_mode" / "pipeline.yaml").read_text()
+    version = cloud.put(key, text)
+
+    result = register(s3_event("s3/pipeline_uploaded", key, version, "0062E99A88DC407460"))
+
+    assert result["status"] == "rejected"
+    fields = [e["field"] for e in result["errors"]]
+    assert "tuning.training.source_dir" in fields
+    assert "compression.image_uri" in fields
+    [note] = cloud.notifications()
+    assert "mlcp spec package FILE --region REGION --artifact-bucket BUCKET" in note["Message"]
 
 
 @pytest.mark.parametrize(

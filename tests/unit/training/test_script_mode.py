@@ -69,8 +69,8 @@ def test_entry_point_is_a_relative_path_inside_source_dir(value: str, field: str
 
 def test_requirements_stays_inside_source_dir() -> None:
     data = packaged()
-    data["tuning"]["training"]["requirements"] = "../requirements.txt"
-    assert "inside source_dir" in errors(data)["tuning.training.requirements"]
+    data["augment"]["requirements"] = "../requirements.txt"
+    assert "inside source_dir" in errors(data)["augment.requirements"]
 
 
 def test_framework_needs_version_entry_point_and_source_dir() -> None:
@@ -268,3 +268,12 @@ def test_json_encoding_counts_against_the_value_limit() -> None:
     assert "tuning.static_hyperparameters.notes" in found
     data["tuning"]["static_hyperparameters"]["notes"] = "x" * 2498
     preflight_spec(parse_spec(data), reach=REACH, checker=CHECKER)
+
+
+def test_a_training_container_installs_only_a_root_requirements_txt() -> None:
+    data = packaged()
+    data["tuning"]["training"]["requirements"] = "deps/requirements.txt"
+    assert "requirements.txt at source_dir's root" in errors(data)["tuning.training.requirements"]
+    data = packaged()
+    data["augment"]["requirements"] = "deps/requirements-augment.txt"  # runproc.sh installs what it names
+    assert parse_spec(data).augment is not None

@@ -4,8 +4,10 @@ send a spec (`mlcp spec package|validate|plan`)."""
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import io
+import json
 import os
 import shutil
 import sys
@@ -22,7 +24,7 @@ from moto import mock_aws
 from mlcp.errors import SpecInvalid
 from mlcp.training.script_mode import runproc_script, runproc_uri
 from mlcp.training.spec import Quantization, parse_spec
-from mlcp_cli.codetarget import stack_bucket
+from mlcp_cli.codetarget import stack_bucket, target_from
 from mlcp_cli.main import main
 from mlcp_cli.scriptmode import CodeTarget
 from mlcp_cli.sourcedir import SourceDirInvalid, package
@@ -242,3 +244,30 @@ def test_gzip_member_has_no_file_name() -> None:
     flags = archive.data[3]
     assert flags & 0x08 == 0  # FNAME not set
     assert gzip.decompress(archive.data)[:8] != b""
+
+
+def test_the_upload_target_is_the_stacks_artifact_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mlcp pipelines put` (deployed): the bucket is the stack output ArtifactBucketName, the region the stack's."""
+    template = {
+        "Resources": {"ArtifactBucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "stack-artifacts"}}},
+        "Outputs": {"ArtifactBucketName": {"Value": {"Ref": "ArtifactBucket"}}},
+    }
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        boto3.client("cloudformation", region_name="eu-west-1").create_stack(
+            StackName="mlcp", TemplateBody=json.dumps(template)
+        )
+        args = argparse.Namespace(local=False, region="eu-west-1", stack="mlcp", artifact_bucket=None)
+        target = target_from(args)
+        assert (target.bucket, target.region) == ("stack-artifacts", "eu-west-1")
+        assert target.s3 is not None
+        named = target_from(argparse.Namespace(local=False, region="eu-west-1", stack="x", artifact_bucket="b"))
+        assert named.bucket == "b"
+        bare = {"Resources": {"Other": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "other-bucket"}}}}
+        boto3.client("cloudformation", region_name="eu-west-1").create_stack(
+            StackName="bare", TemplateBody=json.dumps(bare)
+        )
+        bare_args = argparse.Namespace(local=False, region="eu-west-1", stack="bare", artifact_bucket=None)
+        with pytest.raises(LookupError, match="no ArtifactBucketName output"):
+            target_from(bare_args)

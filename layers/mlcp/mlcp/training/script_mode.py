@@ -27,7 +27,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -46,6 +46,7 @@ RESERVED_PREFIX = "sagemaker_"
 LOG_LEVEL_INFO = 20  # logging.INFO, the SDK's default container_log_level
 
 SOURCEDIR_NAME = "sourcedir.tar.gz"
+TRAINING_REQUIREMENTS = "requirements.txt"
 CODE_PREFIX = "code/"  # s3://<artifact bucket>/code/<pipeline>/<sha256>/sourcedir.tar.gz
 PROCESSING_CODE_INPUT = "code"
 PROCESSING_ENTRYPOINT_INPUT = "entrypoint"
@@ -77,6 +78,10 @@ class ScriptMode(SpecModel):
     """``framework`` + ``framework_version`` + ``entry_point`` (+ ``source_dir``, ``requirements``,
     ``py_version``) as an alternative to ``image_uri``; with ``framework``, ``image_uri`` is optional in the file
     (the CLI resolves it for the stack's region) and required once the spec reaches the service."""
+
+    # A training container (the training toolkit's modules.install) pip-installs only requirements.txt at
+    # source_dir's root; a processing job's runproc.sh installs the file ``requirements`` names.
+    requirements_anywhere: ClassVar[bool] = False
 
     image_uri: Annotated[
         ImageUri | None,
@@ -133,6 +138,13 @@ class ScriptMode(SpecModel):
                     (name,),
                     "must be a path inside source_dir: relative, without '..', '.' or empty segments",
                 )
+        if self.requirements is not None and not self.requirements_anywhere:
+            rules.check(
+                self.requirements == TRAINING_REQUIREMENTS,
+                ("requirements",),
+                f"a training container installs only {TRAINING_REQUIREMENTS} at source_dir's root (SageMaker "
+                f"training toolkit): name that file, or leave requirements out",
+            )
         if self.source_dir is not None and self.source_dir.startswith("s3://"):
             rules.check(
                 re.fullmatch(S3_URI, self.source_dir) is not None

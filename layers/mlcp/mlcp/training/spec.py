@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -100,6 +100,7 @@ class AugmentStage(ScriptMode):
     (``image_uri``, ``entrypoint``), or script mode (``framework`` + ``entry_point`` + ``source_dir``) run as the
     SDK's FrameworkProcessor runs it (mlcp.training.script_mode)."""
 
+    requirements_anywhere: ClassVar[bool] = True  # runproc.sh installs the file requirements names
     instance_type: InstanceType = "ml.m5.xlarge"
     instance_count: Annotated[int, Field(ge=1, le=100)] = 1
     volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 30
