@@ -97,6 +97,8 @@ class LocalProcess:
                 return
 
     def _signal(self, sig: int) -> None:
+        if self._proc.poll() is not None:  # ended and reaped: its group id may belong to someone else by now
+            return
         try:
             os.killpg(self._proc.pid, sig)
         except (ProcessLookupError, PermissionError):
