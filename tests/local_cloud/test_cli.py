@@ -32,8 +32,15 @@ def test_demo_succeeds_and_prints_the_summary(capsys: pytest.CaptureFixture[str]
     assert [s["stage"] for s in summary["stages"]] == ["validate", "augment", "tune", "compress", "gate", "register"]
     assert {s["status"] for s in summary["stages"]} == {"SUCCEEDED"}
     assert summary["best"]["objective_metric"] == "validation:auc"
-    assert set(summary["best"]["hyperparameters"]) == {"eta", "subsample", "max_depth", "booster"}
-    assert summary["compression"]["ratio"] > 2  # int8 quantization of a float32 model
+    # The real example (examples/pipelines/breast-cancer): trials trained by the local job runner.
+    assert summary["real_training"] is True
+    assert set(summary["best"]["hyperparameters"]) == {"alpha", "epochs", "hidden_units", "learning_rate"}
+    assert 0.9 < summary["best"]["objective_value"] <= 1.0  # a real MLP on the breast-cancer data
+    assert summary["best"]["metrics"]["validation:auc"] == summary["best"]["objective_value"]
+    assert 0.8 < summary["best"]["metrics"]["validation:accuracy"] <= 1.0
+    assert int(summary["trials"]["Completed"]) == 6
+    assert summary["compression"]["ratio"] > 2  # int8 quantization of float32 weights
+    assert abs(summary["compression"]["metric_delta"]) <= 0.01 * summary["compression"]["metric_before"]
     assert summary["gate"] == "passed"
     assert summary["model_package_arn"].startswith("arn:aws:sagemaker:us-east-1:")
     assert "Tune Hyperparameters" in out.err  # progress goes to stderr with --json

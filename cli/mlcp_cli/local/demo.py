@@ -6,6 +6,7 @@ Everything the summary shows is read back through AWS APIs: the execution histor
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from mlcp_cli.local.cloud import EXAMPLES, TERMINAL, LocalCloud
+from mlcp_cli.local.demo_example import EXAMPLE, breast_cancer_channels, packaged_spec
 from mlcp_cli.local.faults import FAILABLE, ApiFault, Degradation, Faults, JobFault
 
 STAGES = ("validate", "augment", "tune", "compress", "gate", "register")
@@ -120,6 +122,7 @@ def summarize(cloud: LocalCloud, run_id: str, state_seconds: dict[str, float] | 
         )
     best = run.get("best") or {}
     gate = run.get("gate") or {}
+    best_metrics, script = _best_trial(cloud, best.get("training_job_name"))
     return {
         "run_id": run_id,
         "status": run.get("status"),
@@ -129,7 +132,9 @@ def summarize(cloud: LocalCloud, run_id: str, state_seconds: dict[str, float] | 
             "hyperparameters": best.get("hyperparameters"),
             "objective_metric": best.get("objective_metric"),
             "objective_value": _num(best.get("objective_value")),
+            "metrics": best_metrics,
         },
+        "real_training": script,
         "trials": run.get("trials"),
         "compression": {
             "size_before": _num(gate.get("size_before")),
@@ -145,6 +150,19 @@ def summarize(cloud: LocalCloud, run_id: str, state_seconds: dict[str, float] | 
         "model_package_arn": run.get("model_package_arn"),
         "failure": run.get("failure"),
     }
+
+
+def _best_trial(cloud: LocalCloud, job: str | None) -> tuple[dict[str, float], bool]:
+    """The best trial's final metrics (DescribeTrainingJob) and whether it ran as a real process (script mode:
+    ``sagemaker_program`` among its hyperparameters; the local job runner ran it)."""
+    if not job:
+        return {}, False
+    try:
+        d = cloud.client("sagemaker").describe_training_job(TrainingJobName=job)
+    except Exception:
+        return {}, False
+    metrics = {m["MetricName"]: float(m["Value"]) for m in d.get("FinalMetricDataList") or []}
+    return metrics, "sagemaker_program" in (d.get("HyperParameters") or {})
 
 
 def _num(value: Any) -> float | None:
@@ -167,9 +185,31 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def _best_lines(summary: dict[str, Any]) -> list[str]:
+    """The best trial: name, hyperparameters, objective, its other final metrics, and whether it ran for real."""
+    best = summary["best"]
+    params = ", ".join(f"{k}={v}" for k, v in sorted((best["hyperparameters"] or {}).items()))
+    trials = summary.get("trials") or {}
+    lines = [
+        f"  best trial      {best['training_job']}  ({_fmt(trials.get('Completed'))} trials completed)",
+        f"  hyperparameters {params}",
+        f"  objective       {best['objective_metric']} = {_fmt(best['objective_value'])}",
+    ]
+    others = {k: v for k, v in (best.get("metrics") or {}).items() if k != best["objective_metric"]}
+    if others:
+        lines.append("  best metrics    " + ", ".join(f"{k} = {_fmt(v)}" for k, v in sorted(others.items())))
+    if summary.get("real_training"):
+        lines.append(
+            "  trained for real: the augment job, every trial and the compression ran as local processes "
+            "(script mode); their job times are real seconds (a tuning job adds its simulated start-up)"
+        )
+    return lines
+
+
 def render(summary: dict[str, Any], wall_seconds: float) -> str:
     lines = [f"Run {summary['run_id']}: {summary['status']}  ({wall_seconds:.1f} s wall)", ""]
-    header = f"  {'stage':<10} {'status':<10} {'job time (simulated)':>21} {'wall':>13}  job / detail"
+    job_time = "job time" if summary.get("real_training") else "job time (simulated)"
+    header = f"  {'stage':<10} {'status':<10} {job_time:>21} {'wall':>13}  job / detail"
     lines += [header, "  " + "-" * (len(header) + 20)]
     for s in summary["stages"]:
         job_time = "-" if s["job_seconds"] is None else f"{s['job_seconds']:.0f} s"
@@ -181,11 +221,7 @@ def render(summary: dict[str, Any], wall_seconds: float) -> str:
     best, comp = summary["best"], summary["compression"]
     lines.append("")
     if best["training_job"]:
-        params = ", ".join(f"{k}={v}" for k, v in sorted((best["hyperparameters"] or {}).items()))
-        trials = summary.get("trials") or {}
-        lines.append(f"  best trial      {best['training_job']}  ({_fmt(trials.get('Completed'))} trials completed)")
-        lines.append(f"  hyperparameters {params}")
-        lines.append(f"  objective       {best['objective_metric']} = {_fmt(best['objective_value'])}")
+        lines += _best_lines(summary)
     if comp["size_before"] is not None:
         lines.append(
             f"  compression     {_fmt(comp['size_before'], 6)} -> {_fmt(comp['size_after'], 6)} bytes "
@@ -242,7 +278,7 @@ def run_demo(
     *,
     fail: str | None = None,
     speed: float = 2000.0,
-    pipeline: str = "churn",
+    pipeline: str = EXAMPLE,
     version: str = "v1",
     out: TextIO | None = None,
     enforce_iam: bool = True,
@@ -262,9 +298,22 @@ def run_demo(
             f"  deployed stack {cloud.stack.stack_name}: {len(rows)} resources "
             f"({emulated} emulated, see `mlcp local status`)"
         )
-        cloud.upload_spec(pipeline, (EXAMPLES / "pipelines" / pipeline / "pipeline.yaml").read_bytes())
+        packaging = io.StringIO()
+        spec = packaged_spec(
+            EXAMPLES / "pipelines" / pipeline / "pipeline.yaml", bucket=cloud.bucket, region=cloud.region,
+            s3=cloud.client("s3"), log=packaging,
+        )  # fmt: skip
+        for line in dict.fromkeys(packaging.getvalue().splitlines()):  # the stages share one source_dir
+            if line.startswith("uploaded "):
+                say(f"  {line}")
+        cloud.upload_spec(pipeline, spec)
         cloud.dispatcher.drain()
         say(f"  uploaded pipelines/{pipeline}/pipeline.yaml -> registered")
+        if pipeline == EXAMPLE:
+            channels = breast_cancer_channels()
+            for key, blob in channels.items():
+                cloud.upload(f"datasets/{pipeline}/{version}/{key}", blob)
+            say(f"  wrote scikit-learn's breast-cancer data as CSV channels: {', '.join(sorted(channels))}")
         cloud.upload_dataset(pipeline, version)
         say(f"  uploaded datasets/{pipeline}/{version}/manifest.json -> EventBridge -> start_run")
         execution = _wait_for_execution(cloud)

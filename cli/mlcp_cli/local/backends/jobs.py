@@ -90,7 +90,7 @@ class JobBackend:
         self.batch_work_default = BatchWork()
         self._lock = threading.RLock()
         self._epoch = clock.now() - timedelta(seconds=clock.seconds())
-        self._sagemaker = SageMakerJobs(self, self._advance_tuning)
+        self._sagemaker = SageMakerJobs(self, self._advance_tuning, on_script_exit=self.settle)
         self._tuning = TuningJobs(self, self._sagemaker)
         self._batch = BatchArrays(self)
         self._handlers: dict[str, Handler] = {
@@ -108,8 +108,10 @@ class JobBackend:
         return self
 
     def uninstall(self) -> None:
-        """Give moto its own behaviour back (jobs created meanwhile keep what they showed last)."""
+        """Give moto its own behaviour back (jobs created meanwhile keep what they showed last); kill the script
+        jobs' processes still running."""
         routing.uninstall(self)
+        self._sagemaker.close()
 
     @property
     def installed(self) -> bool:
@@ -149,6 +151,14 @@ class JobBackend:
                 artifact_uri=job.outcome.artifact_uri,
                 artifact_bytes=job.artifact_bytes,
             )
+
+    def wait(self, job_name: str, timeout: float = 60.0) -> JobResult | None:
+        """Wait (wall seconds) until a script job's process has ended, then its result (for tests and benches)."""
+        with self._lock:
+            job = self._sagemaker.find(job_name)
+        if job is not None and job.run is not None and job.run.process is not None:
+            job.run.process.wait(timeout)
+        return self.result(job_name)
 
     def timestamp(self, t: float) -> datetime:
         """Simulated seconds -> a naive UTC datetime (what moto stores)."""

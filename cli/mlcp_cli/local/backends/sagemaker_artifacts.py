@@ -88,8 +88,21 @@ def _model_meta(job: Job) -> dict[str, Any]:
     }
 
 
+def _write_files(job: Job, files: Mapping[str, bytes]) -> str | None:
+    """A script job's real outputs (:mod:`.script_jobs`); the model artifact's size is recorded."""
+    for uri, blob in files.items():
+        error = write_s3(job.backend, uri, blob)
+        if error is not None:
+            return error
+        if uri == job.outcome.artifact_uri:
+            job.artifact_bytes = len(blob)
+    return None
+
+
 def finalize(job: Job) -> str | None:
     """Write the outputs of a job that just completed; a failure reason if that is impossible."""
+    if job.outcome.files is not None:
+        return _write_files(job, job.outcome.files)
     if job.kind == "processing":
         return _write_processing_outputs(job)
     uri = job.outcome.artifact_uri

@@ -12,6 +12,11 @@ compilation 240; a plain training job takes ``training * (0.7 + 0.6 * complexity
 training job with ``mlcp_method``, ``mlcp_target_sparsity`` or ``mlcp_dtype`` is a compression job
 (:mod:`.sagemaker_compression`).
 
+A script-mode training job (``sagemaker_program`` + ``sagemaker_submit_directory`` in its hyperparameters) and a
+FrameworkProcessor processing job (``runproc.sh`` entry point and a ``code`` input) run as real local processes
+(:mod:`.script_jobs`) unless a fault is injected for them: their times are the process's real seconds, their
+metrics, model and failure reason the script's own.
+
 While the backend is active, two more moto differences are fixed: CreateTrainingJob / CreateProcessingJob reject a
 name that exists (moto overwrote the job), and DescribeTrainingJob returns the request's ``MetricDefinitions`` (moto
 replaced them with a placeholder). StopTrainingJob and StopCompilationJob, which moto lacks, are routed here too
@@ -28,8 +33,8 @@ from typing import Any, Final
 from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
 from moto.sagemaker.models import SageMakerModelBackend
 
-from mlcp_cli.local.backends import sagemaker_records
-from mlcp_cli.local.backends.landscape import Landscape, metric_names, payload_bytes
+from mlcp_cli.local.backends import sagemaker_records, script_jobs, script_mode
+from mlcp_cli.local.backends.landscape import Landscape, lower_is_better, metric_names, payload_bytes
 from mlcp_cli.local.backends.routing import Handler
 from mlcp_cli.local.backends.sagemaker_compression import (
     COMPRESSION_HYPERPARAMETERS,
@@ -37,12 +42,16 @@ from mlcp_cli.local.backends.sagemaker_compression import (
     compression_outcome,
 )
 from mlcp_cli.local.backends.settings import JobSettings
+from mlcp_cli.local.backends.storage import read_s3
 from mlcp_cli.local.backends.timelines import (
+    OPEN,
+    Event,
     Job,
     Outcome,
     Tuning,
     compilation_events,
     processing_events,
+    script_events,
     training_events,
 )
 
@@ -53,10 +62,16 @@ STOP_REJECTED: Final = "The request was rejected because the {what} is in status
 class SageMakerJobs:
     """Processing, training and compilation jobs on moto, on simulated time (module docstring)."""
 
-    def __init__(self, settings: JobSettings, advance_tuning: Callable[[Tuning, float], None]) -> None:
+    def __init__(
+        self,
+        settings: JobSettings,
+        advance_tuning: Callable[[Tuning, float], None],
+        on_script_exit: Callable[[], None] | None = None,
+    ) -> None:
         self._settings = settings
         self._advance_tuning = advance_tuning  # a trial is as up to date as its tuning job's scheduler
         self._jobs: dict[tuple[str, str, str, str], Job] = {}
+        self.runner = script_jobs.ScriptRunner(on_script_exit or (lambda: None))
 
     def handlers(self) -> dict[str, Handler]:
         """The APIs this class answers (the List* calls are the JobBackend's: they settle tuning jobs too)."""
@@ -108,7 +123,93 @@ class SageMakerJobs:
         return None
 
     def settle(self, job: Job, at: float) -> None:
+        self.poll(job)
         sagemaker_records.settle(job, at, self._settings.timestamp)
+
+    # -- script jobs (real processes) -----------------------------------------------------------------------------
+
+    def poll(self, job: Job) -> bool:
+        """Whether a script job's process has just been seen to end: its events, failure and outcome are set then
+        (real seconds from its creation), its output goes to its CloudWatch Logs stream."""
+        run: script_jobs.ScriptRun | None = job.run
+        if run is None or run.closed:
+            return False
+        exit_ = run.exit()
+        if exit_ is None:
+            return False
+        run.closed = True
+        group = script_jobs.TRAINING_LOG_GROUP if job.kind == "training" else script_jobs.PROCESSING_LOG_GROUP
+        if run.process is not None:
+            stream = script_jobs.log_stream(job.name, run.process.started_epoch)
+            script_jobs.write_log(job.backend, group, stream, exit_.log, run.process.started_epoch)
+        if job.stop_requested is not None:  # StopTrainingJob / a tuning job's stop: its Stopping events stand
+            return True
+        result = script_jobs.result(run, exit_)
+        end_run = job.created + run.setup_seconds + result.run_seconds
+        events = [e for e in job.events if e.t != OPEN]
+        if job.kind == "training" and result.status == "Completed":
+            events.append(Event(end_run, "InProgress", "Uploading", "Uploading generated training model"))
+        events.append(Event(end_run + result.upload_seconds, result.status, result.secondary, result.message))
+        job.events = events
+        job.failure = result.failure
+        job.outcome.files = result.files
+        job.outcome.metrics = self._degraded(job, result.metrics)
+        objective = job.outcome.meta.get("objective_metric")
+        if objective is not None and objective in job.outcome.metrics:
+            kind = job.outcome.meta.get("objective_type") or ("Minimize" if lower_is_better(objective) else "Maximize")
+            job.outcome.objective = (objective, kind, job.outcome.metrics[objective])
+        return True
+
+    def _degraded(self, job: Job, metrics: dict[str, float]) -> dict[str, float]:
+        """An injected degradation (``faults.degradations``) lowers the objective a compression job reports."""
+        objective = job.outcome.meta.get("objective_metric")
+        drop = self._settings.faults.metric_drop(job.name) if job.tuning is None else 0.0
+        if not drop or objective not in metrics:
+            return metrics
+        return {**metrics, objective: metrics[objective] + (drop if lower_is_better(objective) else -drop)}
+
+    def new_script_training(
+        self,
+        backend: SageMakerModelBackend,
+        fake: Any,
+        hyper: dict[str, str],
+        p: Mapping[str, Any],
+        *,
+        created: float,
+        objective: tuple[str, str] | None,
+        tuning: Tuning | None = None,
+    ) -> Job:
+        """A script-mode training job, started now as a local process (a trial when ``tuning`` is given)."""
+        model_uri = str(fake.model_artifacts["S3ModelArtifacts"])
+        run = self.runner.start_training(backend, fake.training_job_name, hyper, p, model_uri)
+        meta: dict[str, Any] = {"hyperparameters": hyper, "script_mode": True}
+        if objective is not None:
+            meta.update(objective_metric=objective[0], objective_type=objective[1])
+        if tuning is not None:
+            meta["tuning_job"] = tuning.name
+        job = Job(
+            kind="training",
+            name=fake.training_job_name,
+            fake=fake,
+            backend=backend,
+            created=created,
+            events=script_events("training", created, run.setup_seconds, run.failure),
+            start_marker="Downloading",
+            failure=run.failure,
+            spot=False,  # billed for the real seconds it ran
+            outcome=Outcome(artifact_uri=model_uri, meta=meta),
+            tuning=tuning,
+            run=run,
+        )
+        fake.creation_time = self._settings.timestamp(created)
+        if tuning is not None:
+            fake.tuning_job_arn = tuning.fake.arn
+        self._add(job)
+        return job
+
+    def close(self) -> None:
+        """Kill the script jobs' processes still running (the local cloud is shutting down)."""
+        self.runner.close()
 
     def refresh(self, job: Job, now: float) -> None:
         """Bring a job up to ``now``, a trial after its tuning job's scheduler (which may stop it)."""
@@ -122,6 +223,8 @@ class SageMakerJobs:
                 self.settle(job, now)
 
     def stop(self, job: Job, at: float) -> None:
+        if job.run is not None and job.run.process is not None:
+            job.run.process.stop()
         job.stop(at, self._settings.durations.stopping)
 
     def _stop_job(self, job: Job, what: str) -> None:
@@ -179,6 +282,12 @@ class SageMakerJobs:
         fake = call()
         now = self._settings.clock.seconds()
         failure = self._settings.faults.job_failure(name)
+        runproc = _runproc(backend, p) if failure is None else None
+        if runproc is not None:
+            run = self.runner.start_processing(backend, name, p, runproc)
+            events = script_events("processing", now, run.setup_seconds, run.failure)
+            self._add(Job("processing", name, fake, backend, now, events, "Running", failure=run.failure, run=run))
+            return fake
         events = processing_events(now, self._settings.durations.processing, failure)
         self._add(Job("processing", name, fake, backend, now, events, "Running", failure=failure))
         return fake
@@ -217,6 +326,12 @@ class SageMakerJobs:
         now = self._settings.clock.seconds()
         failure = self._settings.faults.job_failure(name)
         hyper = {str(k): str(v) for k, v in (p.get("hyper_parameters") or {}).items()}
+        if failure is None and script_mode.is_script_mode(hyper):
+            objective = hyper.get("mlcp_objective_metric")
+            target = None if objective is None else (str(script_mode.decode(objective)), "")
+            self.new_script_training(backend, fake, hyper, {**p, "algorithm_specification": algorithm}, created=now,
+                                     objective=target)  # fmt: skip
+            return fake
         if any(k in hyper for k in COMPRESSION_HYPERPARAMETERS):
             outcome, read_error = compression_outcome(
                 backend, name, hyper, p, algorithm=algorithm, faults=self._settings.faults
@@ -298,3 +413,19 @@ class SageMakerJobs:
             raise ResourceNotFound(message=f"Could not find compilation job '{name}'.")
         self._stop_job(job, "compilation job")
         return None
+
+
+def _runproc(backend: SageMakerModelBackend, p: Mapping[str, Any]) -> str | None:
+    """The text of a FrameworkProcessor job's ``runproc.sh`` (the SageMaker Python SDK's shape: ``ContainerEntrypoint``
+    ``["/bin/bash", ".../runproc.sh"]`` and an ``entrypoint`` input holding it); None for any other processing job."""
+    entrypoint = (p.get("app_specification") or {}).get("ContainerEntrypoint") or []
+    if not entrypoint or not str(entrypoint[-1]).endswith("runproc.sh"):
+        return None
+    script_name = str(entrypoint[-1]).rsplit("/", 1)[-1]
+    for item in p.get("processing_inputs") or []:
+        uri = (item.get("S3Input") or {}).get("S3Uri")
+        if item.get("InputName") == "entrypoint" and uri:
+            blob = read_s3(backend, str(uri).rstrip("/") + "/" + script_name)
+            blob = blob if blob is not None else read_s3(backend, str(uri))
+            return None if blob is None else blob.decode(errors="replace")
+    return None

@@ -12,17 +12,25 @@ being the model's capacity (:mod:`.landscape`), so bigger models train longer. T
 or ``tuning_startup`` seconds after creation when a fault matches its own name. What it shows is
 :mod:`.tuning_status`'s. StopHyperParameterTuningJob and ListTrainingJobsForHyperParameterTuningJob, which moto
 lacks, are answered here.
+
+Trials of a script-mode training job definition (``sagemaker_program`` and ``sagemaker_submit_directory`` in its
+static hyperparameters) are real local processes (:mod:`.script_jobs`): the same scheduler launches them
+``MaxParallelTrainingJobs`` at a time with the strategy's hyperparameters, a slot frees up when a process ends (at its
+real duration from the trial's creation), the objective is the value the script logged, so ``BestTrainingJob`` is
+the really best trial and Bayesian search follows the real objective. Hyperband does not stop them early.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from typing import Any, Final
 
 from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
 from moto.sagemaker.models import SageMakerModelBackend
 
+from mlcp_cli.local.backends import script_mode
 from mlcp_cli.local.backends.landscape import metric_names, payload_bytes
 from mlcp_cli.local.backends.randomness import digest
 from mlcp_cli.local.backends.routing import Handler, moto_original
@@ -73,11 +81,21 @@ class TuningJobs:
 
     def advance(self, tuning: Tuning, now: float) -> None:
         """Run the tuning job's scheduler up to ``now``: launch trials as slots free up, finish when done."""
+        self._poll_script_trials(tuning)
         if tuning.ended is None and tuning.planned_failure is not None and tuning.cursor <= now:
             self._end(tuning, "Failed", tuning.cursor, tuning.planned_failure)
         while tuning.ended is None and tuning.cursor <= now:
             self._step(tuning, tuning.cursor)
         show(tuning, now, self._jobs.settle, self._settings.timestamp)
+
+    def _poll_script_trials(self, tuning: Tuning) -> None:
+        """Trials whose process has ended: their quality is the real objective, the scheduler resumes at their end."""
+        for trial in tuning.trials:
+            if self._jobs.poll(trial.job):
+                value = tuning.objective_value(trial)
+                trial.quality = -math.inf if value is None else (value if tuning.maximize else -value)
+                if tuning.ended is None:
+                    tuning.cursor = min(tuning.cursor, trial.job.end)
 
     def _step(self, tuning: Tuning, t: float) -> None:
         """One event of the scheduler at ``t``: fail fast, or fill the free slots, or end when no trial is left."""
@@ -171,6 +189,9 @@ class TuningJobs:
         algorithm = copy.deepcopy(tuning.definition.get("AlgorithmSpecification") or {})
         fake = self._create_trial_job(tuning, name, hyper, algorithm)
         fake.algorithm_specification = algorithm
+        failure = self._settings.faults.job_failure(name)
+        if failure is None and script_mode.is_script_mode(hyper):
+            return self._launch_script_trial(tuning, index, values, fake, algorithm=algorithm, at=at)
         landscape = tuning.landscape
         quality = landscape.quality(values)
         complexity = landscape.complexity(values)
@@ -182,7 +203,6 @@ class TuningJobs:
             meta={"hyperparameters": hyper, "tuning_job": tuning.name},
         )
         duration = self._settings.durations.training_seconds(complexity)
-        failure = self._settings.faults.job_failure(name)
         job = self._jobs.new_training(
             tuning.backend, fake, created=at, duration=duration, outcome=outcome, failure=failure, tuning=tuning
         )
@@ -192,6 +212,30 @@ class TuningJobs:
                 self._jobs.stop(job, stop_at)
                 self._jobs.settle(job, at)
         trial = Trial(index=index, values=values, quality=quality, job=job)
+        tuning.trials.append(trial)
+        return trial
+
+    def _launch_script_trial(
+        self, tuning: Tuning, index: int, values: dict[str, str], fake: Any, *, algorithm: dict[str, Any], at: float
+    ) -> Trial:
+        definition = tuning.definition
+        request = {
+            "algorithm_specification": algorithm,
+            "input_data_config": definition.get("InputDataConfig"),
+            "output_data_config": definition.get("OutputDataConfig"),
+            "stopping_condition": definition.get("StoppingCondition"),
+            "environment": definition.get("Environment"),
+        }
+        job = self._jobs.new_script_training(
+            tuning.backend,
+            fake,
+            dict(fake.hyper_parameters),
+            request,
+            created=at,
+            objective=(tuning.objective, tuning.objective_type),
+            tuning=tuning,
+        )
+        trial = Trial(index=index, values=values, quality=-math.inf, job=job)
         tuning.trials.append(trial)
         return trial
 

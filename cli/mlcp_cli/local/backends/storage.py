@@ -45,3 +45,19 @@ def write_s3(backend: Any, uri: str, data: bytes) -> str | None:
     except S3ClientError as exc:
         return f"ClientError: Failed to upload to {uri}: {getattr(exc, 'code', type(exc).__name__)}"
     return None
+
+
+def list_s3(backend: Any, prefix_uri: str) -> list[tuple[str, bytes]] | None:
+    """Every object under ``prefix_uri`` (an S3 prefix, or one object's key: SageMaker's ``S3Prefix`` matching) as
+    (key relative to the prefix's last ``/``, bytes), sorted by key; None when the bucket does not exist."""
+    try:
+        bucket_name, prefix = split_s3(prefix_uri)
+        bucket = _s3(backend).get_bucket(bucket_name)
+    except (S3ClientError, ValueError):
+        return None
+    base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
+    objects: list[tuple[str, bytes]] = []
+    for key, obj in sorted(bucket.keys.items()):
+        if key.startswith(prefix) and not key.endswith("/") and isinstance(getattr(obj, "value", None), bytes):
+            objects.append((key[len(base) :], bytes(obj.value)))
+    return objects

@@ -11,6 +11,7 @@ a running job ``Stopping`` for ``durations.stopping`` and then ``Stopped``; a tr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -19,6 +20,8 @@ from moto.sagemaker.models import SageMakerModelBackend
 
 from mlcp_cli.local.backends.landscape import Landscape, Param
 
+OPEN: Final = math.inf
+"""The time of the last event of a script job whose process still runs: its end is not known yet."""
 TERMINAL: Final = frozenset({"Completed", "Failed", "Stopped", "COMPLETED", "FAILED", "STOPPED"})
 SUCCEEDED: Final = frozenset({"Completed", "COMPLETED"})
 
@@ -41,6 +44,7 @@ class Outcome:
     artifact_uri: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     metrics_when_stopped: bool = False  # Hyperband: an early-stopped trial reports its partial objective
+    files: dict[str, bytes] | None = None  # a script job's real outputs (S3 URI -> bytes), written when it completes
 
 
 @dataclass
@@ -59,6 +63,7 @@ class Job:
     finalized: bool = False
     artifact_bytes: int | None = None
     stop_requested: float | None = None
+    run: Any = None  # a script job's ScriptRun (mlcp_cli.local.backends.script_jobs); None for a simulated job
 
     @property
     def end(self) -> float:
@@ -123,6 +128,26 @@ def training_events(created: float, duration: float, failure: str | None, max_ru
             Event(at, "Stopped", "MaxRuntimeExceeded", "Training job exceeded MaxRuntimeInSeconds")
         ]
     return events
+
+
+def script_events(kind: str, created: float, setup: float, failure: str | None) -> list[Event]:
+    """A script job's events until its process ends (its last event at :data:`OPEN`); a job that could not start
+    fails at the end of its setup."""
+    if kind == "processing":
+        events = [
+            Event(created, "InProgress", None, "Provisioning instances"),
+            Event(created + setup, "InProgress", "Running", "Processing job running"),
+        ]
+    else:
+        events = [
+            Event(created, "InProgress", "Starting", "Preparing the instances for training"),
+            Event(created, "InProgress", "Downloading", "Downloading input data"),
+            Event(created + setup, "InProgress", "Training", "Training in progress (local process)."),
+        ]
+    last = events[-1]
+    if failure is not None:
+        return [*events[:-1], Event(last.t, "Failed", "Failed" if kind == "training" else None, failure)]
+    return [*events, Event(OPEN, last.status, last.secondary, last.message)]
 
 
 def _fail_half_way(events: list[Event], start: float, end: float, status: str, failure: str | None) -> list[Event]:
