@@ -3,7 +3,8 @@ get|set` live in scaling_api.py) from the
 command line.
 
 Endpoint: --endpoint URL, else the ApiUrl output of --stack (CloudFormation DescribeStacks; requests are SigV4
-signed with your AWS credentials), or --local for `mlcp local serve` (http://127.0.0.1:5001, unsigned).
+signed with your AWS credentials), or --local for `mlcp local serve` (unsigned; MLCP_LOCAL_API if set, else
+http://127.0.0.1:5001, serve's default --api-port).
 
 Exit codes: 0 ok; 1 invalid input (field-level messages on stderr); 2 usage; 3 not found; 4 conflict (e.g. the
 run is not running); 5 throttled, unreachable or a server error; 6 not authorised; 7 `runs watch` / `--watch`:
@@ -364,7 +365,11 @@ def run_command(args: argparse.Namespace) -> int:
 def _common(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--endpoint", help="the API's URL (default: the ApiUrl output of --stack)")
-    where.add_argument("--local", action="store_true", help=f"the local API of `mlcp local serve` ({LOCAL_API})")
+    where.add_argument(
+        "--local",
+        action="store_true",
+        help=f"the local API of `mlcp local serve`: $MLCP_LOCAL_API if set, else {LOCAL_API} (its default --api-port)",
+    )
     parser.add_argument("--stack", default=os.environ.get("MLCP_STACK", DEFAULT_STACK), help="deployed stack name")
     parser.add_argument("--region", default=None, help="AWS region (default: your configuration)")
     parser.add_argument("--json", action="store_true", help="JSON output for scripts")

@@ -2,7 +2,8 @@
 
 Exit codes (README, "The REST API and the `mlcp` command"): 0 ok, 1 invalid input, 2 usage or missing
 configuration, 3 not found, 4 conflict, 5 throttled / unreachable / server error, 6 not authorised or no
-credentials, 7 the watched run ended FAILED/TIMED_OUT/ABORTED.
+credentials, 7 the watched run ended FAILED/TIMED_OUT/ABORTED; 141 (128 + SIGPIPE) and no message when the reader
+of the output goes away (`mlcp runs list | head -1`).
 
 `explain(exc)` maps an exception to ``(exit code, lines)``; `main()` prints the lines on stderr. botocore's own
 exceptions are named by class (botocore.exceptions) and AWS error codes by ``Error.Code``: the credential and
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 EXIT_INVALID, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNAVAILABLE, EXIT_FORBIDDEN = 1, 2, 3, 4, 5, 6
+EXIT_PIPE_CLOSED = 128 + 13  # the reader of stdout closed it (`| head -1`): the shell's status for SIGPIPE (13)
 _STATUS_EXIT = {400: EXIT_INVALID, 404: EXIT_NOT_FOUND, 409: EXIT_CONFLICT, 403: EXIT_FORBIDDEN, 401: EXIT_FORBIDDEN}
 
 CREDENTIALS_HINT = (
@@ -139,6 +141,20 @@ def _api_error(exc: ApiError) -> tuple[int, list[str]]:
     return _STATUS_EXIT.get(exc.status, EXIT_UNAVAILABLE), lines
 
 
+def _os_error(exc: OSError) -> tuple[int, list[str]]:
+    """A file the command was given (missing, a directory, unreadable): the file and what is wrong, never
+    ``[Errno N]``; any other OS error by its strerror."""
+    name = f"{exc.filename}" if exc.filename is not None else ""
+    if isinstance(exc, FileNotFoundError) and name:
+        return EXIT_INVALID, [f"mlcp: {name}: no such file or directory"]
+    if isinstance(exc, IsADirectoryError) and name:
+        return EXIT_INVALID, [f"mlcp: {name} is a directory, not a file"]
+    if isinstance(exc, PermissionError) and name:
+        return EXIT_INVALID, [f"mlcp: {name}: permission denied"]
+    reason = exc.strerror or str(exc)
+    return EXIT_INVALID, [f"mlcp: {name}: {reason}" if name else f"mlcp: {reason}"]
+
+
 def explain(exc: Exception) -> tuple[int, list[str]] | None:
     """(exit code, lines for stderr) of a known error; None for an unexpected one (a bug)."""
     if isinstance(exc, InputInvalid):
@@ -152,7 +168,9 @@ def explain(exc: Exception) -> tuple[int, list[str]] | None:
     botocore = _botocore(exc)
     if botocore is not None:
         return botocore
-    if isinstance(exc, (OSError, ImageResolutionUnavailable, ValueError, yaml.YAMLError)):
+    if isinstance(exc, OSError):
+        return _os_error(exc)
+    if isinstance(exc, (ImageResolutionUnavailable, ValueError, yaml.YAMLError)):
         return EXIT_INVALID, [f"mlcp: {exc}"]
     if isinstance(exc, LookupError):  # e.g. the stack has no ApiUrl output
         return EXIT_NOT_FOUND, [f"mlcp: {exc}"]

@@ -29,7 +29,7 @@ from mlcp.training.spec import PipelineSpec, spec_json_schema
 from mlcp.training.tuning import tuning_request
 from mlcp_cli import api_commands, scaling_api
 from mlcp_cli.batch_commands import add_batch_commands
-from mlcp_cli.errors import explain, unexpected
+from mlcp_cli.errors import EXIT_PIPE_CLOSED, explain, unexpected
 from mlcp_cli.local import commands as local_commands
 from mlcp_cli.reach import add_reach_arguments, reach_from
 from mlcp_cli.scaling_commands import add_scaling_commands
@@ -209,11 +209,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _pipe_closed() -> int:
+    """The reader of stdout went away (`mlcp runs list | head -1`): stop quietly, as a program killed by SIGPIPE
+    would, with the shell's status for it (128 + SIGPIPE). stdout is pointed at /dev/null so that the interpreter's
+    final flush does not fail again (https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_PIPE_CLOSED
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; every error is one or two lines on stderr and an exit code (mlcp_cli.errors)."""
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit as "Exception ignored ... BrokenPipeError"
+    except BrokenPipeError:
+        return _pipe_closed()
     except Exception as exc:
         if os.environ.get("MLCP_DEBUG"):
             raise

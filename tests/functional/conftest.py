@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import yaml
 from moto import mock_aws
 
-from mlcp.aws.dynamodb.training import DynamoRunStore
-from tests.support import aws_client, load_template
+from mlcp.aws.dynamodb.training import DynamoPipelineStore, DynamoRunStore
+from tests.support import aws_client, example_spec_text, load_template
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -121,3 +122,12 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             pipelines_table="mlcp-pipelines",
             topic_arn=topic_arn,
         )
+
+
+@pytest.fixture
+def churn(cloud: Cloud) -> Cloud:
+    """The example pipeline ``churn`` registered: start_run refuses the manifest of a pipeline that is not."""
+    spec = yaml.safe_load(example_spec_text())
+    source = f"s3://{BUCKET}/pipelines/churn/pipeline.yaml"
+    assert DynamoPipelineStore("mlcp-pipelines").put_spec("churn", spec, "v0", source, "0")
+    return cloud

@@ -55,6 +55,7 @@ def pipeline_item(cloud: Cloud, name: str = "churn") -> dict[str, Any]:
 
 
 # --- manifest-key-form-encoded.json and its kind -------------------------------------------------------------------
+@pytest.mark.usefixtures("churn")
 def test_form_encoded_key_names_the_decoded_object(cloud: Cloud) -> None:
     key = "datasets/churn/hv space 2026/manifest.json"
     version = cloud.put(key, MANIFEST)
@@ -72,6 +73,7 @@ def test_form_encoded_key_names_the_decoded_object(cloud: Cloud) -> None:
     assert record["dataset_object"]["key"] == key
 
 
+@pytest.mark.usefixtures("churn")
 def test_a_key_that_exists_only_as_delivered_still_works(cloud: Cloud) -> None:
     key = "datasets/churn/hv+space+2026/manifest.json"  # the object's key really has plus signs
     version = cloud.put(key, MANIFEST)
@@ -83,6 +85,7 @@ def test_a_key_that_exists_only_as_delivered_still_works(cloud: Cloud) -> None:
     assert (dataset["version"], dataset["manifest_uri"]) == ("hv+space+2026", f"s3://{BUCKET}/{key}")
 
 
+@pytest.mark.usefixtures("churn")
 @pytest.mark.parametrize(
     ("stored", "delivered"),
     [
@@ -104,6 +107,7 @@ def test_other_encodings_are_decoded(cloud: Cloud, stored: str, delivered: str) 
 
 
 # --- unversioned buckets: "version-id": "null" -----------------------------------------------------------------
+@pytest.mark.usefixtures("churn")
 def test_null_version_is_unversioned_and_a_reupload_is_a_new_run(cloud: Cloud) -> None:
     key = "datasets/churn/nightly/manifest.json"
     cloud.put(key, MANIFEST)
@@ -125,6 +129,7 @@ def test_null_version_is_unversioned_and_a_reupload_is_a_new_run(cloud: Cloud) -
 
 
 # --- manifest-two-versions-{a,b}.json (functional part; the race itself runs in the local cloud) ---------------
+@pytest.mark.usefixtures("churn")
 def test_each_run_reads_the_manifest_version_of_its_event(cloud: Cloud) -> None:
     key = "datasets/churn/hv-2v/manifest.json"
     version_a = cloud.put(key, json.dumps({"description": "A"}))
@@ -146,6 +151,7 @@ def test_each_run_reads_the_manifest_version_of_its_event(cloud: Cloud) -> None:
     assert pipeline_item(cloud)["latest_dataset"]["manifest_version_id"] == version_b
 
 
+@pytest.mark.usefixtures("churn")
 def test_latest_dataset_is_decided_by_event_time_not_by_sequencers_of_other_keys(cloud: Cloud) -> None:
     early, late = "datasets/churn/2026-11-20/manifest.json", "datasets/churn/2026-11-27/manifest.json"
     early_event = case("manifest-two-versions-a", key=early, sequencer="FF", **{"version-id": cloud.put(early, "{}")})
@@ -177,6 +183,42 @@ def test_a_nested_manifest_is_refused_notified_once_and_recorded(cloud: Cloud) -
     refusal = pipeline_item(cloud)["last_refusal"]
     assert refusal["source"] == f"s3://{BUCKET}/{key}?versionId=3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
     assert "one path segment" in refusal["reason"]
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "says"),
+    [
+        ("fraud", "pipeline 'fraud' is not registered: upload pipelines/fraud/pipeline.yaml first"),
+        ("Churn", "'Churn' is not a pipeline name (lower-case letters, digits and single hyphens, 1-40 characters)"),
+        ("churn_v2", "'churn_v2' is not a pipeline name"),
+        ("p" * 41, f"{'p' * 41!r} is not a pipeline name"),
+    ],
+)
+@pytest.mark.usefixtures("churn")
+def test_a_manifest_of_an_unknown_or_invalid_pipeline_is_refused_before_start_execution(
+    cloud: Cloud, pipeline: str, says: str
+) -> None:
+    """Such a key used to start an execution that failed at its first state with PipelineNotFound; now it is a
+    recorded, notified refusal (once per upload) and nothing starts, while churn (registered) still would."""
+    key = f"datasets/{pipeline}/v1/manifest.json"
+    cloud.put(key, MANIFEST)
+    event = case("manifest-nested-prefix", key=key)
+
+    first = invoke("start_run", event)
+    again = invoke("start_run", event)
+
+    assert (first["status"], first["started"], first["pipeline"]) == ("refused", False, pipeline)
+    assert says in first["reason"]
+    assert again["status"] == "refused"
+    assert executions(cloud) == []
+    notices = cloud.notifications()
+    assert len(notices) == 1
+    assert key in notices[0]["Message"]
+    assert says in notices[0]["Message"]
+    refusal = pipeline_item(cloud, pipeline)["last_refusal"]
+    assert refusal["source"].startswith(f"s3://{BUCKET}/{key}")
+    assert says in refusal["reason"]
+    assert "latest_dataset" not in pipeline_item(cloud, pipeline)
 
 
 @pytest.mark.parametrize(

@@ -233,6 +233,7 @@ def test_register_event_for_another_key_is_ignored(cloud: Cloud) -> None:
 
 
 # --- start_run: dataset manifests ----------------------------------------------------------------------------
+@pytest.mark.usefixtures("churn")
 def test_manifest_upload_starts_one_run(cloud: Cloud) -> None:
     version = cloud.put(MANIFEST_KEY, MANIFEST)
 
@@ -275,6 +276,7 @@ def test_manifest_upload_starts_one_run(cloud: Cloud) -> None:
     assert item["latest_dataset"]["version"] == "2026-11-27"
 
 
+@pytest.mark.usefixtures("churn")
 def test_same_manifest_event_delivered_five_times_starts_one_run(cloud: Cloud) -> None:
     version = cloud.put(MANIFEST_KEY, MANIFEST)
     event = s3_event("s3/manifest_uploaded", MANIFEST_KEY, version, "0062E99A88DC407462")
@@ -287,6 +289,7 @@ def test_same_manifest_event_delivered_five_times_starts_one_run(cloud: Cloud) -
     assert len(executions(cloud)) == 1
 
 
+@pytest.mark.usefixtures("churn")
 def test_new_manifest_version_starts_a_second_run(cloud: Cloud) -> None:
     first_version = cloud.put(MANIFEST_KEY, MANIFEST)
     first = start(s3_event("s3/manifest_uploaded", MANIFEST_KEY, first_version, "0062E99A88DC407462"))
@@ -304,6 +307,7 @@ def test_new_manifest_version_starts_a_second_run(cloud: Cloud) -> None:
 
 
 # --- start_run: schedules ------------------------------------------------------------------------------------
+@pytest.mark.usefixtures("churn")
 def test_schedule_starts_a_run_on_the_latest_dataset_version(cloud: Cloud) -> None:
     old_key = "datasets/churn/2026-11-20/manifest.json"
     start(s3_event("s3/manifest_uploaded", old_key, cloud.put(old_key, MANIFEST), "0062E99A88DC407400"))
@@ -331,6 +335,7 @@ def test_schedule_starts_a_run_on_the_latest_dataset_version(cloud: Cloud) -> No
     assert record["trigger"]["type"] == "schedule"
 
 
+@pytest.mark.usefixtures("churn")
 def test_same_scheduled_time_twice_starts_one_run(cloud: Cloud) -> None:
     version = cloud.put(MANIFEST_KEY, MANIFEST)
     start(s3_event("s3/manifest_uploaded", MANIFEST_KEY, version, "0062E99A88DC407462"))
@@ -346,6 +351,7 @@ def test_same_scheduled_time_twice_starts_one_run(cloud: Cloud) -> None:
     assert len(executions(cloud)) == 2  # the manifest's run and the scheduled one
 
 
+@pytest.mark.usefixtures("churn")
 def test_next_scheduled_time_starts_another_run(cloud: Cloud) -> None:
     version = cloud.put(MANIFEST_KEY, MANIFEST)
     start(s3_event("s3/manifest_uploaded", MANIFEST_KEY, version, "0062E99A88DC407462"))
@@ -392,6 +398,7 @@ def test_manifest_event_for_another_key_is_ignored(cloud: Cloud) -> None:
     assert cloud.notifications() == []
 
 
+@pytest.mark.usefixtures("churn")
 def test_a_failed_start_leaves_no_orphan_pending_run_and_the_retry_starts_it(
     cloud: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:

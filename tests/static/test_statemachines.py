@@ -97,6 +97,8 @@ def test_the_documented_service_errors_cite_aws_documentation() -> None:
         assert source.startswith("https://docs.aws.amazon.com/"), f"{name}: {source}"
     # The two names the Step Functions documentation gives for the optimised SageMaker integrations.
     assert {"SageMaker.AmazonSageMakerException", "SageMaker.ResourceLimitExceededException"} <= set(table)
+    # Batch's: the optimised submitJob.sync's generic name (throttling among it) and the aws-sdk form of the code.
+    assert {"Batch.AWSBatchException", "Batch.TooManyRequestsException"} <= set(table)
 
 
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
@@ -236,6 +238,23 @@ def test_batch_pipeline_restores_capacity_on_every_path_after_a_resize() -> None
         assert states[name]["Resource"].endswith(".sync") or name.startswith("Resize")
     assert states["Submit Array Job"]["Next"] == states["Submit Single Job"]["Next"] == "Restore Needed?"
     assert states["Restore Compute Environment"]["Catch"][0]["Next"] == "Collect Batch Stats"
-    # only throttling is retried on SubmitJob: a retried submission that went through would start a second job
-    retried = {e for rule in states["Submit Array Job"]["Retry"] for e in rule["ErrorEquals"]}
-    assert retried == {"Batch.TooManyRequestsException"}
+
+
+@pytest.mark.parametrize("name", ["Submit Array Job", "Submit Single Job"])
+def test_batch_submit_retries_throttling_as_step_functions_names_it(name: str) -> None:
+    """Only throttling is retried on SubmitJob (a retried submission that went through would start a second job).
+    The optimised batch:submitJob.sync names an error outside Batch's model (TooManyRequestsException, HTTP 429)
+    Batch.AWSBatchException, the generic name; the aws-sdk form of the code is kept for the local cloud. Backoff
+    with jitter, long enough to ride out SubmitJob's rate limit; ClientException/ServerException are not retried."""
+    state = _states(_load(STATEMACHINES / "batch_pipeline.asl.json"))[name]
+    assert state["Resource"] == "arn:aws:states:::batch:submitJob.sync"
+    [rule] = state["Retry"]
+    assert set(rule["ErrorEquals"]) == {"Batch.AWSBatchException", "Batch.TooManyRequestsException"}
+    assert rule["BackoffRate"] >= 2
+    assert rule["JitterStrategy"] == "FULL"
+    assert rule["MaxAttempts"] >= 5
+    delays = (rule["IntervalSeconds"] * rule["BackoffRate"] ** i for i in range(rule["MaxAttempts"]))
+    waited = sum(min(delay, rule["MaxDelaySeconds"]) for delay in delays)
+    assert waited >= 60, f"{name} gives up on throttling after {waited} s"
+    assert "Batch.ServerException" not in rule["ErrorEquals"]
+    assert "Batch.ClientException" not in rule["ErrorEquals"]

@@ -143,3 +143,64 @@ def test_wildcard_resources_are_explained() -> None:
         if 'Resource: "*"' in line and "Principal" not in lines[number - 1]:
             window = "\n".join(lines[max(0, number - 14) : number])
             assert "no resource-level permissions" in window, f"template.yaml:{number + 1} has an unexplained *"
+
+
+def _in_partition(value: Any, partition: str, conditions: dict[str, Any], buckets: list[str]) -> Any:
+    """The intrinsics of the DataBucketNames policies, resolved as CloudFormation would in ``partition``."""
+    if isinstance(value, list):
+        return [_in_partition(v, partition, conditions, buckets) for v in value]
+    if not isinstance(value, dict) or len(value) != 1:
+        return value
+    ((key, arg),) = value.items()
+
+    def resolve(inner: Any) -> Any:
+        return _in_partition(inner, partition, conditions, buckets)
+
+    if key == "Ref":
+        return {"AWS::Partition": partition, "DataBucketNames": buckets}.get(arg, arg)
+    if key == "Fn::Equals":
+        left, right = resolve(arg)
+        return left == right
+    if key == "Condition":
+        return resolve(conditions[arg])
+    if key == "Fn::If":
+        return resolve(arg[1] if resolve(conditions[arg[0]]) else arg[2])
+    if key == "Fn::Join":
+        assert isinstance(arg[0], str), "Fn::Join takes no function in its delimiter"
+        return arg[0].join(resolve(arg[1]))
+    if key == "Fn::Split":
+        return str(resolve(arg[1])).split(arg[0])
+    if key == "Fn::Sub":
+        text, variables = (arg, {}) if isinstance(arg, str) else arg
+        values = {"AWS::Partition": partition, **{k: resolve(v) for k, v in variables.items()}}
+        for name, sub in values.items():
+            text = text.replace("${" + name + "}", str(sub))
+        return text
+    return {key: resolve(arg)}
+
+
+def _data_bucket_resources(node: Any) -> list[Any]:
+    """Every Resource element of the template that names DataBucketNames."""
+    found: list[Any] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Resource" and "DataBucketNames" in repr(value):
+                found.append(value)
+            else:
+                found.extend(_data_bucket_resources(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_data_bucket_resources(item))
+    return found
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
+def test_data_bucket_arns_are_in_the_stacks_partition(partition: str) -> None:
+    """Every ARN built from DataBucketNames, the 2nd and later included, is in the partition the stack runs in."""
+    template = load_template()
+    resources = _data_bucket_resources(template["Resources"])
+    assert len(resources) >= 8
+    for resource in resources:
+        arns = _in_partition(resource, partition, template["Conditions"], ["data-a", "data-b", "data-c"])
+        assert len(arns) == 3, arns
+        assert all(arn.startswith(f"arn:{partition}:s3:::data-") for arn in arns), arns

@@ -3,7 +3,8 @@
 demo           deploy, upload the example pipeline and dataset, follow the run, print a summary (exit 0 = SUCCEEDED)
 status         every resource of template.yaml: created in moto, or emulated differently (and why)
 serve          the same cloud as a moto server on 127.0.0.1 (AWS_ENDPOINT_URL for the AWS CLI and boto3), and the
-               REST API on 127.0.0.1:5001 (API Gateway proxy events to ApiFunction; `mlcp runs ... --local`)
+               REST API on 127.0.0.1:5001 (API Gateway proxy events to ApiFunction; `mlcp runs ... --local`;
+               with another --api-port, export MLCP_LOCAL_API=http://127.0.0.1:<port> for --local)
 fire-schedule  fire an EventBridge Scheduler schedule now (in-process, or against `serve` with --endpoint)
 """
 
@@ -81,6 +82,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def api_hint(url: str) -> str:
+    """The banner's line on reaching the served REST API: `--local` means LOCAL_API (the default --api-port)
+    unless MLCP_LOCAL_API says otherwise, so on any other port the line exports it first."""
+    from mlcp_cli.api_client import LOCAL_API  # noqa: PLC0415 - the banner is the only user here
+
+    export = "" if url == LOCAL_API else f"export MLCP_LOCAL_API={url}; "
+    return f"  curl {url}/runs    {export}mlcp runs list --local    mlcp pipelines list --local"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from moto.server import ThreadedMotoServer  # noqa: PLC0415
 
@@ -107,7 +117,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         training = [s for s in cloud.schedules() if "TrainingSchedule" in s]
         print(f"  mlcp local fire-schedule {training[0] if training else 'NAME'} --endpoint {endpoint}")
         print(f"REST API on {api.url} (routes of MlcpApi; unsigned requests are the local user)")
-        print(f"  curl {api.url}/runs    mlcp runs list --local    mlcp pipelines list --local")
+        print(api_hint(api.url))
         if args.example:
             print(
                 f"examples: pipeline churn (dataset v1), batch profile {batch_profile} (job definition "
@@ -187,7 +197,13 @@ def add_parser(sub: Any) -> None:
     status.set_defaults(func=cmd_status)
     serve = local_sub.add_parser("serve", help="run the local cloud as a moto server on 127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
-    serve.add_argument("--api-port", type=int, default=5001, help="port of the local REST API (default 5001)")
+    serve.add_argument(
+        "--api-port",
+        type=int,
+        default=5001,
+        help="port of the local REST API (default 5001; on another port, set MLCP_LOCAL_API=http://127.0.0.1:PORT "
+        "for the --local of mlcp runs/pipelines/batch/scaling)",
+    )
     serve.add_argument("--speed", type=float, default=100.0)
     serve.add_argument(
         "--no-iam",

@@ -3,6 +3,7 @@ botocore's credential, region and connection errors, AWS error codes, API error 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -142,3 +143,47 @@ def test_a_watch_rides_out_a_few_unanswered_polls_then_says_so() -> None:
     answers[:] = [ApiUnreachable(f"timed out {i}") for i in range(POLL_RETRIES)]
     with pytest.raises(ApiUnreachable, match=f"timed out {POLL_RETRIES - 1}"):
         _polled(fetch, interval=0)
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (FileNotFoundError(2, "No such file or directory", "nope.yaml"), "mlcp: nope.yaml: no such file or directory"),
+        (IsADirectoryError(21, "Is a directory", "examples"), "mlcp: examples is a directory, not a file"),
+        (PermissionError(13, "Permission denied", "/etc/shadow"), "mlcp: /etc/shadow: permission denied"),
+        (OSError(28, "No space left on device"), "mlcp: No space left on device"),
+    ],
+)
+def test_os_errors_name_the_file_and_the_problem_never_the_errno(exc: OSError, expected: str) -> None:
+    status, lines = explain(exc) or (0, [])
+    assert status == 1
+    assert lines == [expected]
+
+
+def test_a_missing_spec_file_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["spec", "validate", "no-such-dir/pipeline.yaml"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["mlcp: no-such-dir/pipeline.yaml: no such file or directory"]
+
+
+def test_output_cut_short_by_its_reader_ends_quietly_with_the_sigpipe_status() -> None:
+    """`mlcp spec schema | head -1` when head has already exited: every write meets a closed pipe (the read end is
+    closed before the command starts, so this does not depend on timing); no traceback, no [Errno 32]."""
+    env = {"PYTHONPATH": f"{ROOT / 'layers' / 'mlcp'}:{ROOT / 'cli'}", "PATH": "/usr/bin:/bin"}
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "mlcp_cli.main", "spec", "schema"],
+            cwd=ROOT,
+            env=env,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141, result.stderr
+    assert result.stderr == ""

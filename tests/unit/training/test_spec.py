@@ -392,7 +392,7 @@ INVALID = [
     pytest.param(
         put("tuning.static_hyperparameters", {f"s{i}": "1" for i in range(97)}),
         "tuning.static_hyperparameters",
-        "at most 100 hyperparameters",
+        "101 hyperparameters given (4 tunable + 97 static), at most 100 in all",
         id="101-hyperparameters-in-all",
     ),
     pytest.param(

@@ -25,11 +25,6 @@ from botocore.session import get_session
 
 from mlcp.common.ports import RequestProblem
 
-try:  # the tests and the CLI have it; a Lambda reads the patterns with `re`
-    import regex as _engine  # type: ignore[import-untyped]
-except ImportError:
-    _engine = re
-
 _INTEGERS = ("integer", "long")
 _FLOATS = ("double", "float")
 
@@ -46,9 +41,21 @@ def operation_model(service: str, operation: str) -> OperationModel:
 
 
 @cache
-def _pattern(expression: str) -> Any:
+def _engine() -> Any:
+    """``regex`` where installed (the tests and the CLI have it), else ``re`` (a Lambda). Imported on the first
+    pattern, not at cold start: most invocations check no request (importing ``regex`` costs ~15 ms)."""
     try:
-        return _engine.compile(expression, _engine.DOTALL)
+        import regex  # type: ignore[import-untyped]  # noqa: PLC0415
+    except ImportError:
+        return re
+    return regex
+
+
+@cache
+def _pattern(expression: str) -> Any:
+    engine = _engine()
+    try:
+        return engine.compile(expression, engine.DOTALL)
     except Exception:
         return None
 

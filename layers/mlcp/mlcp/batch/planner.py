@@ -44,7 +44,7 @@ PRIOR_WEIGHT = 2.0  # pseudo-samples the previous estimate is worth when blendin
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built on first use (cold start)
 
 
 class QueueOption(_Out):

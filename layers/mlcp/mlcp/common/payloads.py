@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 class Payload(BaseModel):
     """A state payload: immutable, and tolerant of fields added by later versions."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # defer_build: a model builds its validator on first use, so a handler pays only for the models it uses.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class TriggerType(StrEnum):

@@ -48,7 +48,8 @@ RoleArn = Annotated[str, Field(pattern=ROLE_ARN, max_length=2048)]
 class SpecModel(BaseModel):
     """Every model of the pipeline spec: unknown fields are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    # defer_build: validators are built on first use (cold start: a handler pays only for the models it uses).
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False, defer_build=True)
 
 
 class InputMode(StrEnum):

@@ -42,7 +42,6 @@ from mlcp.training.payloads import (
     ValidateInput,
     ValidateResult,
 )
-from mlcp.training.preflight import check_run, preflight_spec
 from mlcp.training.preparation import parse_manifest, prepare_run, processing_request
 from mlcp.training.spec import PipelineSpec, parse_spec
 from mlcp.training.use_cases import Deps, UseCaseResult, ignored, update_stages
@@ -51,6 +50,9 @@ from mlcp.training.use_cases import Deps, UseCaseResult, ignored, update_stages
 def checked_spec(document: str | bytes | dict[str, Any], deps: Deps, *, source: str) -> PipelineSpec:
     """Parse a spec and run the preflight (every request a run sends, the stack's reach); SpecInvalid names the
     spec fields. Used wherever a spec enters: S3 registration, PUT /pipelines, POST /runs, validate_spec."""
+    # The preflight (and the service models it reads) loads with the first spec it checks: most stages never do.
+    from mlcp.training.preflight import preflight_spec  # noqa: PLC0415
+
     spec = parse_spec(document, source=source)
     preflight_spec(spec, reach=deps.settings.reach(), checker=deps.requests, source=source)
     return spec
@@ -165,6 +167,8 @@ def validate_spec(inp: ValidateInput, deps: Deps) -> ValidateResult:
         kms_key_id=deps.settings.kms_key_arn or None,
     )
     # The preflight on the run itself (its manifest's channels, its names): nothing launches if AWS would refuse it.
+    from mlcp.training.preflight import check_run  # noqa: PLC0415 - loaded on first use, see checked_spec
+
     check_run(run, reach=deps.settings.reach(), checker=deps.requests, source=f"spec of pipeline {spec.name}")
     deps.sagemaker.ensure_model_package_group(
         spec.registry.model_package_group,

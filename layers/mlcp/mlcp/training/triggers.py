@@ -19,6 +19,7 @@ from mlcp.common.validation import field_errors
 from mlcp.errors import EventInvalid, FieldError
 from mlcp.training.events import ScheduleInput
 from mlcp.training.payloads import DatasetRef, RunInput
+from mlcp.training.sagemaker_limits import PIPELINE_NAME
 
 # The EventBridge rules of template.yaml (PipelineSpecUploaded, DatasetManifestUploaded) match these wildcards;
 # tests/static/test_trigger_rules.py checks that the template's patterns and these decisions agree on every key.
@@ -26,6 +27,8 @@ PIPELINE_WILDCARDS = ("pipelines/*/pipeline.yaml", "pipelines/*/pipeline.yml", "
 MANIFEST_WILDCARDS = ("datasets/*/*/manifest.json",)
 PIPELINE_KEY = re.compile(r"^pipelines/(?P<name>[^/]{1,128})/pipeline\.(?:yaml|yml|json)$")
 MANIFEST_KEY = re.compile(r"^datasets/(?P<name>[^/]{1,128})/(?P<version>[^/]{1,128})/manifest\.json$")
+_PIPELINE_NAME = re.compile(PIPELINE_NAME)
+MAX_PIPELINE_NAME = 40  # as PipelineSpec.name (mlcp.training.spec): it prefixes SageMaker job names
 _PIPELINE_EXPECTED = "pipelines/<name>/pipeline.yaml (or .yml, .json): the name is one path segment of 1-128 characters"
 _MANIFEST_EXPECTED = (
     "datasets/<pipeline>/<version>/manifest.json: pipeline and version are one path segment each, 1-128 characters"
@@ -38,8 +41,26 @@ def classify_pipeline_key(key: str) -> KeyDecision:
 
 
 def classify_manifest_key(key: str) -> KeyDecision:
-    """start_run's decision on a (decoded) object key: accept, refuse (notified) or ignore. Pure."""
-    return classify_key(key, wildcard_regex(MANIFEST_WILDCARDS), MANIFEST_KEY, _MANIFEST_EXPECTED)
+    """start_run's decision on a (decoded) object key: accept, refuse (notified) or ignore. Pure.
+
+    A key whose pipeline segment cannot be a pipeline's name (a spec's ``name``: PIPELINE_NAME, 1-40 characters)
+    is refused here: no registered pipeline can have it."""
+    decision = classify_key(key, wildcard_regex(MANIFEST_WILDCARDS), MANIFEST_KEY, _MANIFEST_EXPECTED)
+    name = decision.parts.get("name", "")
+    if decision.action == KeyAction.ACCEPT and not (len(name) <= MAX_PIPELINE_NAME and _PIPELINE_NAME.match(name)):
+        reason = (
+            f"{name!r} is not a pipeline name (lower-case letters, digits and single hyphens, 1-{MAX_PIPELINE_NAME} "
+            f"characters): expected datasets/<pipeline>/<version>/manifest.json with a registered pipeline"
+        )
+        return KeyDecision(KeyAction.REFUSE, reason=reason, name=name)
+    return decision
+
+
+def unregistered_pipeline(decision: KeyDecision) -> KeyDecision:
+    """The refusal of an accepted manifest key whose pipeline is not registered (no spec): no run could start."""
+    name = decision.parts["name"]
+    reason = f"pipeline {name!r} is not registered: upload pipelines/{name}/pipeline.yaml first, then the manifest"
+    return KeyDecision(KeyAction.REFUSE, reason=reason, name=name)
 
 
 def pipeline_name_from_key(key: str) -> str:

@@ -223,7 +223,8 @@ class TuningStage(SpecModel):
         rules.check(
             len(names) + len(self.static_hyperparameters) <= MAX_HYPERPARAMETERS,
             ("static_hyperparameters",),
-            f"at most {MAX_HYPERPARAMETERS} hyperparameters in all (tunable + static)",
+            f"{len(names) + len(self.static_hyperparameters)} hyperparameters given ({len(names)} tunable + "
+            f"{len(self.static_hyperparameters)} static), at most {MAX_HYPERPARAMETERS} in all",
         )
         metric_names = [m.name for m in self.metric_definitions]
         for name in duplicates(metric_names):

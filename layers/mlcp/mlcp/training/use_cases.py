@@ -119,6 +119,8 @@ def start_run(event: Mapping[str, Any], deps: Deps) -> StartResult:
     except EventIgnored as exc:
         return _not_started("", "ignored", ignored(deps, exc.reason))
     decision = triggers.classify_manifest_key(obj.key)
+    if decision.action == KeyAction.ACCEPT and deps.pipelines.get_spec(decision.parts["name"]) is None:
+        decision = triggers.unregistered_pipeline(decision)  # refused before StartExecution, not a failed run
     if decision.action == KeyAction.IGNORE:
         return _not_started("", "ignored", ignored(deps, decision.reason))
     if decision.action == KeyAction.REFUSE:
