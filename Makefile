@@ -5,12 +5,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+# checkov in a venv of its own: installed into .venv it would replace pinned boto3/botocore/s3transfer/packaging.
+# tests/static/test_checkov.py runs it (MLCP_CHECKOV); it fails, not skips, when MLCP_CHECKOV names no executable.
+CHECKOV_VENV := .tools/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+export MLCP_CHECKOV ?= $(abspath $(CHECKOV_VENV)/bin/checkov)
 # SAM builds the python3.13 runtime; pyenv (if present) must expose python3.13 next to the default.
 export PYENV_VERSION ?= $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare | grep -E '^3\.(11|12|13)\.' | sort -V | tr '\n' ':' | sed 's/:$$//')
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help bootstrap test test-unit test-functional test-static test-local lint typecheck build demo bench schema openapi clean
+.PHONY: help bootstrap checkov test test-unit test-functional test-static test-local lint typecheck build demo bench schema openapi clean
 .PHONY: scaling-schema
 
 help: ## this list
@@ -28,7 +33,16 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-bootstrap: $(STAMP) $(NPM_STAMP) ## create .venv and install Python and npm tools
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@echo "First run: installing checkov (requirements-checkov.txt) into its own venv $(CHECKOV_VENV) (about 300 MB) - 1-2 minutes, once."
+	$(PYTHON) -m venv --clear $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+checkov: $(CHECKOV_STAMP) ## install checkov (pinned) into its own venv .tools/checkov for tests/static/test_checkov.py
+
+bootstrap: $(STAMP) $(NPM_STAMP) $(CHECKOV_STAMP) ## create .venv, install Python and npm tools, checkov in .tools/checkov
 
 # Parallel workers (pytest-xdist), one test module per worker at a time (--dist loadfile): a local-cloud module
 # deploys its cloud once and shares it across its tests. PYTEST_WORKERS=0 runs everything in one process.
@@ -83,4 +97,4 @@ demo: $(STAMP) ## run the example training pipeline end to end on the embedded l
 	echo "mlcp is $(VENV)/bin/mlcp; put it on PATH for this shell with:  source $(VENV)/bin/activate"; exit $$status
 
 clean:
-	rm -rf $(VENV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .tools node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -2,9 +2,11 @@
 in template.yaml with its reason (Metadata.checkov.skip), so a new finding fails `make test`.
 
 checkov is not a dev dependency: `pip install checkov` would replace pinned packages of the dev venv (boto3,
-botocore, s3transfer, packaging, ...). Install it in its own venv (python3.11 -m venv /path; /path/bin/pip install
-checkov) and point MLCP_CHECKOV at its executable, or put `checkov` on PATH; without it this test is skipped with
-that reason, and tests/static/test_least_privilege.py makes the same checks by hand."""
+botocore, s3transfer, packaging, ...). `make checkov` (and so `make bootstrap`/`make test`) installs the version
+pinned in requirements-checkov.txt into its own venv, .tools/checkov, and the Makefile exports MLCP_CHECKOV as its
+executable. The test uses MLCP_CHECKOV (and fails if that names no executable), else .tools/checkov/bin/checkov,
+else `checkov` on PATH; without any, it is skipped with the reason and the command that installs it.
+tests/static/test_least_privilege.py makes the hygiene checks by hand either way."""
 
 from __future__ import annotations
 
@@ -20,14 +22,23 @@ import pytest
 from mlcp_cli.local.deploy import load_template, transform
 
 ROOT = Path(__file__).resolve().parents[2]
+TOOL_VENV_CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
+PINNED = (ROOT / "requirements-checkov.txt").read_text().split("checkov==")[1].split()[0]
 
 
 def _checkov() -> str:
-    found = os.environ.get("MLCP_CHECKOV") or shutil.which("checkov")
+    named = os.environ.get("MLCP_CHECKOV")
+    if named:
+        # `make test` names it: a missing tool venv must fail there, not skip.
+        assert os.access(named, os.X_OK), f"MLCP_CHECKOV={named} is not an executable; run `make checkov`"
+        return named
+    if os.access(TOOL_VENV_CHECKOV, os.X_OK):
+        return str(TOOL_VENV_CHECKOV)
+    found = shutil.which("checkov")
     if not found:
         pytest.skip(
-            "checkov not installed (it would change pinned packages of the dev venv): install it in its own venv "
-            "and set MLCP_CHECKOV=/that/venv/bin/checkov; the same checks run by hand in test_least_privilege.py"
+            f"checkov not installed: run `make checkov` (checkov=={PINNED} into its own venv .tools/checkov; "
+            "installing it into .venv would change pinned packages there) or set MLCP_CHECKOV=/path/to/checkov"
         )
     return found
 
@@ -56,6 +67,7 @@ def _transformed(path: Path) -> Path:
 def _run(checkov: str, template: Path) -> dict[str, Any]:
     command = [checkov, "-f", str(template), "--framework", "cloudformation", "--quiet", "--compact", "-o", "json"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.stdout.strip(), f"checkov exited {done.returncode} without a report: {done.stderr[-2000:]}"
     report: dict[str, Any] = json.loads(done.stdout)
     return report
 
@@ -71,6 +83,7 @@ def test_checkov_finds_nothing_unsuppressed(form: str, tmp_path: Path) -> None:
         f"{c['check_id']} {c['resource']}: {c['check_name']}"
         for c in report.get("results", {}).get("failed_checks", [])
     ]
+    assert summary["checkov_version"] == PINNED, f"{checkov} is checkov {summary['checkov_version']}, not {PINNED}"
     assert summary["parsing_errors"] == 0
     assert failed == []
     assert summary["passed"] > 100
