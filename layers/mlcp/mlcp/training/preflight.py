@@ -334,15 +334,15 @@ def _reach_findings(spec: PipelineSpec, run: RunContext, reach: StackReach, find
 
 
 def _images(spec: PipelineSpec) -> list[tuple[str, str]]:
-    """(spec field, image URI) of every container image a run of ``spec`` uses."""
-    images = [("tuning.training.image_uri", spec.tuning.training.image_uri)]
+    """(spec field, image URI) of every container image a run of ``spec`` uses (an image a script-mode stage has
+    not resolved yet is left out: ``unpackaged_findings`` refuses that spec first)."""
+    named: list[tuple[str, str | None]] = [("tuning.training.image_uri", spec.tuning.training.image_uri)]
     if spec.augment is not None:
-        images.append(("augment.image_uri", spec.augment.image_uri))
+        named.append(("augment.image_uri", spec.augment.image_uri))
     if isinstance(spec.compression, Pruning | Quantization):
-        images.append(("compression.image_uri", spec.compression.image_uri))
-    if spec.registry.inference_image_uri is not None:
-        images.append(("registry.inference_image_uri", spec.registry.inference_image_uri))
-    return images
+        named.append(("compression.image_uri", spec.compression.image_uri))
+    named.append(("registry.inference_image_uri", spec.registry.inference_image_uri))
+    return [(where, image) for where, image in named if image is not None]
 
 
 def check_run(run: RunContext, *, reach: StackReach | None, checker: RequestChecker | None, source: str) -> None:
