@@ -147,12 +147,6 @@ def cmd_package(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_region(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--region", help="the stack's region: script-mode images are resolved for it (default: AWS_REGION, us-east-1)"
-    )
-
-
 def _add_package_parser(spec_sub: Any) -> None:
     package = spec_sub.add_parser(
         "package",
@@ -164,7 +158,6 @@ def _add_package_parser(spec_sub: Any) -> None:
         "the resulting spec (YAML).",
     )
     package.add_argument("file")
-    _add_region(package)
     package.add_argument("-o", "--output", help="write the spec to this file instead of stdout")
     package.add_argument("--dry-run", action="store_true", help="compute the URIs, upload nothing")
     package.add_argument("--local", action="store_true", help="upload to the local cloud of `mlcp local serve`")
@@ -180,7 +173,6 @@ def build_parser() -> argparse.ArgumentParser:
     spec_sub = spec.add_subparsers(dest="spec_command", required=True)
     validate = spec_sub.add_parser("validate", help="validate a spec (YAML or JSON); exit 1 with field-level errors")
     validate.add_argument("file")
-    _add_region(validate)
     add_reach_arguments(validate)
     validate.set_defaults(func=cmd_validate)
     schema = spec_sub.add_parser("schema", help="print the JSON Schema of the pipeline spec")
@@ -195,7 +187,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--role-arn", default=EXAMPLE_ROLE, help="the stack's SageMaker execution role, used when the spec names none"
     )
     plan.add_argument("--json", action="store_true", help="print the full SageMaker requests as JSON")
-    _add_region(plan)
     add_reach_arguments(plan)
     plan.set_defaults(func=cmd_plan)
     _add_package_parser(spec_sub)

@@ -12,6 +12,7 @@ import argparse
 
 from mlcp.common.images import IMAGES_PARAMETER, ImageScope
 from mlcp.common.preflight import BUCKETS_PARAMETER, ROLES_PARAMETER, StackReach, split_list
+from mlcp_cli.specfile import default_region
 
 
 def add_reach_arguments(parser: argparse.ArgumentParser, *, roles: bool = True) -> None:
@@ -26,7 +27,11 @@ def add_reach_arguments(parser: argparse.ArgumentParser, *, roles: bool = True) 
         help="the stack's AWS account (12 digits): images must come from its ECR in --region, SageMaker's "
         "registries there, or --extra-image-registries (not checked without it)",
     )
-    group.add_argument("--region", default="us-east-1", help="the stack's Region (default us-east-1)")
+    group.add_argument(
+        "--region",
+        help="the stack's Region: images are checked against its registries, script-mode images resolved for it "
+        "(default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1)",
+    )
     group.add_argument("--extra-image-registries", default="", help=f"the template parameter {IMAGES_PARAMETER} (a,b)")
 
 
@@ -48,4 +53,4 @@ def _images(args: argparse.Namespace) -> ImageScope | None:
         return None
     if not account.isdigit() or len(account) != 12:
         raise SystemExit(f"--account-id: {account!r} is not a 12-digit AWS account ID")
-    return ImageScope(account, args.region, split_list(args.extra_image_registries))
+    return ImageScope(account, default_region(args.region), split_list(args.extra_image_registries))
