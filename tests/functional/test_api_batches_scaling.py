@@ -477,3 +477,42 @@ def test_an_inline_spec_outside_the_granted_batch_scope_is_400_naming_the_parame
     assert status == 400
     assert body["errors"][0]["field"] == "spec.job.definition"
     assert "BatchExtraJobDefinitions" in body["errors"][0]["message"]
+
+
+# --- node groups outside ScalingNodegroupArns ----------------------------------------------------------------------
+def test_a_node_group_outside_the_scope_is_403_naming_the_parameter_before_any_eks_call(
+    api: ModuleType, cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN the operator narrowed ScalingNodegroupArns to another cluster after the policy was registered THEN
+    GET and POST /scaling on it are 403 naming the parameter (no 500), before EKS is asked, and nothing starts."""
+    monkeypatch.setenv("SCALING_NODEGROUP_ARNS", f"arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/other-cluster/*")
+
+    with Stubber(clients.client("eks")):  # any EKS call would fail the Stubber: the scope answers first
+        got, view = call(api, "GET", "/scaling/ml-inference/gpu-a")
+        posted, action = call(api, "POST", "/scaling/ml-inference/gpu-a/actions", {"desired": 6})
+
+    assert (got, posted) == (403, 403)
+    for body in (view, action):
+        assert body["code"] == "NodegroupNotGranted"
+        assert "ml-inference/gpu-a is outside the template parameter ScalingNodegroupArns" in body["message"]
+        assert "nodegroup/ml-inference/gpu-a/*" in body["message"]
+    assert cloud.sfn.list_executions(stateMachineArn=SCALING_MACHINE_ARN)["executions"] == []
+
+
+def test_eks_access_denied_is_the_same_403_when_the_scope_is_not_in_the_settings(api: ModuleType, cloud: Cloud) -> None:
+    """GIVEN no scope in the API's settings and EKS answering AccessDeniedException (the role's grant) THEN 403
+    with the same words, not a 500; bad input is still a 400 first."""
+    with Stubber(clients.client("eks")) as stub:
+        for _ in range(2):
+            stub.add_client_error("describe_nodegroup", "AccessDeniedException", "User is not authorized", 403)
+        got, view = call(api, "GET", "/scaling/ml-inference/gpu-a")
+        posted, action = call(api, "POST", "/scaling/ml-inference/gpu-a/actions", {"desired": 6})
+        bad, _ = call(api, "POST", "/scaling/ml-inference/gpu-a/actions", {})
+
+    assert (got, posted, bad) == (403, 403, 400)
+    for body in (view, action):
+        assert body["code"] == "NodegroupNotGranted"
+        assert "(EKS answered AccessDeniedException)" in body["message"]
+        assert "ScalingNodegroupArns" in body["message"]
+        assert "not authorized" not in body["message"]  # EKS's own text stays in the logs
+    assert cloud.sfn.list_executions(stateMachineArn=SCALING_MACHINE_ARN)["executions"] == []

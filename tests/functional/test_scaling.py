@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from mlcp.aws.dynamodb.scaling import DynamoScalingStateStore
 from mlcp.aws.dynamodb.table import from_dynamo
 from mlcp.aws.eks import EksAdapter
-from mlcp.errors import EventInvalid, InputInvalid, PolicyNotFound
+from mlcp.errors import EventInvalid, InputInvalid, NodegroupNotGranted, PolicyNotFound
 from mlcp.scaling.payloads import DecideInput, RecordInput
 from tests.functional.conftest import ACCOUNT, REGION, Cloud, _create_table
 from tests.support import EVENTS, EXAMPLES, FakeLambdaContext, aws_client, load_event, load_handler
@@ -376,13 +376,104 @@ def test_a_missing_node_group_is_a_recorded_noop(scaling: Scaling) -> None:
     assert decided["decision"]["reason"] == "node group(s) gpu-c not found in cluster ml-inference"
 
 
-def test_eks_errors_other_than_not_found_propagate() -> None:
-    class Refusing:
-        def describe_nodegroup(self, **_: Any) -> Any:
-            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribeNodegroup")
+class Refusing:
+    """An EKS client answering every DescribeNodegroup with ``code``."""
 
-    with pytest.raises(ClientError, match="AccessDeniedException"):
-        EksAdapter(Refusing()).describe_nodegroup("c", "n")
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def describe_nodegroup(self, **_: Any) -> Any:
+        raise ClientError({"Error": {"Code": self.code, "Message": "no"}}, "DescribeNodegroup")
+
+
+def test_eks_errors_other_than_not_found_and_access_denied_propagate() -> None:
+    with pytest.raises(ClientError, match="ServerException"):
+        EksAdapter(Refusing("ServerException")).describe_nodegroup("c", "n")
+
+
+def test_eks_access_denied_is_node_group_not_granted_naming_the_parameter() -> None:
+    with pytest.raises(NodegroupNotGranted) as raised:
+        EksAdapter(Refusing("AccessDeniedException")).describe_nodegroup("ml-inference", "gpu-a")
+
+    assert "ml-inference/gpu-a is outside the template parameter ScalingNodegroupArns" in raised.value.reason
+    assert "(EKS answered AccessDeniedException)" in raised.value.reason
+
+
+def _not_granted_decision(scaling: Scaling, event_id: str) -> dict[str, Any]:
+    decided = scaling.decide(alarm_event(event_id), execution=f"{EXECUTION}-{event_id}")
+    assert decided["decision"]["action"] == "noop"
+    assert "ScalingNodegroupArns" in decided["decision"]["reason"]
+    return decided
+
+
+def test_a_narrowed_scope_is_a_failed_decision_notified_once_then_cleared(
+    scaling: Scaling, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a registered policy and the operator narrowing ScalingNodegroupArns to another cluster THEN each
+    trigger is recorded FAILED (outcome NotGranted, the reason naming the parameter) without any EKS call, only the
+    first carries a notification (words, no stack trace); once granted again it decides an update as before."""
+    scaling.upload_policy()
+    monkeypatch.setenv("SCALING_NODEGROUP_ARNS", f"arn:aws:eks:us-east-1:{ACCOUNT}:nodegroup/other/*")
+    real_eks = EksAdapter.eks
+    monkeypatch.setattr(EksAdapter, "eks", property(lambda _: Refusing("ServerException")))  # EKS is never asked
+
+    first = _not_granted_decision(scaling, "e-1")
+    second = _not_granted_decision(scaling, "e-2")
+
+    record = first["record"]
+    assert record["failed"] is True
+    assert record["outcome"] == "NotGranted"
+    assert "ScalingNodegroupArns" in record["subject"]
+    message = record["message"]
+    assert "ml-inference/gpu-a, ml-inference/gpu-b is outside the template parameter ScalingNodegroupArns" in message
+    assert "nothing was changed" in message
+    assert "What to do:" in message
+    assert "Traceback" not in message
+    assert "{" not in message
+    assert second["record"] is None  # notified once
+    logged = scaling.decisions()
+    assert [(d["status"], d["outcome"]) for d in logged] == [("FAILED", "NotGranted")] * 2
+    assert all("ScalingNodegroupArns" in d["reason"] for d in logged)
+    assert "lease" not in scaling.state() or scaling.state()["lease"] is None  # no lease taken
+    assert "ScalingNodegroupArns" in scaling.state()["not_granted"]
+
+    monkeypatch.setenv("SCALING_NODEGROUP_ARNS", f"arn:aws:eks:us-east-1:{ACCOUNT}:nodegroup/ml-inference/*")
+    monkeypatch.setattr(EksAdapter, "eks", real_eks)
+    granted = scaling.decide(alarm_event("e-3"))
+
+    assert granted["decision"]["action"] == "update"
+    assert granted["record"] is None
+    assert scaling.state()["not_granted"] is None  # a later refusal is notified anew
+
+
+def test_eks_access_denied_without_the_scope_setting_is_the_same_failed_decision(
+    scaling: Scaling, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN no scope in decide's settings and EKS answering AccessDeniedException THEN a recorded failure
+    with a notification, not a raw error out of the Lambda function."""
+    scaling.upload_policy()
+    monkeypatch.delenv("SCALING_NODEGROUP_ARNS")
+    monkeypatch.setattr(EksAdapter, "eks", property(lambda _: Refusing("AccessDeniedException")))
+
+    decided = _not_granted_decision(scaling, "e-1")
+
+    assert "(EKS answered AccessDeniedException)" in decided["record"]["message"]
+    ((status, outcome),) = [(d["status"], d["outcome"]) for d in scaling.decisions()]
+    assert (status, outcome) == ("FAILED", "NotGranted")
+
+
+def test_update_access_denied_is_recorded_as_not_granted_with_the_parameter(scaling: Scaling) -> None:
+    scaling.upload_policy()
+    decided = scaling.decide(alarm_event("e-1"))
+    cause = "User is not authorized to perform: eks:UpdateNodegroupConfig (Service: Eks, Status Code: 403)"
+
+    recorded = scaling.record(
+        decided, [{"nodegroup": "gpu-a", "error": {"Error": "Eks.AccessDeniedException", "Cause": cause}}]
+    )
+
+    assert recorded["outcome"] == "NotGranted"
+    assert "ScalingNodegroupArns" in recorded["message"]
+    assert "nodegroup/ml-inference/gpu-a/*" in recorded["message"]
 
 
 def test_a_lease_that_cannot_be_released_is_said_not_swallowed(

@@ -175,6 +175,36 @@ def test_invalid_parameter_is_a_clear_failure(cloud: LocalCloud) -> None:
     assert any("Eks.InvalidParameterException" in r["detail"] for r in logged["results"].values())
 
 
+def test_a_node_group_eks_denies_is_a_failed_decision_notified_once(cloud: LocalCloud) -> None:
+    """GIVEN EKS answering DescribeNodegroup with AccessDeniedException (the node group is outside the role's
+    ScalingNodegroupArns) THEN the execution fails as ScalingFailed with one notification in words naming the
+    parameter; the next trigger is recorded FAILED too but mails nobody; nothing is resized."""
+    before = {e["executionArn"] for e in cloud.scaling_executions()}
+    start = sizes(cloud)
+    denied = ApiFault(
+        service="eks", operation="DescribeNodegroup", code="AccessDeniedException", message="not authorized", times=None
+    )
+    cloud.faults.api.append(denied)
+
+    set_alarm(cloud, HIGH, "ALARM")
+    (first,) = new_executions(cloud, before)
+    (note,) = cloud.notifications()
+    set_alarm(cloud, CRITICAL, "ALARM")
+    (second,) = new_executions(cloud, before | {first["executionArn"]})
+
+    assert (first["status"], cloud.describe(first["executionArn"])["error"]) == ("FAILED", "ScalingFailed")
+    assert "not granted" in note["subject"]
+    assert "outside the template parameter ScalingNodegroupArns (EKS answered AccessDeniedException)" in note["message"]
+    assert "not authorized" not in note["message"]
+    assert "Traceback" not in note["message"]
+    assert second["status"] == "SUCCEEDED"  # recorded, not notified again
+    assert cloud.notifications() == []
+    assert [(d["status"], d["outcome"]) for d in decisions(cloud)[-2:]] == [("FAILED", "NotGranted")] * 2
+    assert denied.hits >= 2
+    cloud.faults.api.remove(denied)  # the test's own DescribeNodegroup
+    assert sizes(cloud) == start
+
+
 def test_schedule_re_evaluates_the_policy(cloud: LocalCloud) -> None:
     before = {e["executionArn"] for e in cloud.scaling_executions()}
     (schedule,) = [s for s in cloud.schedules() if "ScalingEvaluation" in s]

@@ -120,6 +120,12 @@ class Throttled(MlcpError):
     """An AWS service throttled the request; the caller should retry later (HTTP 429)."""
 
 
+class NodegroupNotGranted(MlcpError):
+    """An EKS node group outside the stack's template parameter ScalingNodegroupArns (found from the scope, or EKS
+    answered AccessDeniedException): HTTP 403 from the API; the scaling controller records a failed decision and
+    notifies it (mlcp.scaling.scope.not_granted builds the reason)."""
+
+
 class BatchSpecInvalid(InputInvalid):
     """A batch spec (job profile) is invalid (field-level errors)."""
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlcp.errors import PolicyInvalid
+from mlcp.errors import NodegroupNotGranted, PolicyInvalid
 from mlcp.scaling.policy import parse_policy
 from mlcp.scaling.preflight import check_policy
-from mlcp.scaling.scope import NODEGROUPS_PARAMETER, NodegroupScope, partition
+from mlcp.scaling.scope import NODEGROUPS_PARAMETER, NodegroupScope, not_granted, partition
 
 ROOT = Path(__file__).resolve().parents[3]
 POLICY = parse_policy(yaml.safe_load((ROOT / "examples" / "scaling" / "policy.yaml").read_bytes()))
@@ -58,3 +58,22 @@ def test_the_preflight_refuses_every_node_group_outside_the_scope_naming_the_par
 )
 def test_partition_of_a_region(region: str, expected: str) -> None:
     assert partition(region) == expected
+
+
+def test_check_names_every_node_group_outside_the_grants_and_how_to_grant_it() -> None:
+    scope = NodegroupScope.parse(
+        f"arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/ml-inference/gpu-a/*", account=ACCOUNT, region=REGION
+    )
+    scope.check("ml-inference", ["gpu-a"])  # granted: no error
+
+    with pytest.raises(NodegroupNotGranted) as raised:
+        scope.check("ml-inference", ["gpu-a", "gpu-b", "gpu-c"])
+
+    reason = raised.value.reason
+    assert reason.startswith(
+        f"node group ml-inference/gpu-b, ml-inference/gpu-c is outside the template parameter {NODEGROUPS_PARAMETER}:"
+    )
+    assert "arn:aws:eks:<region>:<account>:nodegroup/ml-inference/gpu-b/*" in reason
+    assert raised.value.details["nodegroups"] == ["gpu-b", "gpu-c"]
+    assert "AccessDeniedException" not in reason
+    assert "(EKS answered AccessDeniedException)" in not_granted("c", ["n"], denied_by_eks=True).reason

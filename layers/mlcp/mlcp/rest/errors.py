@@ -1,5 +1,6 @@
-"""Every error status of the API in one place: bad input 400 with field-level details, 404, 409, 429, and a
-generic 500 without internals. Nothing a caller sends can cause a 5xx: input is validated before any AWS call."""
+"""Every error status of the API in one place: bad input 400 with field-level details, 403 (a node group outside
+the stack's ScalingNodegroupArns), 404, 409, 429, and a generic 500 without internals. Nothing a caller sends can
+cause a 5xx: input is validated before any AWS call."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from mlcp.aws.clients import error_code
 from mlcp.common.validation import dotted
-from mlcp.errors import Conflict, InputInvalid, NotFound, Throttled
+from mlcp.errors import Conflict, InputInvalid, NodegroupNotGranted, NotFound, Throttled
 from mlcp.rest.models import ErrorResponse, FieldProblem
 
 logger = Logger(child=True)
@@ -60,6 +61,12 @@ UNSUPPORTED_MEDIA_TYPE: dict[int, Any] = {  # routes that take a body
 }
 NOT_FOUND: dict[int, Any] = {
     404: {"description": "Not found", "content": {"application/json": {"model": ErrorResponse}}}
+}
+FORBIDDEN: dict[int, Any] = {
+    403: {
+        "description": "The stack may not act on this resource (e.g. a node group outside ScalingNodegroupArns)",
+        "content": {"application/json": {"model": ErrorResponse}},
+    }
 }
 CONFLICT: dict[int, Any] = {
     409: {
@@ -155,6 +162,10 @@ def register(app: APIGatewayRestResolver) -> None:
     def _no_route(_: NotFoundError) -> Response[Any]:
         event = app.current_event
         return error_response(HTTPStatus.NOT_FOUND, "NotFound", f"no route {event.http_method} {event.path}")
+
+    @_on(app, NodegroupNotGranted)
+    def _not_granted(exc: NodegroupNotGranted) -> Response[Any]:
+        return error_response(HTTPStatus.FORBIDDEN, "NodegroupNotGranted", exc.reason)
 
     @_on(app, Conflict)
     def _conflict(exc: Conflict) -> Response[Any]:

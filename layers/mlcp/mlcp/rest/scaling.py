@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 
 from mlcp.common.api_models import IdempotencyKey
 from mlcp.rest import context
-from mlcp.rest.errors import CONFLICT, ERROR_RESPONSES, NOT_FOUND, UNSUPPORTED_MEDIA_TYPE
+from mlcp.rest.errors import CONFLICT, ERROR_RESPONSES, FORBIDDEN, NOT_FOUND, UNSUPPORTED_MEDIA_TYPE
 from mlcp.scaling.api_models import (
     MAX_DECISIONS,
     ClusterName,
@@ -28,8 +28,9 @@ TAGS = ["scaling"]
     "/<cluster>/<nodegroup>",
     summary="Get a node group's scaling policy and last decisions",
     description="The registered policy covering the node group, its scaling config now, the controller state "
-    "(lease holder, last actions) and the policy's last `limit` decisions, newest first.",
-    responses={200: {"description": "Policy, state and decisions"}, **ERROR_RESPONSES, **NOT_FOUND},
+    "(lease holder, last actions) and the policy's last `limit` decisions, newest first. 403 for a node group "
+    "outside the stack parameter ScalingNodegroupArns.",
+    responses={200: {"description": "Policy, state and decisions"}, **ERROR_RESPONSES, **FORBIDDEN, **NOT_FOUND},
     tags=TAGS,
 )
 def get_scaling(
@@ -48,11 +49,13 @@ def get_scaling(
     description="{desired, min, max} (at least one), clamped to the policy's hard min/max and max_step. The "
     "change goes through the scaling controller (nodegroup_scaling with a manual trigger: lease, decisions "
     "table), so it cannot race an alarm-driven update. 202 with the decision id and the execution; 409 while an "
-    "update is in flight. An Idempotency-Key header makes a retried request return the same decision.",
+    "update is in flight; 403 for a node group outside the stack parameter ScalingNodegroupArns. An "
+    "Idempotency-Key header makes a retried request return the same decision.",
     responses={
         202: {"description": "Accepted: the controller decides and applies it"},
         **ERROR_RESPONSES,
         **UNSUPPORTED_MEDIA_TYPE,
+        **FORBIDDEN,
         **NOT_FOUND,
         **CONFLICT,
     },

@@ -43,10 +43,19 @@ def _policy_key(cluster: str, nodegroup: str, scaling: ScalingApi) -> str:
     return key
 
 
+def _check_scope(cluster: str, nodegroup: str, scaling: ScalingApi) -> None:
+    """NodegroupNotGranted (403) before any EKS call when the node group is outside ScalingNodegroupArns (the
+    settings carry the scope); without it the EKS adapter maps AccessDeniedException to the same error."""
+    scope = scaling.controller.settings.nodegroup_scope()
+    if scope is not None:
+        scope.check(cluster, [nodegroup])
+
+
 def get_scaling(cluster: str, nodegroup: str, *, limit: int, scaling: ScalingApi) -> ScalingView:
     """GET /scaling/{cluster}/{nodegroup}: the policy covering it, the node group now, the controller state and
-    the policy's last decisions (newest first)."""
+    the policy's last decisions (newest first). NodegroupNotGranted (403) outside ScalingNodegroupArns; NotFound."""
     controller = scaling.controller
+    _check_scope(cluster, nodegroup, scaling)
     key = _policy_key(cluster, nodegroup, scaling)
     policy = controller.policies.get_policy(key) or {}
     described = controller.nodegroups.describe_nodegroup(cluster, nodegroup)
@@ -136,10 +145,12 @@ def scaling_action(
 ) -> ScalingActionResponse:
     """POST /scaling/{cluster}/{nodegroup}/actions: start nodegroup_scaling with a manual trigger, so the change
     goes through the controller (decide: clamp to the policy, take the lease; the decisions table; the update
-    loop; record). Refused up front (409) while an update is in flight; decide re-checks under the lease."""
+    loop; record). Refused up front (409) while an update is in flight; decide re-checks under the lease; a node
+    group outside ScalingNodegroupArns: NodegroupNotGranted (403)."""
     errors = _action_errors(request)
     if errors:
         raise InputInvalid("request body", errors)
+    _check_scope(cluster, nodegroup, scaling)
     controller = scaling.controller
     machine = controller.settings.scaling_state_machine_arn
     if not machine:

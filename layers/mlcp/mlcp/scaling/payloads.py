@@ -21,11 +21,21 @@ class WaitSettings(Payload):
     max_polls: int
 
 
+class RecordResult(Payload):
+    failed: bool
+    outcome: str
+    subject: str
+    message: str
+
+
 class DecideResult(Payload):
     decision: Decision
     decision_key: str
     duplicate: bool = False
     settings: WaitSettings
+    # A decision that failed before any update (node groups outside ScalingNodegroupArns): the notification to
+    # publish ("Apply?" sends it to "Claim Scaling Failure Notice"); None otherwise, or when already notified.
+    record: RecordResult | None = None
 
 
 class UpdateOutcome(Payload):
@@ -44,10 +54,3 @@ class RecordInput(Payload):
     results: list[UpdateOutcome] = []
     error: dict[str, Any] | None = None
     execution_arn: str
-
-
-class RecordResult(Payload):
-    failed: bool
-    outcome: str
-    subject: str
-    message: str

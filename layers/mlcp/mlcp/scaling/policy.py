@@ -428,6 +428,8 @@ class ControllerState(_Strict):
     last_scale_in_at: dt.datetime | None = None
     last_scale_out_signal_at: dt.datetime | None = None
     alarms: dict[str, AlarmMemory] = {}
+    # Why the last decision failed outside ScalingNodegroupArns (notified once); cleared by the next in-scope one.
+    not_granted: str | None = None
 
 
 class ScalingConfig(_Strict):

@@ -17,13 +17,26 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 from mlcp.common.preflight import split_list
-from mlcp.errors import FieldError
+from mlcp.errors import FieldError, NodegroupNotGranted
 
 if TYPE_CHECKING:
     from mlcp.scaling.policy import ScalingPolicy
 
 NODEGROUPS_PARAMETER = "ScalingNodegroupArns"
 _SAMPLE_ID = "00000000-0000-0000-0000-000000000000"  # stands for EKS's node group id when matching a grant
+
+
+def not_granted(cluster: str, nodegroups: list[str], *, denied_by_eks: bool = False) -> NodegroupNotGranted:
+    """The error for node groups outside ScalingNodegroupArns, saying how to grant them (no AWS detail)."""
+    names = ", ".join(f"{cluster}/{name}" for name in nodegroups)
+    how = " (EKS answered AccessDeniedException)" if denied_by_eks else ""
+    example = f"arn:aws:eks:<region>:<account>:nodegroup/{cluster}/{nodegroups[0] if nodegroups else '<nodegroup>'}/*"
+    return NodegroupNotGranted(
+        f"node group {names} is outside the template parameter {NODEGROUPS_PARAMETER}{how}: the stack may not "
+        f"describe or update it; add its ARN to the stack parameter (e.g. {example}) and redeploy",
+        cluster=cluster,
+        nodegroups=nodegroups,
+    )
 
 
 def partition(region: str) -> str:
@@ -52,6 +65,12 @@ class NodegroupScope:
             arn = f"arn:{partition(self.region)}:eks:{self.region}:{self.account}:{resource}"
             return any(fnmatchcase(arn, grant) for grant in self.grants)
         return any(fnmatchcase(resource, grant.split(":", 5)[-1]) for grant in self.grants)
+
+    def check(self, cluster: str, nodegroups: list[str]) -> None:
+        """Raise NodegroupNotGranted naming the node groups of ``cluster`` outside the grants."""
+        outside = [name for name in nodegroups if not self.allows(cluster, name)]
+        if outside:
+            raise not_granted(cluster, outside)
 
     def problems(self, policy: ScalingPolicy) -> list[FieldError]:
         """A FieldError for each node group of ``policy`` outside the grants, naming ScalingNodegroupArns."""

@@ -28,7 +28,8 @@ from mlcp.common.s3_events import (
     wildcard_regex,
 )
 from mlcp.common.validation import field_errors
-from mlcp.errors import EventIgnored, EventInvalid, FieldError, PolicyInvalid, PolicyNotFound
+from mlcp.errors import EventIgnored, EventInvalid, FieldError, NodegroupNotGranted, PolicyInvalid, PolicyNotFound
+from mlcp.scaling import not_granted
 from mlcp.scaling.decide import complete, decide
 from mlcp.scaling.payloads import DecideInput, DecideResult, RecordInput, RecordResult, UpdateOutcome, WaitSettings
 from mlcp.scaling.policy import (
@@ -298,10 +299,30 @@ def decide_scaling(inp: DecideInput, deps: ScalingDeps) -> DecideResult:
     if not deps.decisions.add(policy.key, key, {"status": "DECIDING", "execution_arn": inp.execution_arn}):
         duplicate = _noop(policy.key, trigger, decision_id, f"duplicate trigger: decision {key} exists", deps)
         return DecideResult(decision=duplicate, decision_key=key, duplicate=True, settings=settings)
+    try:
+        decision = _decide_under_state(policy, trigger, decision_id, deps)
+    except NodegroupNotGranted as exc:  # outside ScalingNodegroupArns: a recorded failure, notified once
+        return not_granted.refuse(policy, trigger, decision_id, key, exc, settings, inp.execution_arn, deps)
+    deps.decisions.complete(
+        policy.key, key, decision.model_dump(mode="json") | {"status": "IN_PROGRESS" if decision.applied else "NOOP"}
+    )
+    deps.meter.add("ScalingDecisions", 1, "Count")
+    deps.meter.add("ScalingUpdatesRequested", 1 if decision.applied else 0, "Count")
+    return DecideResult(decision=decision, decision_key=key, settings=settings)
+
+
+def _decide_under_state(policy: ScalingPolicy, trigger: AnyTrigger, decision_id: str, deps: ScalingDeps) -> Decision:
+    """Check the scope (NodegroupNotGranted before any EKS call), then decide on the node groups and state read
+    now and write the state conditionally, re-deciding if another decision wrote first."""
+    scope = deps.settings.nodegroup_scope()
+    if scope is not None:
+        scope.check(policy.cluster, [m.name for m in policy.nodegroups])
     for _ in range(STATE_WRITE_ATTEMPTS):
         described = [deps.nodegroups.describe_nodegroup(policy.cluster, m.name) for m in policy.nodegroups]
         nodegroups = [NodegroupConfig.from_describe(dict(d)) for d in described if d is not None]
         state = _state(deps, policy.key)
+        if state.not_granted is not None:  # in scope again: a later refusal is notified anew
+            state = state.model_copy(update={"not_granted": None})
         outcome = decide(
             decision_id=decision_id,
             trigger=trigger,
@@ -318,13 +339,7 @@ def decide_scaling(inp: DecideInput, deps: ScalingDeps) -> DecideResult:
         decision = outcome.decision.model_copy(
             update={"action": "noop", "direction": None, "updates": [], "reason": "controller state kept changing"}
         )
-    decision = decision.model_copy(update={"decided_at": deps.clock()})
-    deps.decisions.complete(
-        policy.key, key, decision.model_dump(mode="json") | {"status": "IN_PROGRESS" if decision.applied else "NOOP"}
-    )
-    deps.meter.add("ScalingDecisions", 1, "Count")
-    deps.meter.add("ScalingUpdatesRequested", 1 if decision.applied else 0, "Count")
-    return DecideResult(decision=decision, decision_key=key, settings=settings)
+    return decision.model_copy(update={"decided_at": deps.clock()})
 
 
 def _noop(policy: str, trigger: AnyTrigger, decision_id: str, reason: str, deps: ScalingDeps) -> Decision:
@@ -348,6 +363,7 @@ _ERROR_OUTCOMES = {
     "Eks.ResourceInUseException": "ResourceInUse",
     "Eks.InvalidParameterException": "Rejected",
     "Eks.ResourceNotFoundException": "NotFound",
+    "Eks.AccessDeniedException": "NotGranted",  # the role grants ScalingNodegroupArns only
 }
 
 
@@ -358,6 +374,8 @@ _ADVICE = {
     "Failed": "EKS could not apply the change to {nodegroup}; check its health issues (mlcp scaling get {cluster} "
     "{nodegroup}) and the account's EC2 capacity and quotas, then retry (mlcp scaling set {cluster} {nodegroup} "
     "--desired N, or POST /scaling/{cluster}/{nodegroup}/actions).",
+    "NotGranted": "the node group is outside the stack parameter ScalingNodegroupArns; add its ARN "
+    "(arn:aws:eks:<region>:<account>:nodegroup/{cluster}/{nodegroup}/*) and redeploy.",
     "TimedOut": "EKS did not finish in time; the update may still complete; check it before retrying.",
 }
 
