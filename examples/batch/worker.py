@@ -196,6 +196,20 @@ def _table(uri: str, storage: Storage) -> tuple[bool, list[list[str]]]:
     return rows[0][0].strip().lower() == "label", rows[1:]
 
 
+def _row(key: str, table: tuple[bool, list[list[str]]], position: int, width: int) -> tuple[list[float], float | None]:
+    """(features, label or None) of data row ``position`` of a CSV table."""
+    labelled, rows = table
+    if position >= len(rows):
+        raise ShardError(f"item {key!r}: the file has {len(rows)} rows")
+    values = rows[position][1:] if labelled else rows[position]
+    if len(values) != width:
+        raise ShardError(f"item {key!r}: {len(values)} features, the model takes {width}")
+    try:
+        return [float(v) for v in values], float(rows[position][0]) if labelled else None
+    except ValueError as exc:
+        raise ShardError(f"item {key!r}: {exc}") from exc
+
+
 def score_rows(model: Mapping[str, Any], keys: Sequence[str], storage: Storage) -> list[dict[str, Any]]:
     """Score the CSV rows ``keys`` (``s3://bucket/key.csv#<row>``, module docstring) with the model's weights."""
     weights = model["weights"]
@@ -211,19 +225,9 @@ def score_rows(model: Mapping[str, Any], keys: Sequence[str], storage: Storage) 
             )
         if uri not in tables:
             tables[uri] = _table(uri, storage)
-        labelled, rows = tables[uri]
-        positions = range(len(rows)) if row == "" else [int(row)]
-        for position in positions:
-            if position >= len(rows):
-                raise ShardError(f"item {key!r}: {uri} has {len(rows)} rows")
-            values = rows[position][1:] if labelled else rows[position]
-            if len(values) != width:
-                raise ShardError(f"item {key!r}: {len(values)} features, the model takes {width}")
-            try:
-                features.append([float(v) for v in values])
-                label = float(rows[position][0]) if labelled else None
-            except ValueError as exc:
-                raise ShardError(f"item {key!r}: {exc}") from exc
+        for position in range(len(tables[uri][1])) if row == "" else [int(row)]:
+            values, label = _row(key, tables[uri], position, width)
+            features.append(values)
             record: dict[str, Any] = {"item": key if row else f"{uri}#{position}"}
             if label is not None:
                 record["label"] = int(label) if label.is_integer() else label

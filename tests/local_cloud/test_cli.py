@@ -59,7 +59,8 @@ def test_demo_succeeds_and_prints_the_summary(capsys: pytest.CaptureFixture[str]
     assert batch["shards"] == batch["children"]
     assert batch["model_uri"].endswith("-compress/output/model.tar.gz")  # the registered (int8) model
     assert abs(batch["accuracy"] - summary["best"]["metrics"]["validation:accuracy"]) <= 0.02
-    assert batch["results"].startswith("s3://") and batch["results"].endswith("/results/")
+    assert batch["results"].startswith("s3://")
+    assert batch["results"].endswith("/results/")
     assert "batch scoring   SUCCEEDED: 113 validation rows scored" in out.err
     assert f"batch accuracy  {batch['accuracy']:.4f}" in out.err
     assert f"batch results   {batch['results']}" in out.err

@@ -31,6 +31,7 @@ from mlcp_cli.local.backends.jobs import JobBackend, JobDurations
 from mlcp_cli.local.deploy import ROOT, TEMPLATE, Deployment, deploy
 from mlcp_cli.local.dispatch import Dispatcher
 from mlcp_cli.local.faults import Faults
+from mlcp_cli.local.http_endpoint import HttpEndpoint
 from mlcp_cli.local.patches.events import deliver
 from mlcp_cli.local.patches.iam import RoleSessions
 from mlcp_cli.local.runtime import FunctionConfig, Invocation, LambdaRuntime, restore_environ
@@ -85,10 +86,9 @@ class LocalCloud:
         self._timer_stop = threading.Event()
         self._fired: dict[str, float] = {}
         self.iam: RoleSessions | None = None  # the template roles' sessions and every authorisation made
-        self.endpoint_url: str | None = None  # the cloud over HTTP (`serve` sets its own; else started on use)
-        self._server: Any = None
+        self.http = HttpEndpoint()  # this cloud over HTTP for local processes (`serve` fixes its own server's)
         self.jobs.batch_worker_script = EXAMPLES / "batch" / "worker.py"
-        self.jobs.batch_endpoint = self.endpoint
+        self.jobs.batch_endpoint = self.http.url
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> LocalCloud:
@@ -140,9 +140,7 @@ class LocalCloud:
         self.dispatcher.shutdown()
         self.runtime.stop()
         self.jobs.uninstall()
-        if self._server is not None:
-            self._server.stop()
-            self._server, self.endpoint_url = None, None
+        self.http.stop()
         patches.deactivate()
         if self._mock is not None:
             self._mock.stop()
@@ -179,19 +177,6 @@ class LocalCloud:
         self.stop()
 
     # --- handles -------------------------------------------------------------------------------------------------
-    def endpoint(self) -> str:
-        """This cloud over HTTP, for local processes (the reference batch worker): `serve`'s moto server, else one
-        started now on a free port of 127.0.0.1 (the same in-process backends; stopped with the cloud)."""
-        if self.endpoint_url is None:
-            from moto.server import ThreadedMotoServer  # noqa: PLC0415 - only when a process needs it
-
-            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per request
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            server.start()
-            self._server = server
-            self.endpoint_url = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
-        return self.endpoint_url
-
     def client(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = boto3.client(

@@ -217,7 +217,7 @@ def test_a_whole_csv_file_item_scores_every_row(tmp_path: Path) -> None:
     ("item", "data", "message"),
     [
         ("images/0001.jpg", ROWS_CSV, "is not a CSV row"),
-        ("s3://b/rows.csv#7", ROWS_CSV, "has 3 rows"),
+        ("s3://b/rows.csv#7", ROWS_CSV, "the file has 3 rows"),
         ("s3://b/rows.csv#0", "label,a,b\n1,2,3\n", "2 features, the model takes 3"),
         ("s3://b/rows.csv#0", "label,a,b,c\n1,x,3,4\n", "could not convert"),
     ],
