@@ -9,6 +9,7 @@ the summary shows is read back through AWS APIs: DescribeModelPackage, the batch
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Final
 
 from mlcp_cli.local.cloud import EXAMPLES, LocalCloud
@@ -43,6 +44,7 @@ def score_validation(cloud: LocalCloud, package_arn: str, dataset_prefix: str, r
     """Run the batch pipeline over ``rows`` validation rows of ``s3://<bucket>/<dataset_prefix>`` with the model
     package's artifact; return the run's status, children, rows scored, accuracy (score >= 0.5 vs the label) and
     where the results are."""
+    started = time.monotonic()
     definition = register_reference_worker(cloud)
     model_uri = model_data_url(cloud, package_arn)
     text = (EXAMPLES / "batch" / "breast-cancer.yaml").read_text()
@@ -74,6 +76,7 @@ def score_validation(cloud: LocalCloud, package_arn: str, dataset_prefix: str, r
         "accuracy": correct / len(scored) if scored else None,
         "results": f"s3://{cloud.bucket}/{prefix}",
         "shards": len(_keys(cloud, prefix)),
+        "wall_seconds": time.monotonic() - started,
     }
 
 
@@ -108,8 +111,8 @@ def render_batch(batch: dict[str, Any]) -> list[str]:
     accuracy = "-" if batch["accuracy"] is None else f"{batch['accuracy']:.4f}"
     return [
         f"  batch scoring   {batch['status']}: {batch['rows']} validation rows scored by the registered model in "
-        f"{batch['children'] or '-'} array children (real processes of examples/batch/worker.py, job definition "
-        f"{batch['definition']})",
+        f"{batch['children'] or '-'} array children ({batch['wall_seconds']:.1f} s wall; real processes of "
+        f"examples/batch/worker.py, job definition {batch['definition']})",
         f"  batch accuracy  {accuracy} (score >= 0.5 against the labels)",
         f"  batch results   {batch['results']} ({batch['shards']} shard-*.jsonl)",
     ]
