@@ -50,6 +50,21 @@ def test_demo_succeeds_and_prints_the_summary(capsys: pytest.CaptureFixture[str]
     (validate,) = [s for s in summary["stages"] if s["stage"] == "validate"]
     assert f"{validate['wall_seconds']:.2f}" == printed.group(1)
     assert "Notify Success" in out.err
+    # The registered model scores the validation rows in the batch pipeline, through the reference worker's
+    # processes (real scores: about the best trial's own validation accuracy, up to int8 rounding).
+    batch = summary["batch"]
+    assert batch["status"] == "SUCCEEDED"
+    assert batch["rows"] == 113  # the validation channel: 20 % of 569, stratified
+    assert batch["children"] >= 2
+    assert batch["shards"] == batch["children"]
+    assert batch["model_uri"].endswith("-compress/output/model.tar.gz")  # the registered (int8) model
+    assert batch["accuracy"] > 0.85  # real scores (the stand-in's hash scores would be right half the time)
+    assert abs(batch["accuracy"] - summary["best"]["metrics"]["validation:accuracy"]) <= 0.05  # int8 vs float32
+    assert batch["results"].startswith("s3://")
+    assert batch["results"].endswith("/results/")
+    assert "batch scoring   SUCCEEDED: 113 validation rows scored" in out.err
+    assert f"batch accuracy  {batch['accuracy']:.4f}" in out.err
+    assert f"batch results   {batch['results']}" in out.err
 
 
 def test_demo_with_an_injected_failure_exits_1_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:

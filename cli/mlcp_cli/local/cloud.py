@@ -31,6 +31,7 @@ from mlcp_cli.local.backends.jobs import JobBackend, JobDurations
 from mlcp_cli.local.deploy import ROOT, TEMPLATE, Deployment, deploy
 from mlcp_cli.local.dispatch import Dispatcher
 from mlcp_cli.local.faults import Faults
+from mlcp_cli.local.http_endpoint import HttpEndpoint
 from mlcp_cli.local.patches.events import deliver
 from mlcp_cli.local.patches.iam import RoleSessions
 from mlcp_cli.local.runtime import FunctionConfig, Invocation, LambdaRuntime, restore_environ
@@ -85,6 +86,9 @@ class LocalCloud:
         self._timer_stop = threading.Event()
         self._fired: dict[str, float] = {}
         self.iam: RoleSessions | None = None  # the template roles' sessions and every authorisation made
+        self.http = HttpEndpoint()  # this cloud over HTTP for local processes (`serve` fixes its own server's)
+        self.jobs.batch_worker_script = EXAMPLES / "batch" / "worker.py"
+        self.jobs.batch_endpoint = self.http.url
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> LocalCloud:
@@ -136,6 +140,7 @@ class LocalCloud:
         self.dispatcher.shutdown()
         self.runtime.stop()
         self.jobs.uninstall()
+        self.http.stop()
         patches.deactivate()
         if self._mock is not None:
             self._mock.stop()

@@ -100,6 +100,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with LocalCloud(speed=args.speed, enforce_iam=not args.no_iam) as cloud:
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
         server.start()
+        cloud.http.fixed = f"http://127.0.0.1:{args.port}"  # the reference batch worker's processes reach it here
         api = serve_api(cloud, port=args.api_port)
         cloud.start_timer()
         batch_profile = ""

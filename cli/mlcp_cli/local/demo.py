@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from mlcp_cli.local.cloud import EXAMPLES, TERMINAL, LocalCloud
+from mlcp_cli.local.demo_batch import VALIDATION_KEY, render_batch, score_validation
 from mlcp_cli.local.demo_example import EXAMPLE, breast_cancer_channels, packaged_spec
 from mlcp_cli.local.faults import FAILABLE, ApiFault, Degradation, Faults, JobFault
 
@@ -309,6 +310,7 @@ def run_demo(
         cloud.upload_spec(pipeline, spec)
         cloud.dispatcher.drain()
         say(f"  uploaded pipelines/{pipeline}/pipeline.yaml -> registered")
+        channels: dict[str, bytes] = {}
         if pipeline == EXAMPLE:
             channels = breast_cancer_channels()
             for key, blob in channels.items():
@@ -321,10 +323,19 @@ def run_demo(
         description, state_seconds = follow(cloud, execution["executionArn"], say)
         cloud.settle()
         summary = summarize(cloud, execution["name"], state_seconds)
-        notifications = cloud.notifications()
+        notifications = cloud.notifications()  # the training run's (the batch run notifies too)
+        if pipeline == EXAMPLE and summary.get("model_package_arn"):
+            validation_rows = channels[VALIDATION_KEY].count(b"\n") - 1
+            say(f"  scoring the {validation_rows} validation rows with the registered model (batch pipeline) ...")
+            summary["batch"] = score_validation(
+                cloud, summary["model_package_arn"], f"datasets/{pipeline}/{version}", validation_rows
+            )
         wall = time.monotonic() - wall0
         say("")
         say(render(summary, wall))
+        if summary.get("batch"):
+            for line in render_batch(summary["batch"]):
+                say(line)
         if notifications:
             say(f"  notification    {notifications[-1]['subject']}")
         reason = None

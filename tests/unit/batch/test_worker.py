@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import sys
 import tarfile
+from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -124,3 +127,114 @@ def test_main_exits_2_on_a_bad_contract(monkeypatch: pytest.MonkeyPatch, capsys:
     monkeypatch.delenv("MLCP_ITEMS_PER_CHILD", raising=False)
     assert worker.main() == 2
     assert "MLCP_ITEMS_PER_CHILD is not set" in capsys.readouterr().err
+
+
+# --- a model with weights: the breast-cancer example's format (examples/pipelines/breast-cancer/src) --------------
+EXAMPLE_SRC = ROOT / "examples" / "pipelines" / "breast-cancer" / "src"
+
+
+def _example(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"mlcp_example_bc_{name}", EXAMPLE_SRC / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("mlp", _MLP)  # compress.py imports its sibling as ``mlp``
+    spec.loader.exec_module(module)
+    return module
+
+
+def _load_mlp() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("mlp", EXAMPLE_SRC / "mlp.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_MLP = _load_mlp()
+
+
+def _weights(features: int = 3, hidden: int = 5) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(4)
+    return {
+        "mean": rng.normal(size=features).astype(np.float32),
+        "scale": (rng.random(features) + 0.5).astype(np.float32),
+        "W0": rng.normal(size=(features, hidden)).astype(np.float32),
+        "b0": rng.normal(size=hidden).astype(np.float32),
+        "W1": rng.normal(size=(hidden, 1)).astype(np.float32),
+        "b1": rng.normal(size=1).astype(np.float32),
+    }
+
+
+def _archive(folder: Path, prefix: str = "") -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name in ("model.npz", "model.json"):
+            archive.add(folder / name, arcname=prefix + name)
+    return buffer.getvalue()
+
+
+ROWS_CSV = "label,a,b,c\n1,0.5,1.5,-2\n0,3,0.25,1\n1,-1,-1,0.5\n"
+ROWS = [[0.5, 1.5, -2.0], [3.0, 0.25, 1.0], [-1.0, -1.0, 0.5]]
+
+
+@pytest.mark.parametrize("storage", ["float32", "int8", "pruned"])
+def test_a_model_with_weights_scores_the_csv_rows_as_the_example_does(storage: str, tmp_path: Path) -> None:
+    arrays = _weights()
+    compress = _example("compress")
+    stored = {"float32": arrays, "int8": compress.quantize(arrays), "pruned": compress.prune(arrays, 0.5)}[storage]
+    _MLP.save(tmp_path, stored, {"format": storage})
+    expected = _MLP.scores(_MLP.dense(stored, storage), np.asarray(ROWS))
+    storage_ = FakeStorage({"s3://b/m.tar.gz": _archive(tmp_path, "./"), "s3://b/rows.csv": ROWS_CSV.encode()})
+    manifest = {"items": ["s3://b/rows.csv#2", "s3://b/rows.csv#0", "s3://b/rows.csv#1"]}
+    storage_.objects["s3://b/manifest.json"] = json.dumps(manifest).encode()
+    env = {
+        **_env(MODEL_URI="s3://b/m.tar.gz", MLCP_MANIFEST_URI="s3://b/manifest.json"),
+        "MLCP_ITEMS_PER_CHILD": "2",
+        "MLCP_ITEM_COUNT": "3",
+    }
+    summary = worker.run(env, storage_)
+    assert summary["items"] == summary["rows"] == 2
+    lines = [json.loads(line) for line in storage_.objects["s3://b/out/shard-00000.jsonl"].decode().splitlines()]
+    assert [line["item"] for line in lines] == ["s3://b/rows.csv#2", "s3://b/rows.csv#0"]
+    assert [line["label"] for line in lines] == [1, 1]
+    assert [line["score"] for line in lines] == pytest.approx([expected[2], expected[0]], abs=1e-6)
+    assert all(0.0 < line["score"] < 1.0 for line in lines)
+
+
+def test_a_whole_csv_file_item_scores_every_row(tmp_path: Path) -> None:
+    _MLP.save(tmp_path, _weights(), {"format": "float32"})
+    unlabelled = "a,b,c\n" + "\n".join(",".join(str(v) for v in row) for row in ROWS) + "\n"
+    storage = FakeStorage({"s3://b/m.tar.gz": _archive(tmp_path), "s3://b/x.csv": unlabelled.encode()})
+    model = worker.load_model({"MODEL_URI": "s3://b/m.tar.gz"}, storage)
+    records = worker.score_rows(model, ["s3://b/x.csv"], storage)
+    assert [r["item"] for r in records] == ["s3://b/x.csv#0", "s3://b/x.csv#1", "s3://b/x.csv#2"]
+    assert all("label" not in r for r in records)
+
+
+@pytest.mark.parametrize(
+    ("item", "data", "message"),
+    [
+        ("images/0001.jpg", ROWS_CSV, "is not a CSV row"),
+        ("s3://b/rows.csv#7", ROWS_CSV, "the file has 3 rows"),
+        ("s3://b/rows.csv#0", "label,a,b\n1,2,3\n", "2 features, the model takes 3"),
+        ("s3://b/rows.csv#0", "label,a,b,c\n1,x,3,4\n", "could not convert"),
+    ],
+)
+def test_bad_rows_for_a_model_with_weights_are_clear_errors(item: str, data: str, message: str, tmp_path: Path) -> None:
+    _MLP.save(tmp_path, _weights(), {"format": "float32"})
+    storage = FakeStorage({"s3://b/m.tar.gz": _archive(tmp_path), "s3://b/rows.csv": data.encode()})
+    model = worker.load_model({"MODEL_URI": "s3://b/m.tar.gz"}, storage)
+    with pytest.raises(worker.ShardError, match=message):
+        worker.score_rows(model, [item], storage)
+
+
+def test_an_archive_without_a_model_is_a_clear_error() -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("other.txt")
+        archive.addfile(info, io.BytesIO(b""))
+    storage = FakeStorage({"s3://b/m.tar.gz": buffer.getvalue()})
+    with pytest.raises(worker.ShardError, match=r"neither model\.npz"):
+        worker.load_model({"MODEL_URI": "s3://b/m.tar.gz"}, storage)

@@ -10,21 +10,40 @@ PENDING, RUNNABLE while its children wait, RUNNING once one started, SUCCEEDED w
 ended and any failed. ``describe_jobs`` reports ``arrayProperties.statusSummary``, ``startedAt`` and ``stoppedAt``
 in epoch ms; ``terminate_job`` fails the children still running, ``cancel_job`` those not started. Jobs without
 ``arrayProperties`` or the shard contract keep moto's own (Docker) behaviour.
+
+A job whose container command is the reference worker's (``python worker.py``) runs for real instead
+(:mod:`.batch_workers`): each child is a local process of examples/batch/worker.py, ``batch_worker_parallelism`` at a
+time; it is RUNNABLE until its process starts, RUNNING while it runs, then SUCCEEDED (exit code 0) or FAILED
+("Essential container in task exited", ``container.exitCode``); its output goes to the CloudWatch Logs group
+``/aws/batch/job``, stream ``<job definition>/default/<job id>`` (``container.logStreamName``). Its ``startedAt`` is
+the submission + ``batch_startup`` + the real seconds it queued, ``stoppedAt`` adds the real seconds it ran.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, Protocol
 
 from moto.batch.models import BatchBackend
 from moto.batch.models import Job as BatchJob
 
+from mlcp_cli.local.backends.batch_workers import (
+    LOG_GROUP,
+    BatchWorkers,
+    WorkerRun,
+    batch_environment,
+    cloud_environment,
+    container_environment,
+    runs_reference_worker,
+)
 from mlcp_cli.local.backends.randomness import unit_hash
 from mlcp_cli.local.backends.routing import Handler
+from mlcp_cli.local.backends.script_jobs import write_log
 from mlcp_cli.local.backends.settings import JobSettings
 from mlcp_cli.local.backends.storage import read_s3
 
@@ -58,6 +77,9 @@ class BatchSettings(JobSettings, Protocol):
     batch_parallelism: int
     batch_work: dict[str, BatchWork]  # job definition name -> cost model
     batch_work_default: BatchWork  # for any other job with the shard contract
+    batch_worker_script: Path  # what a ``python worker.py`` container runs (examples/batch/worker.py)
+    batch_worker_parallelism: int  # reference-worker children running at once
+    batch_endpoint: Callable[[], str] | None  # the local cloud's endpoint for worker processes (None: cost model)
 
 
 def _no_start(self: threading.Thread) -> None:
@@ -74,6 +96,8 @@ class _BatchChild:
     failure: str | None
     terminated: float | None = None
     reason: str | None = None
+    worker: WorkerRun | None = None  # a reference-worker child: its real process (module docstring)
+    logged: bool = False
 
     @property
     def stopped(self) -> float:
@@ -126,6 +150,21 @@ class BatchArrays:
     def __init__(self, settings: BatchSettings) -> None:
         self._settings = settings
         self._arrays: dict[tuple[str, str, str], _BatchArray] = {}
+        self._processes: BatchWorkers | None = None
+
+    @property
+    def workers(self) -> BatchWorkers:
+        """The reference-worker processes (started on first use, with the settings of that moment)."""
+        if self._processes is None:
+            settings = self._settings
+            self._processes = BatchWorkers(settings.batch_worker_script, settings.batch_worker_parallelism)
+        return self._processes
+
+    def close(self) -> None:
+        """Kill the reference-worker processes still running (the local cloud is shutting down)."""
+        if self._processes is not None:
+            self._processes.close()
+            self._processes = None
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -147,17 +186,22 @@ class BatchArrays:
         size = int((p.get("array_properties") or {}).get("size") or 0)
         env = _environment(p)
         sharded = "MLCP_ITEMS_PER_CHILD" in env and "MLCP_ITEM_COUNT" in env
-        if size <= 0 and not sharded:
+        real = self._reference_worker(backend, p)
+        if size <= 0 and not sharded and not real:
             return call()  # a single job outside the shard contract: moto's own (Docker) behaviour
         result = _create_without_docker(call)
         _, job_id, _ = result
         parent = backend._jobs[job_id]
         now = self._settings.clock.seconds()
         child_jobs = list(parent._child_jobs or []) if size > 0 else [parent]
-        seconds = self._work_of(backend, p, env) if sharded else self._settings.batch_child_duration
-        children = self._plan_children(
-            str(p["job_name"]), child_jobs, is_array=size > 0, seconds=seconds, slots=self._slots(backend, p), now=now
-        )
+        if real:
+            children = self._start_workers(backend, parent, child_jobs, is_array=size > 0, p=p, now=now)
+        else:
+            seconds = self._work_of(backend, p, env) if sharded else self._settings.batch_child_duration
+            slots = self._slots(backend, p)
+            children = self._plan_children(
+                str(p["job_name"]), child_jobs, is_array=size > 0, seconds=seconds, slots=slots, now=now
+            )
         parent.job_created_at = self._settings.timestamp(now)
         parent._transitions = []
         array = _BatchArray(parent, backend, now, children, single=size <= 0)
@@ -191,6 +235,47 @@ class BatchArrays:
             children.append(_BatchChild(child_job, index, now, started, end, failure))
         return children
 
+    def _reference_worker(self, backend: BatchBackend, p: dict[str, Any]) -> bool:
+        """Whether the job's container command is the reference worker's (and the local cloud has an endpoint for
+        its processes): the request's ``containerOverrides.command``, else the job definition's."""
+        if self._settings.batch_endpoint is None:
+            return False
+        override = (p.get("container_overrides") or {}).get("command")
+        if override:
+            return runs_reference_worker(override)
+        definition = backend.get_job_definition(str(p.get("job_def_id") or ""))
+        properties = getattr(definition, "container_properties", None) or {}
+        return runs_reference_worker(properties.get("command"))
+
+    def _start_workers(
+        self,
+        backend: BatchBackend,
+        parent: BatchJob,
+        child_jobs: list[BatchJob],
+        *,
+        is_array: bool,
+        p: dict[str, Any],
+        now: float,
+    ) -> list[_BatchChild]:
+        """Each child as a reference-worker process (module docstring), queued on :attr:`workers`."""
+        endpoint = self._settings.batch_endpoint() if self._settings.batch_endpoint is not None else ""
+        properties = parent.job_definition.container_properties or {}
+        overrides = (p.get("container_overrides") or {}).get("environment") or []
+        base = {
+            **container_environment(properties.get("environment") or [], overrides),
+            **cloud_environment(endpoint, backend.region_name),
+        }
+        children: list[_BatchChild] = []
+        for child_job in child_jobs:
+            index = int(child_job.array_properties["index"]) if is_array else 0
+            aws = batch_environment(child_job.job_id, parent.job_queue.name, index if is_array else None)
+            child_job.job_created_at = self._settings.timestamp(now)
+            child_job._transitions = []
+            run = WorkerRun(child_job.job_id, {**base, **aws})
+            children.append(_BatchChild(child_job, index, now, math.inf, math.inf, None, worker=run))
+        self.workers.submit([c.worker for c in children if c.worker is not None])
+        return children
+
     def _work_of(self, backend: BatchBackend, p: dict[str, Any], env: Mapping[str, str]) -> Callable[[str, int], float]:
         """Child seconds from the shard contract: items of the child's shard x the job definition's cost model."""
         definition = str(p.get("job_def_id") or "").rsplit("/", 1)[-1].split(":", 1)[0]
@@ -219,7 +304,24 @@ class BatchArrays:
 
     # -- the lifecycle ---------------------------------------------------------------------------------------------
 
+    def _worker_status(self, child: _BatchChild, run: WorkerRun) -> str:
+        """A reference-worker child's status from its process; its times from the real seconds it queued and ran."""
+        process = run.process
+        if process is not None:
+            child.started = child.submitted + self._settings.durations.batch_startup + (process.started - run.queued)
+        if child.terminated is not None:
+            return "FAILED"
+        ended = run.exit
+        if process is None or ended is None:
+            return "RUNNABLE" if process is None else "RUNNING"
+        child.end = child.started + ended.seconds
+        if ended.code != 0:
+            child.failure = "Essential container in task exited"
+        return "SUCCEEDED" if ended.code == 0 else "FAILED"
+
     def _child_status(self, child: _BatchChild, now: float) -> str:
+        if child.worker is not None:
+            return self._worker_status(child, child.worker)
         if child.terminated is not None and child.terminated <= now:
             return "FAILED"
         if now >= child.end:
@@ -235,17 +337,34 @@ class BatchArrays:
             return "STARTING"
         return "RUNNABLE"  # waiting for a free slot (batch_parallelism) or for capacity
 
-    def _show_child(self, child: _BatchChild, status: str) -> None:
+    def _show_child(self, child: _BatchChild, status: str, backend: BatchBackend) -> None:
         job = child.job
         job.status = status
         if status in _STARTED:
-            job.job_started_at = self._settings.timestamp(min(child.started, child.terminated or child.started))
+            started = child.started if child.terminated is None else min(child.started, child.terminated)
+            job.job_started_at = self._settings.timestamp(started)
         if status in _ENDED:
             job.job_stopped = True
             job.job_stopped_at = self._settings.timestamp(child.stopped)
             job.exit_code = 0 if status == "SUCCEEDED" else 1
             if status == "FAILED":
                 job.job_stopped_reason = child.reason or child.failure or "Essential container in task exited"
+            if child.worker is not None:
+                self._show_worker_exit(child, child.worker, backend)
+
+    @staticmethod
+    def _show_worker_exit(child: _BatchChild, run: WorkerRun, backend: BatchBackend) -> None:
+        """The real exit code, and the output in CloudWatch Logs (once)."""
+        ended = run.exit
+        if ended is None or run.process is None:
+            child.job.exit_code = None  # terminated before (or while) it ran
+            return
+        child.job.exit_code = ended.code
+        if not child.logged:
+            child.logged = True
+            stream = f"{child.job.job_definition.name}/default/{child.job.job_id}"
+            write_log(backend, LOG_GROUP, stream, ended.log, run.process.started_epoch)
+            child.job.log_stream_name = stream
 
     def _show_parent(self, array: _BatchArray, statuses: list[str], now: float) -> None:
         parent = array.parent
@@ -268,7 +387,7 @@ class BatchArrays:
         for child in array.children:
             status = self._child_status(child, now)
             statuses.append(status)
-            self._show_child(child, status)
+            self._show_child(child, status, array.backend)
         if not array.single:  # a single job was its own only child
             self._show_parent(array, statuses, now)
 
@@ -301,6 +420,9 @@ class BatchArrays:
             owner = self._array_of(backend, str(item.get("jobId", "")))
             if owner is not None:
                 self._describe(item, owner, now)
+                job = backend._jobs.get(str(item["jobId"]))
+                if job is not None and job.exit_code is not None and item.get("status") in _ENDED:
+                    item.setdefault("container", {})["exitCode"] = job.exit_code  # moto's describe drops it
         return described
 
     def _api_list_jobs(self, backend: BatchBackend, call: Callable[[], Any], _p: dict[str, Any]) -> Any:
@@ -315,6 +437,8 @@ class BatchArrays:
             if job_id in (array.parent.job_id, child.job.job_id) and ends(child):
                 child.terminated = now
                 child.reason = reason
+                if child.worker is not None:
+                    child.worker.stop()
         self._settle_array(array, now)
 
     def _api_terminate_job(self, backend: BatchBackend, call: Callable[[], Any], p: dict[str, Any]) -> Any:
@@ -323,6 +447,7 @@ class BatchArrays:
         if array is None or not p.get("reason"):
             return call()  # not ours, or moto's validation error
         now = self._settings.clock.seconds()
+        self._settle_array(array, now)  # a reference-worker child's end is known once its status is read
         self._end_children(array, job_id, str(p["reason"]), now, lambda child: child.end > now)  # still running
         return None
 
@@ -332,6 +457,7 @@ class BatchArrays:
         if array is None or not p.get("reason"):
             return call()
         now = self._settings.clock.seconds()
+        self._settle_array(array, now)
         self._end_children(array, job_id, str(p["reason"]), now, lambda child: child.started > now)  # not started yet
         return None
 

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -38,6 +39,9 @@ __all__ = [
     "JobResult",
     "active_backend",
 ]
+
+WORKER = Path(__file__).resolve().parents[4] / "examples" / "batch" / "worker.py"
+"""The reference batch worker of the repository (what the demo's ``python worker.py`` job definition runs)."""
 
 # List* calls settle every SageMaker job of the backend they list (tuning jobs first: they launch and stop trials).
 _SAGEMAKER_LISTS = (
@@ -88,6 +92,11 @@ class JobBackend:
         # job definition name -> cost model; ``batch_work_default`` for any other job with the shard contract
         self.batch_work: dict[str, BatchWork] = {}
         self.batch_work_default = BatchWork()
+        # the reference batch worker run for real (mlcp_cli.local.backends.batch_workers): the script a
+        # ``python worker.py`` container runs, children at once, the endpoint its processes reach the cloud on
+        self.batch_worker_script: Path = WORKER
+        self.batch_worker_parallelism = 2
+        self.batch_endpoint: Callable[[], str] | None = None
         self._lock = threading.RLock()
         self._epoch = clock.now() - timedelta(seconds=clock.seconds())
         self._sagemaker = SageMakerJobs(self, self._advance_tuning, on_script_exit=self.settle)
@@ -112,6 +121,7 @@ class JobBackend:
         jobs' processes still running."""
         routing.uninstall(self)
         self._sagemaker.close()
+        self._batch.close()
 
     @property
     def installed(self) -> bool:
@@ -159,6 +169,10 @@ class JobBackend:
         if job is not None and job.run is not None and job.run.process is not None:
             job.run.process.wait(timeout)
         return self.result(job_name)
+
+    def wait_batch(self, timeout: float = 60.0) -> bool:
+        """Wait (wall seconds) until no reference-worker child is queued or running (for tests and the demo)."""
+        return self._batch.workers.wait(timeout)
 
     def timestamp(self, t: float) -> datetime:
         """Simulated seconds -> a naive UTC datetime (what moto stores)."""
