@@ -33,7 +33,11 @@ def local_names(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalCloud, LocalApi]]:
-    parameters = {"ScalingFirstWaitSeconds": str(int(EKS_UPDATE_SECONDS))}
+    parameters = {
+        "ScalingFirstWaitSeconds": str(int(EKS_UPDATE_SECONDS)),
+        # The cases' cluster is granted to this stack (the local cloud grants only the example's by default).
+        "ScalingNodegroupArns": f"arn:aws:eks:us-east-1:123456789012:nodegroup/{CLUSTER}/*",
+    }
     with LocalCloud(speed=5000.0, parameters=parameters) as cloud:
         api = serve_api(cloud)
         try:

@@ -257,6 +257,11 @@ def resolve_conditionals(node: Any, deployment: Deployment) -> Any:
     return node
 
 
+# The pseudo parameters a condition may name, as the local cloud's moto account has them (moto's default account in
+# us-east-1, partition aws). https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html
+PSEUDO_PARAMETERS = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
+
+
 def _condition_holds(deployment: Deployment, name: str | None) -> bool:
     """Evaluate a template condition (Fn::Equals / Not / And / Or over parameters, and Condition references)."""
     if name is None:
@@ -276,6 +281,7 @@ def _evaluate(deployment: Deployment, node: Any) -> Any:
         raise ValueError(f"one intrinsic function per node, got {sorted(node)}")
     if function == "Ref":
         value = deployment.parameters.get(argument, _default_parameter(deployment, argument))
+        value = PSEUDO_PARAMETERS.get(argument, value)
         if value is None:
             raise KeyError(f"{argument} is not a parameter of the template")
         return str(value)
