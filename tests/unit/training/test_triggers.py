@@ -136,7 +136,10 @@ def test_same_key_in_another_bucket_gives_a_different_run_id() -> None:
 
 
 @given(
-    pipeline=st.from_regex(r"[a-z0-9](-?[a-z0-9]){0,39}", fullmatch=True),
+    # a pipeline name: PIPELINE_NAME, at most 40 characters (longer ones are refused: the test below)
+    pipeline=st.from_regex(r"[a-z0-9](-?[a-z0-9]){0,39}", fullmatch=True).filter(
+        lambda name: len(name) <= triggers.MAX_PIPELINE_NAME
+    ),
     version=st.from_regex(r"[A-Za-z0-9._=-]{1,120}", fullmatch=True),
     version_id=st.from_regex(r"[A-Za-z0-9._]{1,32}", fullmatch=True),
 )
@@ -323,3 +326,10 @@ def test_empty_schedule_input_lists_every_field() -> None:
     with pytest.raises(EventInvalid) as caught:
         triggers.parse_schedule_input({})
     assert {e.field for e in caught.value.errors} == {"source", "pipeline", "schedule_arn", "scheduled_time"}
+
+
+@given(pipeline=st.from_regex(r"[a-z0-9](-?[a-z0-9]){20,40}", fullmatch=True).filter(lambda name: len(name) > 40))
+def test_a_manifest_under_a_pipeline_name_over_40_characters_is_refused(pipeline: str) -> None:
+    event = manifest_event(key=f"datasets/{pipeline}/v1/manifest.json", version_id="v")
+    with pytest.raises(EventInvalid, match="is not a pipeline name"):
+        triggers.run_input_for_manifest(parse_s3_event(event))
