@@ -1,6 +1,7 @@
 """Where `mlcp pipelines put` / `mlcp runs start --spec` / `mlcp spec package` upload script-mode code: the stack's
 artifact bucket (--artifact-bucket, else the stack output ArtifactBucketName) in the stack's region, or the local
-cloud of `mlcp local serve` (--local: its moto server, MLCP_LOCAL_ENDPOINT, default http://127.0.0.1:5000)."""
+cloud of `mlcp local serve` (--local: its moto server: MLCP_LOCAL_ENDPOINT, else the AWS_ENDPOINT_URL that `serve`'s
+banner exports, else http://127.0.0.1:5000)."""
 
 from __future__ import annotations
 
@@ -45,10 +46,16 @@ def stack_bucket(cfn: Any, stack: str) -> str:
     raise LookupError(f"stack {stack} has no {BUCKET_OUTPUT} output; give --artifact-bucket")
 
 
+def local_endpoint() -> str:
+    """The moto server of `mlcp local serve`: MLCP_LOCAL_ENDPOINT, else AWS_ENDPOINT_URL (what `serve --port N`
+    prints to export), else the default port."""
+    return os.environ.get("MLCP_LOCAL_ENDPOINT") or os.environ.get("AWS_ENDPOINT_URL") or LOCAL_ENDPOINT
+
+
 def target_from(args: argparse.Namespace) -> CodeTarget:
     """The upload target of an API command's arguments (--local, --stack, --region, --artifact-bucket)."""
     local = bool(getattr(args, "local", False))
-    endpoint = os.environ.get("MLCP_LOCAL_ENDPOINT", LOCAL_ENDPOINT) if local else None
+    endpoint = local_endpoint() if local else None
     cfn, s3, region = _clients(getattr(args, "region", None), endpoint)
     bucket = getattr(args, "artifact_bucket", None) or stack_bucket(cfn, LOCAL_STACK if local else args.stack)
     return CodeTarget(bucket=bucket, region=region, s3=s3)

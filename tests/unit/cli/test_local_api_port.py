@@ -8,6 +8,7 @@ import argparse
 import pytest
 
 from mlcp_cli.api_commands import client
+from mlcp_cli.codetarget import LOCAL_ENDPOINT, local_endpoint
 from mlcp_cli.local.commands import api_hint
 from mlcp_cli.main import build_parser
 
@@ -36,3 +37,15 @@ def test_local_uses_mlcp_local_api(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLCP_LOCAL_API", "http://127.0.0.1:6001")
     args = argparse.Namespace(local=True, endpoint=None)
     assert client(args).endpoint == "http://127.0.0.1:6001"
+
+
+def test_local_code_uploads_follow_the_endpoint_serve_exports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve --port 5600` prints `export AWS_ENDPOINT_URL=http://127.0.0.1:5600`: --local uploads go there (a
+    fresh-user trial found them going to :5000); MLCP_LOCAL_ENDPOINT still wins."""
+    monkeypatch.delenv("MLCP_LOCAL_ENDPOINT", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    assert local_endpoint() == LOCAL_ENDPOINT
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5600")
+    assert local_endpoint() == "http://127.0.0.1:5600"
+    monkeypatch.setenv("MLCP_LOCAL_ENDPOINT", "http://127.0.0.1:5700")
+    assert local_endpoint() == "http://127.0.0.1:5700"

@@ -37,6 +37,7 @@ from mlcp.training.script_mode import (
     PROCESSING_CODE_INPUT,
     PROCESSING_ENTRYPOINT_DIR,
     PROCESSING_ENTRYPOINT_INPUT,
+    RESERVED_PREFIX,
     ScriptMode,
 )
 from mlcp.training.tuning_spec import MetricDefinition, TuningStage
@@ -168,6 +169,22 @@ class CompressionJob(ScriptMode):
         ),
     ] = "model_size_bytes"
     extra_metrics: Annotated[list[MetricDefinition], Field(max_length=10)] = []
+
+    @model_validator(mode="after")
+    def _no_framework_names(self) -> CompressionJob:
+        """In script mode the sagemaker_* hyperparameters are the framework container's own (mlcp sets them, so a
+        user's value would be overwritten without a word): refused, as in tuning.static_hyperparameters."""
+        rules = Rules()
+        if self.script_mode:
+            for name in sorted(self.hyperparameters):
+                rules.check(
+                    not name.startswith(RESERVED_PREFIX),
+                    ("hyperparameters",),
+                    f"{name!r}: names starting with {RESERVED_PREFIX!r} are the framework container's "
+                    "own in script mode; rename it",
+                )
+        rules.raise_if_any()
+        return self
 
 
 class Pruning(CompressionJob):
