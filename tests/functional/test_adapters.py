@@ -364,3 +364,40 @@ def test_profile_store_puts_only_over_the_runs_it_read(cloud: Cloud) -> None:
     assert store.get("scoring") == first
     assert store.put("scoring", {**first, "runs": 2, "per_item_seconds": 0.6}, expected_runs=1) is True
     assert store.get("scoring") == {**first, "runs": 2, "per_item_seconds": 0.6}
+
+
+@pytest.mark.usefixtures("cloud")
+def test_list_tuning_trials_reads_every_page_oldest_first() -> None:
+    """Two pages of ListTrainingJobsForHyperParameterTuningJob (100 per page) become one list, in order."""
+    client = boto3.client("sagemaker", region_name=REGION)
+    at = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+    def summary(i: int) -> dict[str, object]:
+        return {
+            "TrainingJobName": f"t-{i:03d}",
+            "TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/t-{i:03d}",
+            "CreationTime": at,
+            "TrainingJobStatus": "Completed",
+            "TunedHyperParameters": {"eta": str(i / 100)},
+        }
+
+    params = {
+        "HyperParameterTuningJobName": "churn-tune",
+        "SortBy": "CreationTime",
+        "SortOrder": "Ascending",
+        "MaxResults": 100,
+    }
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "list_training_jobs_for_hyper_parameter_tuning_job",
+            {"TrainingJobSummaries": [summary(i) for i in range(100)], "NextToken": "p2"},
+            expected_params=params,
+        )
+        stubber.add_response(
+            "list_training_jobs_for_hyper_parameter_tuning_job",
+            {"TrainingJobSummaries": [summary(100), summary(101)]},
+            expected_params={**params, "NextToken": "p2"},
+        )
+        trials = SageMakerAdapter(client).list_tuning_trials("churn-tune")
+        stubber.assert_no_pending_responses()
+    assert [t["TrainingJobName"] for t in trials] == [f"t-{i:03d}" for i in range(102)]

@@ -32,6 +32,19 @@ class SageMakerAdapter:
         result: Mapping[str, Any] = self.sm.describe_compilation_job(CompilationJobName=name)
         return result
 
+    def list_tuning_trials(self, name: str) -> list[Mapping[str, Any]]:
+        """Every trial of a tuning job: ListTrainingJobsForHyperParameterTuningJob's HyperParameterTrainingJobSummary
+        items (TrainingJobName, TrainingJobStatus, CreationTime, TrainingStartTime, TrainingEndTime,
+        TunedHyperParameters, FinalHyperParameterTuningJobObjectiveMetric), all pages, sorted by CreationTime."""
+        paginator = self.sm.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job")
+        trials: list[Mapping[str, Any]] = []
+        pages = paginator.paginate(
+            HyperParameterTuningJobName=name, SortBy="CreationTime", SortOrder="Ascending", MaxResults=100
+        )
+        for page in pages:
+            trials.extend(page.get("TrainingJobSummaries") or [])
+        return trials
+
     def ensure_model_package_group(self, name: str, description: str, tags: Mapping[str, str]) -> None:
         try:
             self.sm.describe_model_package_group(ModelPackageGroupName=name)
