@@ -15,6 +15,9 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "mlcp")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "mlcp")
+# No test reads or writes the user's image cache (~/.cache/mlcp/images.json): fake SDKs would poison it. The cache's
+# own tests unset this and point XDG_CACHE_HOME at a temporary directory.
+os.environ["MLCP_NO_IMAGE_CACHE"] = "1"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

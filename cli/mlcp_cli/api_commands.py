@@ -63,7 +63,8 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 def _load_document(path: str, args: argparse.Namespace) -> dict[str, Any]:
     """The spec file, validated here exactly as `mlcp spec validate` does (its messages, once) before it is sent;
     script-mode code packaged and uploaded to the stack's artifact bucket (mlcp_cli.scriptmode)."""
-    document, _, resolved = load_spec(path, args.region, lambda: target_from(args))
+    use_cache = not getattr(args, "no_cache", False)
+    document, _, resolved = load_spec(path, args.region, lambda: target_from(args), use_cache=use_cache)
     for line in resolved:
         print(f"resolved {line}", file=sys.stderr)
     return document
@@ -237,6 +238,15 @@ def cmd_pipelines_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rejection_rows(rejection: dict[str, Any]) -> None:
+    """The last rejected upload and why, one ``field: message`` line per error (as the notification lists them)."""
+    at = f" at {rejection['at']}" if rejection.get("at") else ""
+    print(f"last rejected upload: {rejection.get('source') or '-'}{at}")
+    for error in rejection.get("errors") or []:
+        field, message = error.get("field") or "", error.get("message") or ""
+        print(f"  {field}: {message}" if field else f"  {message}")
+
+
 def cmd_pipelines_get(args: argparse.Namespace) -> int:
     view = client(args).get_pipeline(args.name)
 
@@ -246,7 +256,7 @@ def cmd_pipelines_get(args: argparse.Namespace) -> int:
         dataset = view.get("latest_dataset") or {}
         print(f"dataset   {dataset.get('version') or '-'}")
         if view.get("last_rejection"):
-            print(f"last rejected upload: {view['last_rejection'].get('source')}")
+            _rejection_rows(view["last_rejection"])
         if view.get("spec"):
             print()
             print(yaml.safe_dump(view["spec"], sort_keys=False).rstrip())

@@ -9,6 +9,7 @@ import argparse
 import os
 from typing import Any
 
+from mlcp_cli.imagecache import add_cache_argument
 from mlcp_cli.scriptmode import CodeTarget
 
 LOCAL_ENDPOINT = "http://127.0.0.1:5000"
@@ -66,3 +67,4 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         "--artifact-bucket",
         help="where script-mode code is uploaded (default: the stack output ArtifactBucketName)",
     )
+    add_cache_argument(parser)

@@ -18,7 +18,9 @@ import re
 import sys
 from typing import Any
 
+from mlcp.common.images import ECR_IMAGE
 from mlcp.errors import FieldError, SpecInvalid
+from mlcp_cli.imagecache import ImageCache, lookup_key
 
 INSTALL_HINT = "pip install 'mlcp[sagemaker]'"
 MODULES = ("sagemaker.core.image_uris", "sagemaker.image_uris")  # SDK v3 (sagemaker-core), SDK v2
@@ -60,24 +62,46 @@ def _field_of(what: str, where: str) -> str:
     return f"{where}.framework"
 
 
+def cached_retrieve(cache: ImageCache | None, **arguments: str | None) -> str:
+    """``image_uris.retrieve(**arguments)``, answered from ``cache`` (mlcp_cli.imagecache) when it holds them: then
+    the SDK is not even imported. Raises what retrieve raises (ValueError), ImageResolutionUnavailable."""
+    key = lookup_key(**arguments)
+    found = cache.get(key) if cache is not None else None
+    if found is not None:
+        return found
+    retrieve = _retrieve()
+    with contextlib.redirect_stdout(sys.stderr):
+        uri = str(retrieve(**arguments))
+    if cache is not None:
+        cache.put(key, uri)
+    return uri
+
+
 def retrieve_framework_image(
-    *, framework: str, version: str, py_version: str | None, instance_type: str, region: str, where: str, source: str
+    *,
+    framework: str,
+    version: str,
+    py_version: str | None,
+    instance_type: str,
+    region: str,
+    where: str,
+    source: str,
+    cache: ImageCache | None = None,
 ) -> str:
     """The framework container image of a script-mode stage (``where``: its spec field) for ``region``, as the SDK's
     Framework estimators retrieve it (``image_scope="training"``; a FrameworkProcessor runs the same image).
 
     Raises SpecInvalid naming the field with the versions the SDK supports, ImageResolutionUnavailable."""
-    retrieve = _retrieve()
     try:
-        with contextlib.redirect_stdout(sys.stderr):
-            uri = retrieve(
-                framework=framework,
-                region=region,
-                version=version,
-                py_version=py_version,
-                instance_type=instance_type,
-                image_scope="training",
-            )
+        uri = cached_retrieve(
+            cache,
+            framework=framework,
+            region=region,
+            version=version,
+            py_version=py_version,
+            instance_type=instance_type,
+            image_scope="training",
+        )
     except ValueError as exc:
         text = str(exc)
         found = _UNSUPPORTED.search(text)
@@ -106,25 +130,46 @@ def _references(document: Any, path: str = "") -> list[tuple[dict[str, Any], str
     return found
 
 
-def resolve_images(document: dict[str, Any], region: str) -> list[str]:
+def resolve_images(document: dict[str, Any], region: str, cache: ImageCache | None = None) -> list[str]:
     """Replace each ``image: {framework, version[, image_scope, instance_type]}`` by ``image_uri`` in place;
-    return what was resolved (``path: uri``). Without such references, nothing is imported."""
-    references = _references(document)
-    if not references:
-        return []
-    retrieve = _retrieve()
+    return what was resolved (``path: uri``). Without such references (or with all of them in ``cache``), nothing
+    is imported."""
     resolved = []
-    for holder, path in references:
+    for holder, path in _references(document):
         image = holder.pop("image")
-        uri = str(
-            retrieve(
-                framework=str(image["framework"]),
-                region=region,
-                version=str(image.get("version")) if image.get("version") is not None else None,
-                image_scope=str(image.get("image_scope", "training")),
-                instance_type=holder.get("instance_type"),
-            )
+        instance_type = holder.get("instance_type")
+        uri = cached_retrieve(
+            cache,
+            framework=str(image["framework"]),
+            region=region,
+            version=str(image.get("version")) if image.get("version") is not None else None,
+            image_scope=str(image.get("image_scope", "training")),
+            instance_type=str(instance_type) if instance_type is not None else None,
         )
         holder["image_uri"] = uri
         resolved.append(f"{path}.image_uri: {uri}")
     return resolved
+
+
+def _parts(image: str) -> tuple[str | None, str, str]:
+    """(registry Region or None when not an ECR URI, repository, tag or '') of an image URI."""
+    match = ECR_IMAGE.match(image)
+    _, _, path = image.partition("/") if "/" in image else ("", "", image)
+    name, _, tag = path.partition("@")[0].partition(":")
+    return (match["region"] if match else None), name, tag
+
+
+def disagreement(image_uri: str, expected: str | None, region: str) -> str | None:
+    """Why an explicit ``image_uri`` is not the image its ``framework`` names (``expected``; None: unknown, only the
+    Region is compared): another Region's registry, another repository, another tag. None when they agree."""
+    given_region, repository, tag = _parts(image_uri)
+    if given_region is not None and given_region != region:
+        return f"its registry is in {given_region}, the jobs run in {region}"
+    if expected is None:
+        return None
+    _, expected_repository, expected_tag = _parts(expected)
+    if repository != expected_repository:
+        return f"repository {repository}, not {expected_repository}"
+    if tag and tag != expected_tag:
+        return f"tag {tag}, not {expected_tag}"
+    return None

@@ -29,21 +29,27 @@ from mlcp.training.spec import PipelineSpec, spec_json_schema
 from mlcp.training.tuning import tuning_request
 from mlcp_cli import api_commands, scaling_api
 from mlcp_cli.batch_commands import add_batch_commands
-from mlcp_cli.errors import EXIT_PIPE_CLOSED, explain, unexpected
+from mlcp_cli.errors import EXIT_PIPE_CLOSED, EXIT_USAGE, explain, unexpected
+from mlcp_cli.imagecache import add_cache_argument
 from mlcp_cli.local import commands as local_commands
 from mlcp_cli.reach import add_reach_arguments, reach_from
 from mlcp_cli.scaling_commands import add_scaling_commands
-from mlcp_cli.scriptmode import CodeTarget
-from mlcp_cli.specfile import EXAMPLE_BUCKET, default_region, load_spec
+from mlcp_cli.scriptmode import CodeTarget, plan_rows
+from mlcp_cli.specfile import DRY_RUN_MARKER, EXAMPLE_BUCKET, default_region, load_spec
 
 EXAMPLE_ROLE = "arn:aws:iam::123456789012:role/mlcp-sagemaker"
+DRY_RUN_WRITES_NO_FILE = (
+    "a spec naming code that was never uploaded would register and then fail at its first job; run without "
+    "--dry-run to upload the code and write the spec"
+)
+DRY_RUN_RUN_AGAIN = "the code is not in S3: run `mlcp spec package` without --dry-run to upload it"
 
 
 def _load(path: str, args: argparse.Namespace, bucket: str | None = None) -> PipelineSpec:
     """The spec file; script-mode source_dir packaged (not uploaded) into the URI it would have in ``bucket``."""
     region = default_region(args.region)
     target = CodeTarget(bucket=bucket or args.artifact_bucket or EXAMPLE_BUCKET, region=region)
-    return load_spec(path, region, target)[1]
+    return load_spec(path, region, target, use_cache=not args.no_cache)[1]
 
 
 def cmd_openapi(_: argparse.Namespace) -> int:
@@ -116,6 +122,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         ("registry", f"{spec.registry.model_package_group} ({spec.registry.approval_status})"),
         *((f"channel {name}", uri) for name, uri in run.channels.items()),
         ("output", run.output_prefix),
+        *plan_rows(spec, yaml.safe_load(Path(args.file).read_bytes()), default_region(args.region)),
     ]
     width = max(len(k) for k, _ in rows)
     print(f"Plan of a run of {spec.name!r} on dataset {args.dataset_version} (no AWS calls; --json for requests):")
@@ -128,14 +135,20 @@ def cmd_package(args: argparse.Namespace) -> int:
     """Package and upload script-mode code, resolve images, preflight, and print the spec to upload to S3."""
     from mlcp_cli.codetarget import target_from  # noqa: PLC0415 - boto3 only when uploading
 
+    if args.dry_run and args.output:
+        print(f"mlcp: --dry-run writes no file: {DRY_RUN_WRITES_NO_FILE}", file=sys.stderr)
+        return EXIT_USAGE
     region = default_region(args.region)
-    dry = CodeTarget(bucket=args.artifact_bucket or EXAMPLE_BUCKET, region=region)
+    dry = CodeTarget(bucket=args.artifact_bucket or EXAMPLE_BUCKET, region=region, dry_run=True)
     target = dry if args.dry_run else target_from(args)
-    document, spec, changed = load_spec(args.file, region, target)
+    document, spec, changed = load_spec(args.file, region, target, use_cache=not args.no_cache)
     preflight_spec(spec, reach=reach_from(args), checker=ServiceModels(), source=args.file)
     for line in changed:
         print(f"resolved {line}", file=sys.stderr)
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    if args.dry_run:  # a look, not a spec to send: `spec validate`, `pipelines put` ... refuse it (specfile)
+        text = f"{DRY_RUN_MARKER}: do not upload or register this spec ({DRY_RUN_RUN_AGAIN})\n{text}"
+        print(f"dry run: nothing uploaded; {DRY_RUN_RUN_AGAIN}", file=sys.stderr)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(
@@ -159,7 +172,13 @@ def _add_package_parser(spec_sub: Any) -> None:
     )
     package.add_argument("file")
     package.add_argument("-o", "--output", help="write the spec to this file instead of stdout")
-    package.add_argument("--dry-run", action="store_true", help="compute the URIs, upload nothing")
+    package.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="compute the URIs and upload nothing: prints (never writes, no -o) a spec marked as not uploaded, "
+        "which `spec validate` and `pipelines put` refuse",
+    )
+    add_cache_argument(package)
     package.add_argument("--local", action="store_true", help="upload to the local cloud of `mlcp local serve`")
     package.add_argument("--stack", default=os.environ.get("MLCP_STACK", "mlcp"), help="deployed stack name")
     add_reach_arguments(package)
@@ -174,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = spec_sub.add_parser("validate", help="validate a spec (YAML or JSON); exit 1 with field-level errors")
     validate.add_argument("file")
     add_reach_arguments(validate)
+    add_cache_argument(validate)
     validate.set_defaults(func=cmd_validate)
     schema = spec_sub.add_parser("schema", help="print the JSON Schema of the pipeline spec")
     schema.set_defaults(func=cmd_schema)
@@ -188,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--json", action="store_true", help="print the full SageMaker requests as JSON")
     add_reach_arguments(plan)
+    add_cache_argument(plan)
     plan.set_defaults(func=cmd_plan)
     _add_package_parser(spec_sub)
     local_commands.add_parser(sub)

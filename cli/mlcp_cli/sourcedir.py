@@ -71,19 +71,30 @@ def _files(root: Path, field: str) -> list[tuple[str, Path]]:
     return sorted(found)
 
 
-def package(source_dir: Path, *, entry_point: str, requirements: str | None, field: str) -> SourceArchive:
-    """Pack ``source_dir`` (``field`` names it in errors); raise SourceDirInvalid when it is not a directory or
-    lacks ``entry_point`` / ``requirements`` (fields next to ``field``)."""
+def _shown(source_dir: Path, given: str | None) -> str:
+    """``source_dir <as the spec wrote it>`` (plus the directory it was read from when that differs)."""
+    if given is None or given == str(source_dir):
+        return f"source_dir {source_dir}"
+    return f"source_dir {given} ({source_dir})"
+
+
+def package(
+    source_dir: Path, *, entry_point: str, requirements: str | None, field: str, given: str | None = None
+) -> SourceArchive:
+    """Pack ``source_dir`` (``field`` names it in errors, ``given``: the path as the spec wrote it); raise
+    SourceDirInvalid when it is not a directory or lacks ``entry_point`` / ``requirements`` (fields next to
+    ``field``), e.g. ``tuning.training.entry_point: train.py is not a file in source_dir ./src``."""
+    shown = _shown(source_dir, given)
     if not source_dir.is_dir():
-        raise SourceDirInvalid(field, f"{source_dir} is not a directory (a relative source_dir is read from the "
+        raise SourceDirInvalid(field, f"{shown} is not a directory (a relative source_dir is read from the "
                                "spec file's directory)")  # fmt: skip
     files = _files(source_dir, field)
     names = {name for name, _ in files}
     parent = field.rsplit(".", 1)[0]
     if entry_point not in names:
-        raise SourceDirInvalid(f"{parent}.entry_point", f"{entry_point!r} is not a file in {source_dir}")
+        raise SourceDirInvalid(f"{parent}.entry_point", f"{entry_point} is not a file in {shown}")
     if requirements is not None and requirements not in names:
-        raise SourceDirInvalid(f"{parent}.requirements", f"{requirements!r} is not a file in {source_dir}")
+        raise SourceDirInvalid(f"{parent}.requirements", f"{requirements} is not a file in {shown}")
     total = sum(path.stat().st_size for _, path in files)
     if total > MAX_SOURCE_BYTES:
         raise SourceDirInvalid(
