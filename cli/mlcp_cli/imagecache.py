@@ -56,7 +56,7 @@ def lookup_key(**arguments: str | None) -> str:
 @dataclass
 class ImageCache:
     """Image URIs by lookup key, loaded from ``path`` when its SDK identity matches ``sdk``; ``enabled=False``
-    reads and writes nothing."""
+    neither reads nor writes the file (lookups are still shared within the command)."""
 
     path: Path
     sdk: str
@@ -83,15 +83,17 @@ class ImageCache:
         return {str(k): str(v) for k, v in data["images"].items()}
 
     def get(self, key: str) -> str | None:
-        found = self.images.get(key) if self.enabled else None
+        found = self.images.get(key)
         self.hits += found is not None
         return found
 
     def put(self, key: str, uri: str) -> None:
         """Remember ``uri`` and rewrite the file atomically (a temporary file renamed over it)."""
-        if not self.enabled or self.images.get(key) == uri:
+        if self.images.get(key) == uri:
             return
         self.images[key] = uri
+        if not self.enabled:
+            return
         text = json.dumps({"sdk": self.sdk, "images": self.images}, indent=1, sort_keys=True)
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from mlcp_cli.images import INSTALL_HINT, ImageResolutionUnavailable, resolve_im
 from mlcp_cli.main import main
 from tests.support import ROOT, example_spec
 
+SDK_MODULES = ("sagemaker", "sagemaker.core", "sagemaker.core.image_uris", "sagemaker.image_uris")
 KEY = {"run_id": {"S": "churn-v1-abc"}}
 
 
@@ -121,7 +122,8 @@ def _spec_with_image() -> dict[str, Any]:
 
 
 def test_without_the_extra_an_image_reference_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "sagemaker", None)  # import sagemaker -> ImportError
+    for name in SDK_MODULES:  # import sagemaker[.core].image_uris -> ImportError, even once imported
+        monkeypatch.setitem(sys.modules, name, None)
 
     with pytest.raises(ImageResolutionUnavailable, match=r"pip install 'mlcp\[sagemaker\]'"):
         resolve_images(_spec_with_image(), "eu-west-1")
@@ -129,7 +131,8 @@ def test_without_the_extra_an_image_reference_says_how_to_install_it(monkeypatch
 
 
 def test_a_spec_without_image_references_needs_no_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "sagemaker", None)
+    for name in SDK_MODULES:  # import sagemaker[.core].image_uris -> ImportError, even once imported
+        monkeypatch.setitem(sys.modules, name, None)
     spec = example_spec()
 
     assert resolve_images(spec, "eu-west-1") == []
@@ -149,6 +152,8 @@ def test_image_references_resolve_through_image_uris_retrieve(monkeypatch: pytes
     image_uris.retrieve = retrieve  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "sagemaker", types.ModuleType("sagemaker"))
     monkeypatch.setitem(sys.modules, "sagemaker.image_uris", image_uris)
+    for name in ("sagemaker.core", "sagemaker.core.image_uris"):  # the v2 SDK only (even if v3 was imported before)
+        monkeypatch.setitem(sys.modules, name, None)
     spec = _spec_with_image()
 
     resolved = resolve_images(spec, "eu-west-1")
@@ -163,7 +168,8 @@ def test_image_references_resolve_through_image_uris_retrieve(monkeypatch: pytes
 def test_spec_validate_without_the_extra_exits_1_with_the_hint(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setitem(sys.modules, "sagemaker", None)
+    for name in SDK_MODULES:  # import sagemaker[.core].image_uris -> ImportError, even once imported
+        monkeypatch.setitem(sys.modules, name, None)
     path = tmp_path / "pipeline.json"
     path.write_text(json.dumps(_spec_with_image()))
 

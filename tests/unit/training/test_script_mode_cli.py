@@ -30,6 +30,7 @@ from mlcp_cli.scriptmode import CodeTarget
 from mlcp_cli.sourcedir import SourceDirInvalid, package
 from mlcp_cli.specfile import load_spec
 
+SDK_MODULES = ("sagemaker", "sagemaker.core", "sagemaker.core.image_uris", "sagemaker.image_uris")
 DATA = Path(__file__).resolve().parents[2] / "data" / "script_mode"
 BUCKET = "mlcp-artifacts-123456789012-us-east-1"
 SKLEARN_IMAGE = "683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-scikit-learn:{version}-cpu-py3"
@@ -167,7 +168,8 @@ def test_an_unsupported_framework_version_lists_the_supported_ones(
 def test_without_the_extra_script_mode_says_how_to_install_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setitem(sys.modules, "sagemaker", None)
+    for name in SDK_MODULES:  # import sagemaker[.core].image_uris -> ImportError, even once imported
+        monkeypatch.setitem(sys.modules, name, None)
     path = _copy_example(tmp_path)
     assert main(["spec", "validate", str(path)]) == 1
     assert "pip install 'mlcp[sagemaker]'" in capsys.readouterr().err
