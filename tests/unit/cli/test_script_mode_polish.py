@@ -122,7 +122,7 @@ def test_pipelines_put_refuses_a_spec_whose_code_is_not_in_s3(
 
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         target = CodeTarget(bucket=BUCKET, region=REGION, s3=s3, log=io.StringIO())
         monkeypatch.setattr(api_commands, "target_from", lambda _: target)
         monkeypatch.setattr(api_commands, "client", lambda _: Api())
