@@ -73,8 +73,8 @@ def _files(root: Path, field: str) -> list[tuple[str, Path]]:
 
 def _shown(source_dir: Path, given: str | None) -> str:
     """``source_dir <as the spec wrote it>`` (plus the directory it was read from when that differs)."""
-    if given is None or given == str(source_dir):
-        return f"source_dir {source_dir}"
+    if given is None or Path(given) == source_dir:
+        return f"source_dir {given or source_dir}"
     return f"source_dir {given} ({source_dir})"
 
 
