@@ -31,8 +31,8 @@ from mlcp_cli import api_commands, scaling_api
 from mlcp_cli.batch_commands import add_batch_commands
 from mlcp_cli.errors import EXIT_PIPE_CLOSED, explain, unexpected
 from mlcp_cli.local import commands as local_commands
-from mlcp_cli.report_commands import add_report_parsers
 from mlcp_cli.reach import add_reach_arguments, reach_from
+from mlcp_cli.report_commands import add_report_parsers
 from mlcp_cli.scaling_commands import add_scaling_commands
 from mlcp_cli.scriptmode import CodeTarget
 from mlcp_cli.specfile import EXAMPLE_BUCKET, default_region, load_spec

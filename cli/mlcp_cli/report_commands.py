@@ -69,7 +69,7 @@ def cmd_runs_compare(args: argparse.Namespace) -> int:
         print(json.dumps({"pipeline": args.pipeline, "rows": rows}, indent=2, sort_keys=True))
     else:
         columns = ["dataset_version", "run_id", "status", "best_objective", "size_after", "cost"]
-        api_commands._table([_text_row(r) for r in rows], columns)  # noqa: SLF001 - the CLI's one table format
+        api_commands._table([_text_row(r) for r in rows], columns)
     if args.html:
         print(f"wrote {args.html}: {len(rows)} dataset versions", file=sys.stderr if args.json else sys.stdout)
     return 0
@@ -77,8 +77,8 @@ def cmd_runs_compare(args: argparse.Namespace) -> int:
 
 def add_report_parsers(sub: Any) -> None:
     """`report` and `compare` join the `runs` group (api_commands.add_parsers)."""
-    runs_sub = api_commands._subcommands(sub.choices["runs"])  # noqa: SLF001
-    report = api_commands._command(  # noqa: SLF001
+    runs_sub = api_commands._subcommands(sub.choices["runs"])
+    report = api_commands._command(
         runs_sub,
         "report",
         cmd_runs_report,
@@ -87,7 +87,7 @@ def add_report_parsers(sub: Any) -> None:
     report.add_argument("run_id")
     report.add_argument("--pipeline", help="the run's pipeline (default: found from the run id)")
     report.add_argument("--html", required=True, metavar="FILE", help="the HTML file to write (directories created)")
-    compare = api_commands._command(  # noqa: SLF001
+    compare = api_commands._command(
         runs_sub,
         "compare",
         cmd_runs_compare,
