@@ -21,7 +21,7 @@ def _environment() -> Environment:
     environment = Environment(
         loader=PackageLoader("mlcp_cli.report", "templates"), autoescape=select_autoescape(default=True)
     )
-    environment.globals |= {"size": shape.size, "money": shape.compare_money}
+    environment.globals |= {"size": shape.size, "money": shape.compare_money, "clock": shape.clock}
     return environment
 
 

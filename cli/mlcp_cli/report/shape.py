@@ -148,6 +148,14 @@ def money(amount: float | None, currency: str = "USD") -> str:
     return NOT_RECORDED if amount is None else f"{amount:,.4f} {currency}"
 
 
+def clock(value: str | None) -> str:
+    """An ISO 8601 time as HH:MM:SS (UTC, as recorded); "-" when absent."""
+    if not value:
+        return "-"
+    _, _, time = str(value).partition("T")
+    return time[:8] if len(time) >= 8 else str(value)
+
+
 def compare_money(amount: float | None, currency: str = "USD") -> str:
     """A compare table's cost cell: the amount, or a dash when the run recorded none."""
     return DASH if amount is None else f"{amount:,.4f} {currency}"
