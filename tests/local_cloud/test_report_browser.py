@@ -58,7 +58,7 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Two runs of the churn example (dataset versions v1, v2) through the real state machine; the v2 run's report
     (and a copy with a recorded cost and warm start), and compare over both, written through the local API."""
     out = tmp_path_factory.mktemp("report")
@@ -76,7 +76,7 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             again = gather_run(ApiClient(client.endpoint, sign=False), run_id, "churn")
     warm = {"type": "IdenticalDataAndAlgorithm", "parents": ["churn-v1-a1e9-3c4d5e6f-hpo"], "parent_runs": ["r1"]}
     (out / "costed.html").write_text(run_html({**again.record, "cost": COST, "warm_start": warm}, again.trials))
-    yield {"dir": out, "report": report, "rows": rows}
+    return {"dir": out, "report": report, "rows": rows}
 
 
 @pytest.fixture(scope="module")
