@@ -11,6 +11,8 @@ In-process (the local demo, benches): pass the API client of `mlcp runs get`, e.
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,10 @@ from mlcp_cli.report.gather import RunReport, gather_compare, gather_run
 
 def _write(path: Path, text: str) -> Path:
     """Write the page (its directory created); OSError names the path (mlcp_cli.errors: one line, exit 1)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:  # a file where a directory of the path should be
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), exc.filename) from exc
     path.write_text(text, encoding="utf-8")
     return path
 
