@@ -98,7 +98,12 @@ def open_page(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
-    page.route("http*://**", lambda route: (problems.append(f"network: {route.request.url}"), route.abort()))
+
+    def refuse(route: Any) -> None:
+        problems.append(f"network: {route.request.url}")
+        route.abort()
+
+    page.route("http*://**", refuse)
     page.goto(path.as_uri())
     page.wait_for_load_state("load")
     return page, errors, problems
@@ -106,7 +111,7 @@ def open_page(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
 
 def rendered(page: Any) -> dict[str, Any]:
     """What plotly.js drew: the declared count, chart divs, those with their svg, and each chart's axes."""
-    return page.evaluate(
+    seen: dict[str, Any] = page.evaluate(
         """() => {
             const charts = [...document.querySelectorAll('.js-plotly-plot')];
             return {
@@ -118,6 +123,7 @@ def rendered(page: Any) -> dict[str, Any]:
             };
         }"""
     )
+    return seen
 
 
 def test_the_run_report_renders_every_chart_in_chromium(pages: dict[str, Any], browser: Any) -> None:

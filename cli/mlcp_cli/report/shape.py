@@ -71,28 +71,33 @@ def _names(trials: dict[str, Any]) -> list[str]:
     return names
 
 
+def _points(trials: dict[str, Any], name: str) -> list[tuple[str, float]]:
+    """(value, objective) of every trial that tuned ``name`` and reported an objective."""
+    pairs = zip(trials.get("trials") or [], objective_values(trials), strict=True)
+    return [
+        (str(params[name]), value)
+        for params, value in (((t.get("hyperparameters") or {}), v) for t, v in pairs)
+        if name in params and value is not None
+    ]
+
+
+def _series(name: str, spec: dict[str, Any], points: list[tuple[str, float]]) -> ParameterSeries:
+    numeric = [number(x) for x, _ in points]
+    y = [value for _, value in points]
+    if spec.get("type") == "Categorical" or any(n is None for n in numeric):
+        order = [str(v) for v in spec.get("values") or []]
+        order += sorted({x for x, _ in points} - set(order))
+        return ParameterSeries(name, "category", [x for x, _ in points], y, order)
+    positive = all(n is not None and n > 0 for n in numeric)
+    axis = "log" if spec.get("scaling") in LOG_SCALES and positive else "linear"
+    return ParameterSeries(name, axis, numeric, y)
+
+
 def parameter_series(trials: dict[str, Any]) -> list[ParameterSeries]:
     """Per tuned hyperparameter, its value in every trial that reported an objective. Categorical ranges (or
     values that are not numbers) go on a category axis in the range's order; Logarithmic ranges on a log axis."""
     ranges = _range_of(trials)
-    out = []
-    for name in _names(trials):
-        spec = ranges.get(name) or {}
-        points = [
-            (str((t.get("hyperparameters") or {})[name]), value)
-            for t, value in zip(trials.get("trials") or [], objective_values(trials), strict=True)
-            if name in (t.get("hyperparameters") or {}) and value is not None
-        ]
-        numeric = [number(x) for x, _ in points]
-        if spec.get("type") == "Categorical" or any(n is None for n in numeric):
-            order = [str(v) for v in spec.get("values") or []]
-            order += sorted({x for x, _ in points} - set(order))
-            out.append(ParameterSeries(name, "category", [x for x, _ in points], [y for _, y in points], order))
-            continue
-        positive = all(n is not None and n > 0 for n in numeric)
-        axis = "log" if spec.get("scaling") in LOG_SCALES and positive else "linear"
-        out.append(ParameterSeries(name, axis, numeric, [y for _, y in points]))
-    return out
+    return [_series(name, ranges.get(name) or {}, _points(trials, name)) for name in _names(trials)]
 
 
 def stage_rows(record: dict[str, Any]) -> list[dict[str, Any]]:

@@ -28,7 +28,9 @@ def trial(index: int, value: float | None, status: str = "Completed", **params: 
     }
 
 
-def trials_of(*items: dict[str, Any], objective: str = "Maximize", ranges: list[dict[str, Any]] | None = None) -> dict:
+def trials_of(
+    *items: dict[str, Any], objective: str = "Maximize", ranges: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {
         "run_id": "churn-v1-0a1b",
         "pipeline": "churn",
@@ -41,7 +43,7 @@ def trials_of(*items: dict[str, Any], objective: str = "Maximize", ranges: list[
     }
 
 
-RANGES = [
+RANGES: list[dict[str, Any]] = [
     {"name": "max_depth", "type": "Integer", "min_value": "3", "max_value": "10", "scaling": "Auto"},
     {"name": "eta", "type": "Continuous", "min_value": "0.01", "max_value": "0.5", "scaling": "Logarithmic"},
     {"name": "booster", "type": "Categorical", "values": ["gbtree", "dart"]},
@@ -221,7 +223,7 @@ def test_everything_a_user_names_is_escaped() -> None:
 
 
 def test_compare_shows_a_dash_for_an_unrecorded_cost_and_draws_only_charts_with_values() -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"run_id": "r1", "dataset_version": "v1", "status": "SUCCEEDED", "best_objective": 0.9, "size_after": 100.0,
          "cost_total": None, "currency": "USD", "objective_metric": "validation:auc"},
         {"run_id": "r2", "dataset_version": HOSTILE, "status": "FAILED", "best_objective": None, "size_after": None,
