@@ -24,6 +24,15 @@ class FakeSageMaker:
             raise NotFound(f"SageMaker has no hyperparameter tuning job {name!r}")
         return list(self.jobs[name])
 
+    def describe_training_job(self, name: str) -> Mapping[str, Any]:
+        raise AssertionError(f"the trials never describe training job {name}")
+
+    def describe_compilation_job(self, name: str) -> Mapping[str, Any]:
+        raise AssertionError(f"the trials never describe compilation job {name}")
+
+    def ensure_model_package_group(self, name: str, description: str, tags: Mapping[str, str]) -> None:
+        raise AssertionError(f"the trials never create model package group {name}")
+
     def describe_tuning_job(self, name: str) -> Mapping[str, Any]:
         self.calls.append(f"describe {name}")
         return {
