@@ -15,7 +15,7 @@ export PYENV_VERSION ?= $(shell command -v pyenv >/dev/null 2>&1 && pyenv versio
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help bootstrap checkov test test-unit test-functional test-static test-local lint typecheck build demo bench schema openapi clean
+.PHONY: help bootstrap checkov chromium report test test-unit test-functional test-static test-local lint typecheck build demo bench schema openapi clean
 .PHONY: scaling-schema
 
 help: ## this list
@@ -42,6 +42,13 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 
 checkov: $(CHECKOV_STAMP) ## install checkov (pinned) into its own venv .tools/checkov for tests/static/test_checkov.py
 
+# Debian's Chromium opens the run reports in tests/local_cloud/test_report_browser.py (Playwright drives it; no
+# `playwright install`: it would download another browser). CI runs as root on a fresh Debian machine; elsewhere,
+# without root, the test skips saying why (and fails under CI=true).
+chromium: ## install Debian's chromium when missing (the browser test of the reports)
+	@command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y chromium) || \
+		echo "chromium is not installed (apt-get needs root): the browser test skips with a reason; under CI=true it fails"
+
 bootstrap: $(STAMP) $(NPM_STAMP) $(CHECKOV_STAMP) ## create .venv, install Python and npm tools, checkov in .tools/checkov
 
 # Parallel workers (pytest-xdist), one test module per worker at a time (--dist loadfile): a local-cloud module
@@ -49,7 +56,7 @@ bootstrap: $(STAMP) $(NPM_STAMP) $(CHECKOV_STAMP) ## create .venv, install Pytho
 PYTEST_WORKERS ?= auto
 PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
-test: bootstrap lint typecheck ## everything CI runs: lint, types, unit, functional, static, local cloud, bench smoke
+test: bootstrap chromium lint typecheck ## everything CI runs: lint, types, unit, functional, static, local cloud, bench smoke
 	$(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-branch --cov-report=term --cov-fail-under=90
 
 test-unit: bootstrap ## pure core only (sockets blocked)
@@ -96,5 +103,13 @@ demo: $(STAMP) ## run the example training pipeline end to end on the embedded l
 	@$(BIN)/mlcp local demo; status=$$?; echo; \
 	echo "mlcp is $(VENV)/bin/mlcp; put it on PATH for this shell with:  source $(VENV)/bin/activate"; exit $$status
 
+REPORT := build/report/demo-run.html
+report: $(STAMP) chromium ## run the demo pipeline on the local cloud, write its report (build/report/) and docs/images/run-report.png
+	$(BIN)/mlcp local demo --report $(REPORT)
+	@mkdir -p docs/images
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --virtual-time-budget=10000 \
+		--window-size=1280,2400 --screenshot=docs/images/run-report.png file://$(abspath $(REPORT)) 2>/dev/null
+	@echo "report: $(REPORT)  screenshot: docs/images/run-report.png"
+
 clean:
-	rm -rf $(VENV) .tools node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .tools node_modules .aws-sam build/report .pytest_cache .mypy_cache .ruff_cache .coverage

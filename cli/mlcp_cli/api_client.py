@@ -127,6 +127,10 @@ class ApiClient:
     def get_run(self, pipeline: str, run_id: str) -> dict[str, Any]:
         return dict(self.request("GET", _run(pipeline, run_id))[1])
 
+    def get_run_trials(self, pipeline: str, run_id: str) -> dict[str, Any]:
+        """GET .../runs/{run_id}/trials: the run's tuning job trials, oldest first (a reason when there are none)."""
+        return dict(self.request("GET", f"{_run(pipeline, run_id)}/trials")[1])
+
     def list_runs(self, pipeline: str | None = None, **query: Any) -> dict[str, Any]:
         """GET /pipelines/{pipeline}/runs, or GET /runs (every pipeline) without one."""
         return dict(self.request("GET", f"{_pipeline(pipeline)}/runs" if pipeline else "/runs", query=query)[1])

@@ -33,6 +33,7 @@ from mlcp_cli.errors import EXIT_PIPE_CLOSED, EXIT_USAGE, explain, unexpected
 from mlcp_cli.imagecache import add_cache_argument
 from mlcp_cli.local import commands as local_commands
 from mlcp_cli.reach import add_reach_arguments, reach_from
+from mlcp_cli.report_commands import add_report_parsers
 from mlcp_cli.scaling_commands import add_scaling_commands
 from mlcp_cli.scriptmode import CodeTarget, plan_rows
 from mlcp_cli.specfile import DRY_RUN_MARKER, EXAMPLE_BUCKET, default_region, load_spec
@@ -214,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     local_commands.add_parser(sub)
     scaling = add_scaling_commands(sub)
     api_commands.add_parsers(sub)
+    add_report_parsers(sub)
     scaling_api.add_scaling_parsers(scaling)
     openapi = sub.add_parser("openapi", help="print the OpenAPI document of the REST API (docs/openapi.json)")
     openapi.set_defaults(func=cmd_openapi)

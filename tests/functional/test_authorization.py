@@ -51,6 +51,8 @@ TABLE: list[tuple[str, str, set[str]]] = [
     ("GET", f"/pipelines/churn/runs/{RUN}", {READER, OPERATOR, ADMIN}),
     ("GET", f"/pipelines/other/runs/{OTHER_RUN}", {READER, ADMIN}),
     ("GET", f"/pipelines/churn-eu/runs/churn-eu-{RUN}", {READER, ADMIN}),
+    ("GET", f"/pipelines/churn/runs/{RUN}/trials", {READER, OPERATOR, ADMIN}),
+    ("GET", f"/pipelines/other/runs/{OTHER_RUN}/trials", {READER, ADMIN}),
     ("POST", f"/pipelines/churn/runs/{RUN}/cancel", {OPERATOR, ADMIN}),
     ("POST", f"/pipelines/other/runs/{OTHER_RUN}/cancel", {ADMIN}),
     ("POST", f"/pipelines/churn/runs/{RUN}/redrive", {OPERATOR, ADMIN}),

@@ -322,3 +322,19 @@ def test_the_key_may_be_used_by_the_stacks_roles_for_encrypt_and_decrypt_only() 
     # with the default (no key) the transformed roles carry no KMS permission at all
     for name, role in _roles().items():
         assert not allowed(role, "kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/any"), name
+
+
+TRIAL_READS = ["sagemaker:ListTrainingJobsForHyperParameterTuningJob", "sagemaker:DescribeHyperParameterTuningJob"]
+
+
+@pytest.mark.parametrize("action", TRIAL_READS)
+def test_the_api_reads_the_trials_of_tuning_jobs_only(action: str) -> None:
+    """GET /pipelines/{name}/runs/{run_id}/trials: the API function may list and describe tuning jobs of its own
+    account and region, nothing else of SageMaker (no other job type, no other region)."""
+    role = _transformed()["ApiFunctionRole"]
+    own = "arn:aws:sagemaker:us-east-1:123456789012"
+    assert allowed(role, action, f"{own}:hyper-parameter-tuning-job/churn-v1-api-0a1b-3c4d5e6f-hpo")
+    assert not allowed(role, action, "arn:aws:sagemaker:eu-west-1:123456789012:hyper-parameter-tuning-job/x-hpo")
+    assert not allowed(role, action, f"{own}:training-job/churn-v1-api-0a1b-3c4d5e6f-hpo-001-0a1b2c3d")
+    for write in ("sagemaker:CreateHyperParameterTuningJob", "sagemaker:StopHyperParameterTuningJob"):
+        assert not allowed(role, write, f"{own}:hyper-parameter-tuning-job/churn-v1-api-0a1b-3c4d5e6f-hpo")

@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from mlcp_cli.local.faults import FAILABLE
@@ -28,7 +29,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from mlcp_cli.local.demo import run_demo, to_json  # noqa: PLC0415 - moto loads only for `mlcp local`
 
     progress = sys.stderr if args.json else sys.stdout
-    result = run_demo(fail=args.fail, speed=args.speed, out=progress, enforce_iam=not args.no_iam)
+    after = None
+    if args.report:
+        from mlcp_cli.report.local import report_after  # noqa: PLC0415 - plotly loads only with --report
+
+        after = report_after(Path(args.report))
+    result = run_demo(fail=args.fail, speed=args.speed, out=progress, enforce_iam=not args.no_iam, after=after)
     if args.json:
         print(to_json(result))
     if result.status != "SUCCEEDED":
@@ -189,6 +195,9 @@ def add_parser(sub: Any) -> None:
         "--no-iam",
         action="store_true",
         help=NO_IAM_HELP,
+    )
+    demo.add_argument(
+        "--report", metavar="HTML", help="also write the run's report there (as `mlcp runs report` does; make report)"
     )
     demo.set_defaults(func=cmd_demo)
     status = local_sub.add_parser("status", help="what of template.yaml is created in moto and what is emulated")

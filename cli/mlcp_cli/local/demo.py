@@ -283,7 +283,10 @@ def run_demo(
     version: str = "v1",
     out: TextIO | None = None,
     enforce_iam: bool = True,
+    after: Callable[[LocalCloud, str], str] | None = None,
 ) -> DemoResult:
+    """Deploy, upload the example, follow its run, print the summary. ``after(cloud, run_id)``, when given, runs on
+    the still-running cloud once the run has ended (e.g. writes its report) and returns a line for the summary."""
     stream = out or sys.stdout
 
     def say(text: str) -> None:
@@ -338,6 +341,8 @@ def run_demo(
                 say(line)
         if notifications:
             say(f"  notification    {notifications[-1]['subject']}")
+        if after is not None:
+            say(f"  {after(cloud, execution['name'])}")
         reason = None
         if description["status"] != "SUCCEEDED":
             failure = summary.get("failure") or {}

@@ -87,6 +87,7 @@ def test_the_openapi_document_lists_every_route_with_its_error_statuses() -> Non
         ("GET", "/pipelines/{name}/runs"),
         ("GET", "/runs"),
         ("GET", "/pipelines/{name}/runs/{run_id}"),
+        ("GET", "/pipelines/{name}/runs/{run_id}/trials"),
         ("POST", "/pipelines/{name}/runs/{run_id}/cancel"),
         ("POST", "/pipelines/{name}/runs/{run_id}/redrive"),
         ("PUT", "/pipelines/{name}"),
@@ -103,6 +104,7 @@ def test_the_openapi_document_lists_every_route_with_its_error_statuses() -> Non
     assert {"404", "409"} <= set(operations[("POST", "/pipelines/{name}/runs/{run_id}/cancel")]["responses"])
     assert {"201", "200", "404", "409"} <= set(operations[("POST", "/batches/{profile}")]["responses"])
     assert {"404"} <= set(operations[("GET", "/batches/{profile}/{batch_id}")]["responses"])
+    assert {"200", "404"} <= set(operations[("GET", "/pipelines/{name}/runs/{run_id}/trials")]["responses"])
     assert {"404"} <= set(operations[("GET", "/scaling/{cluster}/{nodegroup}")]["responses"])
     assert {"202", "404", "409"} <= set(operations[("POST", "/scaling/{cluster}/{nodegroup}/actions")]["responses"])
     assert document["security"] == [{"sigv4": []}]

@@ -153,6 +153,9 @@ RESOURCES: dict[tuple[str, str], Builder] = {
     ("sagemaker", "DescribeHyperParameterTuningJob"): _sagemaker(
         "HyperParameterTuningJobName", "hyper-parameter-tuning-job"
     ),
+    ("sagemaker", "ListTrainingJobsForHyperParameterTuningJob"): _sagemaker(
+        "HyperParameterTuningJobName", "hyper-parameter-tuning-job"
+    ),
     ("sagemaker", "StopHyperParameterTuningJob"): _sagemaker(
         "HyperParameterTuningJobName", "hyper-parameter-tuning-job"
     ),

@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from mlcp.aws.clients import client, error_code
+from mlcp.errors import NotFound
 
 
 class SageMakerAdapter:
@@ -35,14 +36,20 @@ class SageMakerAdapter:
     def list_tuning_trials(self, name: str) -> list[Mapping[str, Any]]:
         """Every trial of a tuning job: ListTrainingJobsForHyperParameterTuningJob's HyperParameterTrainingJobSummary
         items (TrainingJobName, TrainingJobStatus, CreationTime, TrainingStartTime, TrainingEndTime,
-        TunedHyperParameters, FinalHyperParameterTuningJobObjectiveMetric), all pages, sorted by CreationTime."""
+        TunedHyperParameters, FinalHyperParameterTuningJobObjectiveMetric), all pages, sorted by CreationTime.
+        Raises NotFound when SageMaker has no tuning job of that name (its ResourceNotFound)."""
         paginator = self.sm.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job")
         trials: list[Mapping[str, Any]] = []
         pages = paginator.paginate(
             HyperParameterTuningJobName=name, SortBy="CreationTime", SortOrder="Ascending", MaxResults=100
         )
-        for page in pages:
-            trials.extend(page.get("TrainingJobSummaries") or [])
+        try:
+            for page in pages:
+                trials.extend(page.get("TrainingJobSummaries") or [])
+        except ClientError as exc:
+            if error_code(exc) != "ResourceNotFound":
+                raise
+            raise NotFound(f"SageMaker has no hyperparameter tuning job {name!r}") from exc
         return trials
 
     def ensure_model_package_group(self, name: str, description: str, tags: Mapping[str, str]) -> None:

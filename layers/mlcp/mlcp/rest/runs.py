@@ -20,6 +20,7 @@ from mlcp.training.api_models import (
     PipelineName,
     RunActionResponse,
     RunPage,
+    RunTrials,
     RunView,
     StartRunRequest,
     StartRunResponse,
@@ -142,6 +143,20 @@ def list_runs(
 )
 def get_run(name: Annotated[PipelineName, Path()], run_id: Annotated[RunId, Path()]) -> RunView:
     return api.get_run(name, run_id, context.runs(router))
+
+
+@router.get(
+    "/<name>/runs/<run_id>/trials",
+    summary="List the trials of a run's tuning job",
+    description="Every training job the run's hyperparameter tuning job launched, oldest first "
+    "(ListTrainingJobsForHyperParameterTuningJob): status, times, the tuned hyperparameters and the objective "
+    "metric's final value; with the tuning job's objective (Maximize/Minimize) and parameter ranges. A run without "
+    "a tuning job yet has an empty list and a reason. A run of another pipeline is 404.",
+    responses={200: {"description": "The run's trials"}, **ERROR_RESPONSES, **NOT_FOUND},
+    tags=TAGS,
+)
+def get_run_trials(name: Annotated[PipelineName, Path()], run_id: Annotated[RunId, Path()]) -> RunTrials:
+    return api.get_run_trials(name, run_id, context.runs(router))
 
 
 @router.post(

@@ -23,7 +23,7 @@ from mlcp.errors import (
     NotFound,
     SpecInvalid,
 )
-from mlcp.training import stages, use_cases
+from mlcp.training import stages, trials, use_cases
 from mlcp.training.api_models import (
     PipelinePage,
     PipelineSummary,
@@ -31,6 +31,7 @@ from mlcp.training.api_models import (
     RunActionResponse,
     RunPage,
     RunSummary,
+    RunTrials,
     RunView,
     StartRunRequest,
     StartRunResponse,
@@ -143,6 +144,13 @@ def _record(pipeline: str, run_id: str, deps: RunsApi) -> dict[str, Any]:
 def get_run(pipeline: str, run_id: str, deps: RunsApi) -> RunView:
     """GET /pipelines/{name}/runs/{run_id}: the run record, with who started, cancelled and redrove it."""
     return RunView.model_validate(_record(pipeline, run_id, deps))
+
+
+def get_run_trials(pipeline: str, run_id: str, deps: RunsApi) -> RunTrials:
+    """GET /pipelines/{name}/runs/{run_id}/trials: the trials of the run's tuning job, oldest first, with its
+    objective and ranges (mlcp.training.trials). Raises NotFound (404: no such run of this pipeline); a run with no
+    tuning job yet has no trials and a ``reason``."""
+    return trials.run_trials(_record(pipeline, run_id, deps), deps.core.sagemaker)
 
 
 def _arn(record: dict[str, Any], deps: RunsApi) -> str:

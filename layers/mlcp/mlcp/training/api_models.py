@@ -70,6 +70,14 @@ class RunView(ApiResponse):
     best: dict[str, Any] | None = None
     gate: dict[str, Any] | None = None
     model_package_arn: str | None = None
+    warm_start: Annotated[
+        dict[str, Any] | None,
+        Field(description="The tuning job's warm start: type, parent tuning jobs and runs, or why it started cold."),
+    ] = None
+    cost: Annotated[
+        dict[str, Any] | None,
+        Field(description="What the run's jobs cost: currency, total, per stage, and the price table used."),
+    ] = None
     started_by: Annotated[
         str | None, Field(description="The IAM identity (userArn) that started the run through the API.")
     ] = None
@@ -123,3 +131,56 @@ class PipelineSummary(ApiResponse):
 class PipelinePage(ApiResponse):
     items: list[PipelineSummary]
     next_token: str | None
+
+
+class TrialObjective(ApiResponse):
+    metric: Annotated[str, Field(description="The tuning job's objective metric (MetricName).")]
+    value: Annotated[float | None, Field(description="The trial's final value of it; null if it reported none.")]
+
+
+class TrialView(ApiResponse):
+    """One training job of the run's tuning job: SageMaker's HyperParameterTrainingJobSummary, compact."""
+
+    training_job_name: str
+    status: Annotated[str, Field(description="TrainingJobStatus: InProgress, Completed, Failed, Stopping, Stopped.")]
+    created_at: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    hyperparameters: Annotated[
+        dict[str, str], Field(description="TunedHyperParameters: the values the tuner chose (strings, as SageMaker).")
+    ] = {}
+    objective: TrialObjective | None = None
+    failure_reason: str | None = None
+
+
+class ParameterRangeView(ApiResponse):
+    """A tuned hyperparameter's range, as the tuning job was created with it (HyperParameterTuningJobConfig)."""
+
+    name: str
+    type: Annotated[str, Field(description="Integer, Continuous or Categorical.")]
+    min_value: str | None = None
+    max_value: str | None = None
+    scaling: Annotated[
+        str | None, Field(description="ScalingType: Auto, Linear, Logarithmic or ReverseLogarithmic.")
+    ] = None
+    values: list[str] | None = None
+
+
+class TuningObjectiveView(ApiResponse):
+    metric: str
+    type: Annotated[str, Field(description="Maximize or Minimize.")]
+
+
+class RunTrials(ApiResponse):
+    """The trials of a run's tuning job, oldest first (ListTrainingJobsForHyperParameterTuningJob, every page)."""
+
+    run_id: str
+    pipeline: str
+    tuning_job_name: str | None = None
+    tuning_job_status: str | None = None
+    objective: TuningObjectiveView | None = None
+    parameter_ranges: list[ParameterRangeView] = []
+    trials: list[TrialView] = []
+    reason: Annotated[
+        str | None, Field(description="Why there are no trials (e.g. the run has no tuning job yet); null otherwise.")
+    ] = None

@@ -18,7 +18,8 @@ class SageMaker(Protocol):
     def describe_compilation_job(self, name: str) -> Mapping[str, Any]: ...
 
     def list_tuning_trials(self, name: str) -> list[Mapping[str, Any]]:
-        """Every trial of a tuning job (ListTrainingJobsForHyperParameterTuningJob summaries), oldest first."""
+        """Every trial of a tuning job (ListTrainingJobsForHyperParameterTuningJob summaries), oldest first.
+        Raises NotFound when SageMaker has no tuning job of that name."""
         ...
 
     def ensure_model_package_group(self, name: str, description: str, tags: Mapping[str, str]) -> None: ...
