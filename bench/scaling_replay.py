@@ -266,6 +266,8 @@ def replay(traces: tuple[str, ...], nodegroups: tuple[int, ...], out: Path, *, c
     tracking = target_tracking(policy, target)
     window = flap_window_seconds(policy)
     startup = math.ceil(SimConfig().startup_seconds / 60)
+    # Target tracking sized from the latest data point, as AWS documents it ("the metric value"), in the same window.
+    tt_config: dict[str, Any] = {"flap_window_seconds": window, "range_levels": False}
     rows: list[dict[str, Any]] = []
     for name in traces:
         demand = parse_trace((EXAMPLES / f"{name}.csv").read_text(), source=name)
@@ -281,7 +283,7 @@ def replay(traces: tuple[str, ...], nodegroups: tuple[int, ...], out: Path, *, c
         results: list[tuple[str, dict[str, Any]]] = [
             ("policy", ours.summary()),
             ("policy chaos", simulate(policy, demand, replace(config, chaos=Chaos())).summary()),
-            ("target tracking", simulate(tracking, demand, replace(config, flap_window_seconds=window)).summary()),
+            ("target tracking", simulate(tracking, demand, replace(config, **tt_config)).summary()),
             ("provisioner", provisioner(demand, config, policy.min_size, start, window)),
         ]
         for label, lag in (("floor start-up", startup), ("floor alarm+up", startup + 1)):
