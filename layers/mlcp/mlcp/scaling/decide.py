@@ -81,7 +81,7 @@ def sustained_level(points: Sequence[float], datapoints_to_alarm: int, compariso
     M-th highest of the range's data points for a GreaterThan alarm (at least M points were at or above it), the
     M-th lowest for a LessThan alarm (at least M were at or below it); the least extreme one when the range has fewer
     than M points; None without points. So a 3-of-3 scale-out alarm is sized from the lowest of its 3 points and a
-    12-of-12 scale-in alarm from the highest of its 12: the step follows what the whole range sustained, not one
+    13-of-13 scale-in alarm from the highest of its 13: the step follows what the whole range sustained, not one
     noisy minute (AWS target tracking removes capacity only "when the application is no longer in demand at the same
     high level that it was previously",
     https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html)."""
