@@ -25,10 +25,10 @@ class CloudWatchAlarms:
         return self._cloudwatch
 
     def describe_alarms(self, names: Iterable[str], values_for: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
-        """{alarm name: {"state": StateValue, "since": StateUpdatedTimestamp[, "value": latest data point, "level": ...]}} of
-        the named metric and composite alarms that exist (an unknown name is absent), in batches of 100 names, following
-        NextToken; for the alarms in ``values_for`` also their metric's latest data point and the level their
-        evaluation range held (GetMetricData, :func:`mlcp.scaling.decide.sustained_level`)."""
+        """{alarm name: {"state": StateValue, "since": StateUpdatedTimestamp[, "value": ..., "level": ...]}} of the
+        named metric and composite alarms that exist (an unknown name is absent), in batches of 100 names, following
+        NextToken; for the alarms in ``values_for`` also their metric's latest data point ("value") and the level
+        their evaluation range held ("level", GetMetricData, :func:`mlcp.scaling.decide.sustained_level`)."""
         tracked = set(values_for)
         wanted = sorted(set(names))
         found: dict[str, dict[str, Any]] = {}

@@ -82,8 +82,9 @@ def sustained_level(points: Sequence[float], datapoints_to_alarm: int, compariso
     M-th lowest for a LessThan alarm (at least M were at or below it); the least extreme one when the range has fewer
     than M points; None without points. So a 3-of-3 scale-out alarm is sized from the lowest of its 3 points and a
     13-of-13 scale-in alarm from the highest of its 13: the step follows what the whole range sustained, not one
-    noisy minute (AWS target tracking removes capacity only "when the application is no longer in demand at the same
-    high level that it was previously",
+    noisy minute. AWS target tracking is likewise conservative on scale-in: it removes capacity only once demand is
+    no longer at its earlier high level (how target tracking works, "Note that a target tracking scaling policy is
+    more aggressive in adding capacity ...",
     https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html)."""
     if not points:
         return None
