@@ -196,7 +196,7 @@ class LocalApi:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.routes = routes
-        self.clock = clock  # the request time (epoch seconds); None: the wall clock
+        self.clock = clock or time.time  # the request time (epoch seconds): the wall clock unless given
         self.invoke = invoke
         self.authorize = authorize
         # (method, path, status) of the requests served, newest last (bounded: `mlcp local serve` runs for days)
@@ -281,7 +281,7 @@ class LocalApi:
             headers=headers,
             body=body,
             caller=caller,
-            now=self.clock() if self.clock is not None else None,
+            now=self.clock(),
         )
         response, error = self.invoke(event)
         if error is not None or not isinstance(response, dict) or "statusCode" not in response:
