@@ -516,3 +516,28 @@ def test_eks_access_denied_is_the_same_403_when_the_scope_is_not_in_the_settings
         assert "ScalingNodegroupArns" in body["message"]
         assert "not authorized" not in body["message"]  # EKS's own text stays in the logs
     assert cloud.sfn.list_executions(stateMachineArn=SCALING_MACHINE_ARN)["executions"] == []
+
+
+def test_a_manual_action_is_timed_by_api_gateways_request_time(api: ModuleType, cloud: Cloud) -> None:
+    """GIVEN a request API Gateway received at requestTimeEpoch (the local cloud's API stamps it with its simulated
+    clock, days ahead of the wall clock) THEN the manual trigger carries that time, as an alarm event carries the
+    alarm's, so cooldowns and "last out/in" compare like with like; without it, the controller's clock."""
+    received = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+    event = proxy_event(
+        "POST",
+        "/scaling/ml-inference/gpu-a/actions",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"desired": 4}),
+        now=received,
+    )
+    response = api.lambda_handler(event, FakeLambdaContext())
+    assert response["statusCode"] == 202, response["body"]
+    sent = sent_input(cloud, json.loads(response["body"])["execution_arn"])
+    assert sent["at"] == "2027-01-15T08:00:00+00:00"
+
+    del event["requestContext"]["requestTimeEpoch"]
+    event["requestContext"]["requestId"] = event["requestContext"]["extendedRequestId"] = "another-request"
+    response = api.lambda_handler(event, FakeLambdaContext())
+    assert response["statusCode"] == 202, response["body"]
+    sent = sent_input(cloud, json.loads(response["body"])["execution_arn"])
+    assert not sent["at"].startswith("2027-01-15")

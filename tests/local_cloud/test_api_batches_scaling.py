@@ -4,6 +4,7 @@ the scaling controller (nodegroup_scaling: decide -> UpdateNodegroupConfig -> re
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -97,11 +98,18 @@ def test_a_manual_scaling_action_resizes_the_node_group_through_the_controller(
     cloud, api = served
     before = {e["executionArn"] for e in cloud.executions()}
 
+    sim_before = cloud.clock.now()
     code, out, err = mlcp(
         api, capsys, "scaling", "set", CLUSTER, "gpu-a", "--desired", "30", "--reason", "load test", "--json"
     )
+    sim_after = cloud.clock.now()
     assert code == 0, err
     accepted = json.loads(out)
+    # The manual trigger is timed on the simulated clock (API Gateway's requestTimeEpoch, stamped by the local API),
+    # like the alarm events: hours ahead of the wall clock at speed 5000, so no wall-clock time fits in between.
+    sent = json.loads(cloud.client("stepfunctions").describe_execution(executionArn=accepted["execution_arn"])["input"])
+    at = dt.datetime.fromisoformat(sent["at"])
+    assert sim_before - dt.timedelta(milliseconds=1) <= at <= sim_after, (sim_before, at, sim_after)
     executions = [e for e in cloud.settle_scaling() if e["executionArn"] not in before]
 
     assert [e["executionArn"] for e in executions] == [accepted["execution_arn"]]

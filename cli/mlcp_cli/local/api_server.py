@@ -107,7 +107,8 @@ def serve_api(cloud: Any, port: int = 0, function: str = "ApiFunction", api: str
     routes = deployed_routes(cloud.client("apigateway"), cloud.stack.physical[api])
     invoke = lambda_invoker(cloud.client("lambda"), cloud.stack.physical[function])
     authorize = iam_authorizer(cloud.region, ACCOUNT, cloud.stack.physical[api]) if cloud.iam is not None else None
-    return LocalApi(routes, invoke, port=port, authorize=authorize).start()
+    # requestTimeEpoch on the simulated clock: a manual scaling change is timed like the alarm events and schedules.
+    return LocalApi(routes, invoke, port=port, authorize=authorize, clock=lambda: cloud.clock.now().timestamp()).start()
 
 
 def proxy_event(
@@ -121,8 +122,10 @@ def proxy_event(
     body: str | bytes | None = None,
     caller: str = LOCAL_CALLER,
     request_id: str | None = None,
+    now: float | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST API proxy integration event (payload format 1.0) with an IAM-authenticated identity."""
+    """An API Gateway REST API proxy integration event (payload format 1.0) with an IAM-authenticated identity,
+    received at ``now`` (seconds since the epoch; default the wall clock)."""
     headers = dict(headers or {})
     raw = body.encode() if isinstance(body, str) else body
     is_base64 = False
@@ -134,7 +137,7 @@ def proxy_event(
             text, is_base64 = base64.b64encode(raw).decode(), True
     multi_query = parse_qs(query, keep_blank_values=True) if query else {}
     request_id = request_id or str(uuid.uuid4())
-    now = time.time()
+    now = time.time() if now is None else now
     return {
         "resource": resource or path,
         "path": path,
@@ -189,8 +192,11 @@ class LocalApi:
         port: int = 0,
         host: str = "127.0.0.1",
         authorize: Authorize | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.routes = routes
+        self.clock = clock or time.time  # the request time (epoch seconds): the wall clock unless given
         self.invoke = invoke
         self.authorize = authorize
         # (method, path, status) of the requests served, newest last (bounded: `mlcp local serve` runs for days)
@@ -275,6 +281,7 @@ class LocalApi:
             headers=headers,
             body=body,
             caller=caller,
+            now=self.clock(),
         )
         response, error = self.invoke(event)
         if error is not None or not isinstance(response, dict) or "statusCode" not in response:

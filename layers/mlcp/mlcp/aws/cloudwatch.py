@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mlcp.aws.clients import client
+from mlcp.scaling.decide import sustained_level
 
 # DescribeAlarms takes at most 100 AlarmNames per call (botocore's service model, AlarmNames "max": 100;
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html).
@@ -24,9 +25,10 @@ class CloudWatchAlarms:
         return self._cloudwatch
 
     def describe_alarms(self, names: Iterable[str], values_for: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
-        """{alarm name: {"state": StateValue, "since": StateUpdatedTimestamp[, "value": latest data point]}} of the
+        """{alarm name: {"state": StateValue, "since": StateUpdatedTimestamp[, "value": ..., "level": ...]}} of the
         named metric and composite alarms that exist (an unknown name is absent), in batches of 100 names, following
-        NextToken; for the alarms in ``values_for`` also their metric's latest data point (GetMetricData)."""
+        NextToken; for the alarms in ``values_for`` also their metric's latest data point ("value") and the level
+        their evaluation range held ("level", GetMetricData, :func:`mlcp.scaling.decide.sustained_level`)."""
         tracked = set(values_for)
         wanted = sorted(set(names))
         found: dict[str, dict[str, Any]] = {}
@@ -42,12 +44,14 @@ class CloudWatchAlarms:
                         "since": alarm.get("StateUpdatedTimestamp"),
                     }
                     if alarm["AlarmName"] in tracked and alarm.get("MetricName"):
-                        found[alarm["AlarmName"]]["value"] = self._latest(alarm)
+                        found[alarm["AlarmName"]].update(self._recent(alarm))
         return found
 
-    def _latest(self, alarm: dict[str, Any]) -> float | None:
-        """The newest data point of a single-metric alarm's metric over its last three periods (None: no data)."""
+    def _recent(self, alarm: dict[str, Any]) -> dict[str, float | None]:
+        """{"value": the newest data point, "level": the level of the last EvaluationPeriods data points} of a
+        single-metric alarm's metric (None: no data), read over EvaluationPeriods + 2 periods (a late point)."""
         period = int(alarm.get("Period") or 60)
+        periods = int(alarm.get("EvaluationPeriods") or 1)
         end = dt.datetime.now(dt.UTC)
         response = self.cloudwatch.get_metric_data(
             MetricDataQueries=[
@@ -64,9 +68,13 @@ class CloudWatchAlarms:
                     },
                 }
             ],
-            StartTime=end - dt.timedelta(seconds=3 * period),
+            StartTime=end - dt.timedelta(seconds=(periods + 2) * period),
             EndTime=end,
             ScanBy="TimestampDescending",
         )
-        values = (response.get("MetricDataResults") or [{}])[0].get("Values") or []
-        return float(values[0]) if values else None
+        values = [float(v) for v in (response.get("MetricDataResults") or [{}])[0].get("Values") or []][:periods]
+        needed = int(alarm.get("DatapointsToAlarm") or periods)
+        return {
+            "value": values[0] if values else None,
+            "level": sustained_level(values, needed, str(alarm.get("ComparisonOperator") or "")),
+        }

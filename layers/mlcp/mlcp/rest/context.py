@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -67,3 +68,13 @@ def caller(router: Router) -> str:
 def request_id(router: Router) -> str:
     context: dict[str, Any] = router.current_event.get("requestContext") or {}
     return str(context.get("requestId") or context.get("extendedRequestId") or "")
+
+
+def request_time(router: Router) -> dt.datetime | None:
+    """When API Gateway received the request (``requestContext.requestTimeEpoch``, milliseconds since the epoch;
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html); None
+    without it. The local cloud's API stamps it with its simulated clock, as the alarm events and schedules are."""
+    epoch = (router.current_event.get("requestContext") or {}).get("requestTimeEpoch")
+    if isinstance(epoch, bool) or not isinstance(epoch, int | float):
+        return None
+    return dt.datetime.fromtimestamp(epoch / 1000.0, dt.UTC)

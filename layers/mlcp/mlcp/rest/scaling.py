@@ -78,6 +78,7 @@ def scaling_action(
         idempotency_key=idempotency_key,
         request_id=context.request_id(router),
         scaling=context.scaling(router),
+        requested_at=context.request_time(router),
     )
     return Response(
         status_code=202,

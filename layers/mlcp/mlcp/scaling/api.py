@@ -142,11 +142,13 @@ def scaling_action(
     idempotency_key: str | None,
     request_id: str,
     scaling: ScalingApi,
+    requested_at: dt.datetime | None = None,
 ) -> ScalingActionResponse:
     """POST /scaling/{cluster}/{nodegroup}/actions: start nodegroup_scaling with a manual trigger, so the change
     goes through the controller (decide: clamp to the policy, take the lease; the decisions table; the update
     loop; record). Refused up front (409) while an update is in flight; decide re-checks under the lease; a node
-    group outside ScalingNodegroupArns: NodegroupNotGranted (403)."""
+    group outside ScalingNodegroupArns: NodegroupNotGranted (403). The trigger's time is ``requested_at`` (API
+    Gateway's request time), else the controller's clock."""
     errors = _action_errors(request)
     if errors:
         raise InputInvalid("request body", errors)
@@ -166,7 +168,7 @@ def scaling_action(
     status = str(described.get("status", "ACTIVE"))
     if status in BUSY_STATUSES:  # DEGRADED and the *_FAILED statuses take an update (EKS's own rule)
         raise Conflict(f"node group {nodegroup!r} is {status}: EKS takes no update until it is done; retry later")
-    now = controller.clock()
+    now = requested_at or controller.clock()
     state_item = controller.state.get_state(key)
     state = ControllerState.model_validate(state_item) if state_item else ControllerState(policy=key)
     if state.lease is not None and state.lease.expires_at > now:

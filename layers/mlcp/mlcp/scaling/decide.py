@@ -9,7 +9,7 @@ apply.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -74,6 +74,22 @@ def split(total: int, weights: list[int]) -> list[int]:
     for i in order[: total - sum(shares)]:
         shares[i] += 1
     return shares
+
+
+def sustained_level(points: Sequence[float], datapoints_to_alarm: int, comparison: str) -> float | None:
+    """The level an alarm's evaluation range held, for sizing a tracking step: with M = ``datapoints_to_alarm``, the
+    M-th highest of the range's data points for a GreaterThan alarm (at least M points were at or above it), the
+    M-th lowest for a LessThan alarm (at least M were at or below it); the least extreme one when the range has fewer
+    than M points; None without points. So a 3-of-3 scale-out alarm is sized from the lowest of its 3 points and a
+    13-of-13 scale-in alarm from the highest of its 13: the step follows what the whole range sustained, not one
+    noisy minute. AWS target tracking is likewise conservative on scale-in: it removes capacity only once demand is
+    no longer at its earlier high level (how target tracking works, "Note that a target tracking scaling policy is
+    more aggressive in adding capacity ...",
+    https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html)."""
+    if not points:
+        return None
+    ordered = sorted(points, reverse=comparison.startswith("Greater"))
+    return ordered[min(max(1, datapoints_to_alarm), len(ordered)) - 1]
 
 
 def _newest(known: AlarmMemory | None, state: str, since: dt.datetime | None) -> AlarmMemory | None:
@@ -227,7 +243,7 @@ def _decide_alarms(  # noqa: PLR0917 - decide's locals, passed on
     """The alarm- and schedule-driven step (not blocked, not manual)."""
     floor, ceiling = bounds(policy, now)
     in_alarm = _in_alarm(state.alarms, alarms)
-    values = {name: r.value for name, r in (alarms or {}).items()}
+    values = {name: r.value if r.level is None else r.level for name, r in (alarms or {}).items()}
     direction, target, why = _aim(policy, in_alarm, values, capacity, floor=floor, ceiling=ceiling, now=now)
     if target == capacity:
         limit = "ceiling" if direction == "out" else "floor" if direction == "in" else "bounds"

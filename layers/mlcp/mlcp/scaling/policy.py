@@ -69,7 +69,8 @@ class _Step(_Strict):
 class ScaleOutRule(_Step):
     """While ``alarm`` is in ALARM: add N nodes, add P % (at least one node), set the capacity to N, or track a
     target: scale to the capacity that brings the alarm's metric back to ``track`` (``ceil(capacity * value /
-    track)``, the metric's latest data point; AWS target tracking's rule, for a utilisation-like metric)."""
+    track)``, AWS target tracking's rule, for a utilisation-like metric; value: the level the alarm's evaluation
+    range held, :func:`mlcp.scaling.decide.sustained_level`, else the metric's latest data point)."""
 
     add: Annotated[int | None, Field(ge=1, le=1000)] = None
     add_percent: Annotated[float | None, Field(gt=0, le=1000)] = None
@@ -410,6 +411,9 @@ class AlarmReading(_Strict):
     state: Literal["OK", "ALARM", "INSUFFICIENT_DATA", "MISSING"]
     since: dt.datetime | None = None
     value: Annotated[float | None, Field(description="The metric's latest data point (tracking rules).")] = None
+    level: Annotated[
+        float | None, Field(description="The level its evaluation range held (mlcp.scaling.decide.sustained_level).")
+    ] = None
 
 
 class Lease(_Strict):

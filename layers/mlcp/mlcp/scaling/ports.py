@@ -17,7 +17,8 @@ class Nodegroups(Protocol):
 class AlarmStates(Protocol):
     def describe_alarms(self, names: Iterable[str], values_for: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
         """CloudWatch DescribeAlarms: {name: {"state": StateValue, "since": StateUpdatedTimestamp}} of the alarms
-        that exist (an unknown name is absent); with "value", the metric's latest data point, for ``values_for``."""
+        that exist (an unknown name is absent); with "value", the metric's latest data point, and "level", what its
+        evaluation range held (mlcp.scaling.decide.sustained_level), for ``values_for``."""
         ...
 
 

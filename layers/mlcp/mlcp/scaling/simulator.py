@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlcp.errors import FieldError, InputInvalid
-from mlcp.scaling.decide import bounds, complete, decide, split
+from mlcp.scaling.decide import bounds, complete, decide, split, sustained_level
 from mlcp.scaling.policy import (
     FROM_ZERO_METRICS,
     AlarmDefinition,
@@ -65,6 +65,9 @@ class SimConfig:
     start: dt.datetime = DEFAULT_START
     initial_nodes: int | None = None  # default: the policy's floor at the start
     chaos: Chaos | None = None  # None: every alarm event delivered once, at once, in order
+    # False: DescribeAlarms gives no evaluation-range level, so tracking steps are sized from the latest data point
+    # (the controller before 2026-11-30; the bench's AWS-style target tracking)
+    range_levels: bool = True
 
 
 @dataclass
@@ -183,6 +186,11 @@ class AlarmModel:
             return "OK" if not all(flags) else "ALARM" if missing == "missing" else self.state
         return "OK"
 
+    def level(self) -> float | None:
+        """The level of the evaluation range's data points (:func:`~mlcp.scaling.decide.sustained_level`)."""
+        points = [p for p in self.points[-self.d.evaluation_periods :] if p is not None]
+        return sustained_level(points, self.d.datapoints_to_alarm, self.d.comparison)
+
     def close_period(self, at: dt.datetime) -> str | None:
         """Close one period's data point and evaluate; return the new state on a change."""
         self.points.append(sum(self.samples) / len(self.samples) if self.samples else None)
@@ -270,6 +278,7 @@ class _Replay:
                     "state": a.state,
                     "since": a.since,
                     "value": next((p for p in reversed(a.points) if p is not None), None),
+                    "level": a.level() if self.cfg.range_levels else None,
                 }
             )
             for a in self.alarms
