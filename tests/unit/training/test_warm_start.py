@@ -13,7 +13,7 @@ from mlcp.errors import SpecInvalid
 from mlcp.training import tuning, warm_start
 from mlcp.training.preflight import preflight_spec, requests, sample_run
 from mlcp.training.tuning_spec import WarmStartType
-from tests.unit.builders import make_run, make_spec, spec_data
+from tests.unit.builders import asl_parameter_keys, make_run, make_spec, spec_data
 
 CHECKER = ServiceModels()
 
@@ -241,3 +241,12 @@ def test_a_run_is_never_its_own_parent() -> None:
     explicit = make_run(warm_data({"type": "TransferLearning", "from": [run.run_id]}), run_id=run.run_id)
     plan = warm_start.plan(explicit, runs, runs)  # type: ignore[arg-type]
     assert plan is not None and plan.cold_reason == f"no usable parent: run {run.run_id} is this run"
+
+
+def test_the_warm_start_task_passes_every_key_of_the_warm_request() -> None:
+    """The state machine's warm-start task lists exactly the request's keys (Parameters cannot pass an optional
+    one: the Choice "Warm Start?" picks this task only when build_tuning sent WarmStartConfig)."""
+    run = make_run(warm_data({"type": "TransferLearning"}))
+    plan = warm_start.WarmStartPlan(type=WarmStartType.TRANSFER_LEARNING, parents=["churn-v1-hpo"])
+    assert set(tuning.tuning_request(run, plan.config())) == asl_parameter_keys("Tune Hyperparameters (Warm Start)")
+    assert set(tuning.tuning_request(run)) == asl_parameter_keys("Tune Hyperparameters")

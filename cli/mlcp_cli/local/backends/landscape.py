@@ -10,10 +10,10 @@ along its range (log scale for ``Logarithmic``), gets a centre ``c`` ∈ [0.25, 
 down with ``q``, all others go up). Values are rounded to 6 decimals; the same hyperparameters always score the
 same. A training job outside any tuning job scores ``q`` from a hash of its hyperparameters.
 
-The training data move the landscape a little: given ``data`` (the channels' S3 URIs, so one dataset version),
-every centre shifts by up to ±0.08 in ``u``, seeded by the data. Successive dataset versions of one spec thus peak
-at nearby but different places, as retraining on new data does: an earlier version's best hyperparameters are a
-good start, not the answer (what warm start with ``TransferLearning`` is for).
+The training data move the landscape a little: given ``data`` (the channels' S3 key prefixes, so one dataset
+version), every centre shifts by up to ±0.08 in ``u``, seeded by the data. Successive dataset versions of one spec
+thus peak at nearby but different places, as retraining on new data does: an earlier version's best
+hyperparameters are a good start, not the answer (what warm start with ``TransferLearning`` is for).
 
 A model's payload is ``32 KiB + 224 KiB * complexity``; complexity is the mean position in their ranges of the
 capacity hyperparameters (depth, layers, units, rounds, trees, …), or of all numeric ones.

@@ -63,7 +63,7 @@ class TuningRequest:
             },
             sort_keys=True,
         )
-        data = json.dumps(sorted(_s3_uri(c) for c in self.definition.get("InputDataConfig") or []))
+        data = json.dumps(sorted(_s3_key(c) for c in self.definition.get("InputDataConfig") or []))
         return Landscape(seed, self.params, self.objective, self.objective_type != "Minimize", data)
 
     def grid(self) -> list[dict[str, str]] | None:
@@ -95,8 +95,10 @@ class TuningRequest:
         return f"seed:{seed}" if seed is not None else f"name:{self.name}"
 
 
-def _s3_uri(channel: Mapping[str, Any]) -> str:
-    return str(((channel.get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri"))
+def _s3_key(channel: Mapping[str, Any]) -> str:
+    """The channel's S3 key prefix: the data, whichever bucket holds it (two local clouds name theirs apart)."""
+    uri = str(((channel.get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri"))
+    return uri.removeprefix("s3://").partition("/")[2]
 
 
 def _definition(p: Mapping[str, Any]) -> dict[str, Any]:
