@@ -16,7 +16,7 @@ from mlcp_cli.local.backends.landscape import Landscape, parse_ranges
 from tests.local_cloud.backends.support import MIXED_RANGES, ManualClock, finished_tuning, trials_of, tuning_job
 
 
-def warm(parents: list[str], kind: str = "TransferLearning") -> dict[str, Any]:
+def warm(parents: list[str], kind: str = "TransferLearning") -> Any:  # boto3's TypedDict
     return {
         "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": p} for p in parents],
         "WarmStartType": kind,

@@ -128,7 +128,8 @@ def test_another_objective_metric_is_refused() -> None:
         t["objective"] = {"metric": "train:loss", "type": "Minimize"}
 
     problem = warm_start.stage_problem(stage(BASE), stage(changed(change)), WarmStartType.TRANSFER_LEARNING)
-    assert problem is not None and "objective metric is 'train:loss'" in problem
+    assert problem is not None
+    assert "objective metric is 'train:loss'" in problem
 
 
 def test_a_static_hyperparameter_made_tunable_keeps_the_count() -> None:
@@ -163,7 +164,8 @@ def test_more_than_ten_static_changes_are_refused() -> None:
         is None
     )
     problem = warm_start.stage_problem(stage(changed(new)), stage(changed(parent)), WarmStartType.TRANSFER_LEARNING)
-    assert problem is not None and "11 changes" in problem
+    assert problem is not None
+    assert "11 changes" in problem
 
 
 def test_identical_data_needs_the_same_image_transfer_learning_does_not() -> None:
@@ -173,7 +175,8 @@ def test_identical_data_needs_the_same_image_transfer_learning_does_not() -> Non
     parent = stage(changed(change))
     assert warm_start.stage_problem(stage(BASE), parent, WarmStartType.TRANSFER_LEARNING) is None
     problem = warm_start.stage_problem(stage(BASE), parent, WarmStartType.IDENTICAL_DATA_AND_ALGORITHM)
-    assert problem is not None and "same training image" in problem
+    assert problem is not None
+    assert "same training image" in problem
 
 
 # --- choosing the parents (in-memory run store) -------------------------------------------------------------------
@@ -223,12 +226,15 @@ def test_unusable_runs_are_skipped_for_older_usable_ones() -> None:
     bad["tuning"]["objective"] = {"metric": "train:loss", "type": "Minimize"}
     runs = Runs([parent_record("churn-01", 1), parent_record("churn-02", 2, bad)])
     plan = warm_start.plan(make_run(BASE), runs, runs)  # type: ignore[arg-type]
-    assert plan is not None and plan.parent_runs == ["churn-01"] and plan.cold_reason is None
+    assert plan is not None
+    assert plan.parent_runs == ["churn-01"]
+    assert plan.cold_reason is None
 
 
 def test_without_a_run_index_last_successful_starts_cold() -> None:
     plan = warm_start.plan(make_run(BASE), Runs([]), None)  # type: ignore[arg-type]
-    assert plan is not None and plan.config() is None
+    assert plan is not None
+    assert plan.config() is None
     assert plan.cold_reason == "this deployment cannot list the pipeline's runs"
     assert plan.detail() == "started cold: this deployment cannot list the pipeline's runs"
 
@@ -237,10 +243,12 @@ def test_a_run_is_never_its_own_parent() -> None:
     run = make_run(warm_data({"type": "TransferLearning", "from": ["self"]}), run_id="churn-2026-11-27-4ff98e78fd")
     runs = Runs([parent_record(run.run_id, 27)])
     plan = warm_start.plan(run, runs, runs)  # type: ignore[arg-type]
-    assert plan is not None and plan.cold_reason == "no usable parent: run self does not exist"
+    assert plan is not None
+    assert plan.cold_reason == "no usable parent: run self does not exist"
     explicit = make_run(warm_data({"type": "TransferLearning", "from": [run.run_id]}), run_id=run.run_id)
     plan = warm_start.plan(explicit, runs, runs)  # type: ignore[arg-type]
-    assert plan is not None and plan.cold_reason == f"no usable parent: run {run.run_id} is this run"
+    assert plan is not None
+    assert plan.cold_reason == f"no usable parent: run {run.run_id} is this run"
 
 
 def test_the_warm_start_task_passes_every_key_of_the_warm_request() -> None:

@@ -74,12 +74,14 @@ def _parent_problem(name: str, fake: Any, warm_type: str, config: Mapping[str, A
             f"The total number of static and tunable hyperparameters must be the same as in parent hyperparameter "
             f"tuning job {name}."
         )
-    if warm_type == "IdenticalDataAndAlgorithm":
-        if _image(_definition(fake)) != _image(definition) or _data(_definition(fake)) != _data(definition):
-            return (
-                f"Parent hyperparameter tuning job {name} used other input data or another training image: "
-                "IdenticalDataAndAlgorithm needs the same."
-            )
+    parent = _definition(fake)
+    if warm_type == "IdenticalDataAndAlgorithm" and (
+        _image(parent) != _image(definition) or _data(parent) != _data(definition)
+    ):
+        return (
+            f"Parent hyperparameter tuning job {name} used other input data or another training image: "
+            "IdenticalDataAndAlgorithm needs the same."
+        )
     return None
 
 
@@ -100,7 +102,8 @@ def check(
         )
     warm_type = str(warm.get("WarmStartType"))
     if warm_type not in TYPES:
-        raise _constraint(warm_type, "warmStartConfig.warmStartType", f"Member must satisfy enum value set: {list(TYPES)}")
+        enum = f"Member must satisfy enum value set: {list(TYPES)}"
+        raise _constraint(warm_type, "warmStartConfig.warmStartType", enum)
     for name in parents:
         fake = backend.hyper_parameter_tuning_jobs.get(name)
         if fake is None:

@@ -89,8 +89,9 @@ def _static_changes(new: TuningStage, parent: TuningStage) -> int:
     for name in new.static_hyperparameters:
         if name in _kinds(parent):
             changes += values.get(name, 1)
-        elif name in parent.static_hyperparameters and parent.static_hyperparameters[name] != (
-            new.static_hyperparameters[name]
+        elif (
+            name in parent.static_hyperparameters
+            and parent.static_hyperparameters[name] != (new.static_hyperparameters[name])
         ):
             changes += 2
     return changes
