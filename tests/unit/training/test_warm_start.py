@@ -11,6 +11,7 @@ import pytest
 from mlcp.aws.service_models import ServiceModels
 from mlcp.errors import SpecInvalid
 from mlcp.training import tuning, warm_start
+from mlcp.training.api_models import RunView
 from mlcp.training.preflight import preflight_spec, requests, sample_run
 from mlcp.training.tuning_spec import WarmStartType
 from tests.unit.builders import asl_parameter_keys, make_run, make_spec, spec_data
@@ -258,3 +259,18 @@ def test_the_warm_start_task_passes_every_key_of_the_warm_request() -> None:
     plan = warm_start.WarmStartPlan(type=WarmStartType.TRANSFER_LEARNING, parents=["churn-v1-hpo"])
     assert set(tuning.tuning_request(run, plan.config())) == asl_parameter_keys("Tune Hyperparameters (Warm Start)")
     assert set(tuning.tuning_request(run)) == asl_parameter_keys("Tune Hyperparameters")
+
+
+def test_the_api_returns_the_run_records_warm_start() -> None:
+    """GET /pipelines/{name}/runs/{run_id} (RunView drops unknown fields): warm_start is one of its fields."""
+    record = parent_record("churn-02", 2)
+    record["warm_start"] = warm_start.WarmStartPlan(
+        type=WarmStartType.TRANSFER_LEARNING, cold_reason="pipeline churn has no earlier SUCCEEDED run"
+    ).record()
+    view = RunView.model_validate(record).model_dump(mode="json")
+    assert view["warm_start"] == {
+        "type": "TransferLearning",
+        "parents": [],
+        "parent_runs": [],
+        "cold_reason": "pipeline churn has no earlier SUCCEEDED run",
+    }
