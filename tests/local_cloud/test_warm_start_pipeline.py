@@ -34,7 +34,11 @@ def test_the_second_version_warm_starts_from_the_first(cloud: LocalCloud) -> Non
     assert "Tune Hyperparameters (Warm Start)" in states_entered(cloud, two["execution_arn"])
     assert "Tune Hyperparameters (Warm Start)" not in states_entered(cloud, one["execution_arn"])
     # the parent's best trial, re-tried first on the new data, beats the cold first trial of the same seed
-    assert trial_objectives(cloud, two["best"]["tuning_job_name"])[0] > trial_objectives(cloud, parent_job)[0]
+    warm_first = trial_objectives(cloud, two["best"]["tuning_job_name"])[0]
+    cold_first = trial_objectives(cloud, parent_job)[0]
+    assert warm_first is not None
+    assert cold_first is not None
+    assert warm_first > cold_first
 
 
 def test_without_warm_start_no_run_records_one(cloud: LocalCloud) -> None:
