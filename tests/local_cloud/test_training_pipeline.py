@@ -21,6 +21,7 @@ HAPPY_STATES = [
     "Augment Requested?",
     "Augment Data",
     "Build Tuning Request",
+    "Warm Start?",
     "Tune Hyperparameters",
     "Select Best Model",
     "Build Compression Request",

@@ -338,3 +338,19 @@ def test_the_api_reads_the_trials_of_tuning_jobs_only(action: str) -> None:
     assert not allowed(role, action, f"{own}:training-job/churn-v1-api-0a1b-3c4d5e6f-hpo-001-0a1b2c3d")
     for write in ("sagemaker:CreateHyperParameterTuningJob", "sagemaker:StopHyperParameterTuningJob"):
         assert not allowed(role, write, f"{own}:hyper-parameter-tuning-job/churn-v1-api-0a1b-3c4d5e6f-hpo")
+
+
+def test_warm_start_parents_stay_within_the_stacks_own_tuning_jobs() -> None:
+    """WarmStartConfig names parent tuning jobs of this account and region (the pipeline's earlier runs): the
+    training state machine may create and describe those and no other account's; build_tuning finds the parents in
+    the runs table (Query on its by_pipeline index) and calls no SageMaker API."""
+    machine = _transformed()["TrainingPipelineRole"]
+    parent = "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/churn-2026-11-20-ab-1a2b3c4d-hpo"
+    assert allowed(machine, "sagemaker:CreateHyperParameterTuningJob", parent)
+    assert allowed(machine, "sagemaker:DescribeHyperParameterTuningJob", parent)
+    elsewhere = "arn:aws:sagemaker:us-west-2:210987654321:hyper-parameter-tuning-job/churn-2026-11-20-ab-1a2b3c4d-hpo"
+    assert not allowed(machine, "sagemaker:DescribeHyperParameterTuningJob", elsewhere)
+    build = _transformed()["BuildTuningFunctionRole"]
+    index = "arn:aws:dynamodb:us-east-1:123456789012:table/${tableName}/index/by_pipeline"  # SAM's Sub, unresolved
+    assert allowed(build, "dynamodb:Query", index)
+    assert not allowed(build, "sagemaker:DescribeHyperParameterTuningJob", parent)

@@ -118,7 +118,12 @@ def test_optimised_sagemaker_tasks_retry_what_aws_raises() -> None:
     """connect-sagemaker: the generic error is retried a few times; a quota (ResourceLimitExceeded) is waited out."""
     states = _states(_load(STATEMACHINES / "training_pipeline.asl.json"))
     sync = [n for n, s in states.items() if s.get("Resource", "").startswith("arn:aws:states:::sagemaker:")]
-    assert sorted(sync) == ["Augment Data", "Compress Model", "Tune Hyperparameters"]
+    assert sorted(sync) == [
+        "Augment Data",
+        "Compress Model",
+        "Tune Hyperparameters",
+        "Tune Hyperparameters (Warm Start)",
+    ]
     for name in sync:
         rules = {e: rule for rule in states[name]["Retry"] for e in rule["ErrorEquals"]}
         generic = rules["SageMaker.AmazonSageMakerException"]
@@ -204,6 +209,22 @@ def test_the_recorder_hears_every_state_machine() -> None:
 def test_sagemaker_jobs_use_sync_integrations_and_neo_a_bounded_loop() -> None:
     states = _states(_load(STATEMACHINES / "training_pipeline.asl.json"))
     assert states["Tune Hyperparameters"]["Resource"].endswith("createHyperParameterTuningJob.sync")
+    warm = states["Tune Hyperparameters (Warm Start)"]
+    assert warm["Resource"] == states["Tune Hyperparameters"]["Resource"]
+    assert warm["Parameters"] == {
+        **states["Tune Hyperparameters"]["Parameters"],
+        "WarmStartConfig.$": "$.tuning.WarmStartConfig",
+    }
+    assert {k: v for k, v in warm.items() if k not in ("Parameters", "Comment")} == {
+        k: v for k, v in states["Tune Hyperparameters"].items() if k not in ("Parameters", "Comment")
+    }
+    [choice] = states["Warm Start?"]["Choices"]
+    assert choice == {
+        "Variable": "$.tuning.WarmStartConfig",
+        "IsPresent": True,
+        "Next": "Tune Hyperparameters (Warm Start)",
+    }
+    assert states["Warm Start?"]["Default"] == "Tune Hyperparameters"
     assert states["Compress Model"]["Resource"].endswith("createTrainingJob.sync")
     assert states["Augment Data"]["Resource"].endswith("createProcessingJob.sync")
     choices = states["Compilation Done?"]["Choices"]

@@ -26,7 +26,13 @@ STAGES = ("validate", "augment", "tune", "compress", "gate", "register")
 STAGE_STATES = {
     "validate": ("Validate Spec",),
     "augment": ("Augment Data",),
-    "tune": ("Build Tuning Request", "Tune Hyperparameters", "Select Best Model"),
+    "tune": (
+        "Build Tuning Request",
+        "Warm Start?",
+        "Tune Hyperparameters",
+        "Tune Hyperparameters (Warm Start)",
+        "Select Best Model",
+    ),
     "compress": (
         "Build Compression Request",
         "Compress Model",

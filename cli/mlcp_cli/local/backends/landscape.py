@@ -10,6 +10,11 @@ along its range (log scale for ``Logarithmic``), gets a centre ``c`` ∈ [0.25, 
 down with ``q``, all others go up). Values are rounded to 6 decimals; the same hyperparameters always score the
 same. A training job outside any tuning job scores ``q`` from a hash of its hyperparameters.
 
+The training data move the landscape a little: given ``data`` (the channels' S3 key prefixes, so one dataset
+version), every centre shifts by up to ±0.08 in ``u``, seeded by the data. Successive dataset versions of one spec
+thus peak at nearby but different places, as retraining on new data does: an earlier version's best
+hyperparameters are a good start, not the answer (what warm start with ``TransferLearning`` is for).
+
 A model's payload is ``32 KiB + 224 KiB * complexity``; complexity is the mean position in their ranges of the
 capacity hyperparameters (depth, layers, units, rounds, trees, …), or of all numeric ones.
 """
@@ -45,6 +50,7 @@ _CAPACITY_WORDS: Final = (
     "channel",
     "head",
 )
+_DATA_DRIFT: Final = 0.08  # the largest shift of a centre between data sets, in units of the range
 _LOWER_IS_BETTER_WORDS: Final = ("loss", "error", "rmse", "mse", "mae", "mape", "perplexity")
 
 
@@ -147,8 +153,11 @@ def parse_ranges(ranges: Mapping[str, Any]) -> list[Param]:
 class Landscape:
     """The deterministic objective of a tuning request (module docstring)."""
 
-    def __init__(self, seed: str, params: Sequence[Param], objective: str | None, maximize: bool) -> None:
+    def __init__(
+        self, seed: str, params: Sequence[Param], objective: str | None, maximize: bool, data: str | None = None
+    ) -> None:
         self.seed = seed
+        self.data = data
         self.params = list(params)
         self.objective = objective
         self.maximize = maximize
@@ -157,6 +166,8 @@ class Landscape:
         """(weighted squared distance from the parameter's centre, its weight)."""
         u = p.unit(raw) if raw is not None else 0.5
         centre = 0.25 + 0.5 * unit_hash(self.seed, p.name, "centre")
+        if self.data is not None:
+            centre += _DATA_DRIFT * (2 * unit_hash(self.seed, self.data, p.name, "drift") - 1)
         weight = 0.6 + 0.8 * unit_hash(self.seed, p.name, "weight")
         return weight * (u - centre) ** 2, weight
 

@@ -18,6 +18,9 @@ static hyperparameters) are real local processes (:mod:`.script_jobs`): the same
 ``MaxParallelTrainingJobs`` at a time with the strategy's hyperparameters, a slot frees up when a process ends (at its
 real duration from the trial's creation), the objective is the value the script logged, so ``BestTrainingJob`` is
 the really best trial and Bayesian search follows the real objective. Hyperband does not stop them early.
+
+A ``WarmStartConfig`` is checked as SageMaker checks it and its parents' completed trials inform the sampler
+(:mod:`.tuning_warm_start`); DescribeHyperParameterTuningJob returns it as sent (moto keeps it).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any, Final
 from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
 from moto.sagemaker.models import SageMakerModelBackend
 
-from mlcp_cli.local.backends import script_mode
+from mlcp_cli.local.backends import script_mode, tuning_warm_start
 from mlcp_cli.local.backends.landscape import metric_names, payload_bytes
 from mlcp_cli.local.backends.randomness import digest
 from mlcp_cli.local.backends.routing import Handler, moto_original
@@ -71,6 +74,12 @@ class TuningJobs:
             del self._tunings[key]
             return None
         return tuning
+
+    def _refresh(self, backend: SageMakerModelBackend, name: str) -> None:
+        """Bring a local tuning job (a warm-start parent) up to now, so that its status is current."""
+        tuning = self._tuning(backend, name)
+        if tuning is not None:
+            self.advance(tuning, self._settings.clock.seconds())
 
     def settle_all(self, now: float, backend: SageMakerModelBackend | None = None) -> None:
         for tuning in list(self._tunings.values()):
@@ -269,8 +278,14 @@ class TuningJobs:
         self, backend: SageMakerModelBackend, call: Callable[[], Any], p: dict[str, Any]
     ) -> Any:
         request = parse_request(p)  # refused before moto records the job
+        parents: list[str] = []
+        if p.get("warm_start_config"):
+            parents = tuning_warm_start.check(
+                backend, p["warm_start_config"], request.config, request.definition, lambda n: self._refresh(backend, n)
+            )
         arn = call()
         tuning = self._new_tuning(request, backend, p)
+        tuning.prior = tuning_warm_start.prior_trials([self._tuning(backend, name) for name in parents])
         self._tunings[(backend.account_id, backend.region_name, tuning.name)] = tuning
         self.advance(tuning, tuning.created)
         return arn

@@ -210,6 +210,7 @@ class Tuning:
     final_status: str | None = None
     failure: str | None = None
     stop_requested: float | None = None
+    prior: list[Trial] = field(default_factory=list)  # the warm-start parents' completed trials (oldest first)
 
     @property
     def maximize(self) -> bool:

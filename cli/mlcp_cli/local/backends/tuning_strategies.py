@@ -3,7 +3,9 @@
 ``Grid`` launches every combination of the categorical ranges exactly once (AWS: categorical ranges only);
 ``Random`` draws trial ``i`` from a generator seeded by ``RandomSeed`` (or the job name) and ``i``, so a seed
 reproduces the trials; ``Bayesian`` draws ``max(3, MaxParallelTrainingJobs)`` random trials, then perturbs the
-incumbent (best trial completed at launch time) with a shrinking Gaussian step (15 % of draws stay random);
+incumbent (best trial completed at launch time) with a shrinking Gaussian step (15 % of draws stay random); with
+warm-start parents (``Tuning.prior``, :mod:`.tuning_warm_start`) it skips the random warm-up and starts from the
+parents' best trial. ``Random`` has no model: its draws are the same with or without parents;
 ``Hyperband`` draws randomly and, once a few trials completed, stops a trial whose quality is below their median at
 ``MinResource / MaxResource`` of its training (status ``Stopped``; it reports the partial objective).
 """
@@ -61,7 +63,8 @@ class TuningRequest:
             },
             sort_keys=True,
         )
-        return Landscape(seed, self.params, self.objective, self.objective_type != "Minimize")
+        data = json.dumps(sorted(_s3_key(c) for c in self.definition.get("InputDataConfig") or []))
+        return Landscape(seed, self.params, self.objective, self.objective_type != "Minimize", data)
 
     def grid(self) -> list[dict[str, str]] | None:
         """Every combination of the categorical ranges, for ``Grid`` (None for the other strategies)."""
@@ -90,6 +93,12 @@ class TuningRequest:
     def seed(self) -> str:
         seed = self.config.get("RandomSeed")
         return f"seed:{seed}" if seed is not None else f"name:{self.name}"
+
+
+def _s3_key(channel: Mapping[str, Any]) -> str:
+    """The channel's S3 key prefix: the data, whichever bucket holds it (two local clouds name theirs apart)."""
+    uri = str(((channel.get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri"))
+    return uri.removeprefix("s3://").partition("/")[2]
 
 
 def _definition(p: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,6 +133,8 @@ def propose(tuning: Tuning, index: int, at: float) -> dict[str, str]:
     if tuning.grid is not None:
         return dict(tuning.grid[index - 1])
     draw = rng(tuning.seed, index)
+    if tuning.strategy == "Bayesian" and tuning.prior:
+        return _warm(tuning, index, at, draw)
     warmup = max(3, tuning.max_parallel)
     if tuning.strategy != "Bayesian" or index <= warmup or draw.random() < 0.15:
         return {param.name: param.sample(draw) for param in tuning.params}
@@ -133,6 +144,27 @@ def propose(tuning: Tuning, index: int, at: float) -> dict[str, str]:
     incumbent = max(done, key=lambda tr: (tr.quality, -tr.index))
     sigma = max(0.04, 0.25 * 0.8 ** (index - warmup))
     return {param.name: _perturbed(param, incumbent.values[param.name], sigma, draw) for param in tuning.params}
+
+
+def _warm(tuning: Tuning, index: int, at: float, draw: random.Random) -> dict[str, str]:
+    """Bayesian with warm-start parents: no random warm-up; the first trial re-tries the parents' best, later ones
+    step from the best observation so far (the parents' trials and this job's completed ones) with a smaller,
+    shrinking step (10 % of draws stay random)."""
+    observed = [*tuning.prior, *tuning.completed_by(at)]
+    incumbent = max(observed, key=lambda tr: tr.quality)
+    if index > 1 and draw.random() < 0.1:
+        return {param.name: param.sample(draw) for param in tuning.params}
+    sigma = 0.0 if index == 1 else max(0.03, 0.12 * 0.8 ** (index - 1))
+    return {param.name: _near(param, incumbent.values.get(param.name), sigma, draw) for param in tuning.params}
+
+
+def _near(param: Param, raw: str | None, sigma: float, draw: random.Random) -> str:
+    """A value near a parent's ``raw`` (inside this job's range; a value the parent did not tune: a random one)."""
+    if raw is None or (not param.numeric and raw not in param.values):
+        return param.sample(draw)
+    if sigma == 0.0:
+        return param.value(param.unit(raw)) if param.numeric else raw
+    return _perturbed(param, raw, sigma, draw)
 
 
 def _perturbed(param: Param, current: str, sigma: float, draw: random.Random) -> str:

@@ -52,6 +52,17 @@ class Failure(ApiResponse):
     reason: str | None = None
 
 
+class WarmStartView(ApiResponse):
+    """What the run did about ``tuning.warm_start`` (mlcp.training.warm_start.WarmStartPlan.record)."""
+
+    type: str
+    parents: Annotated[list[str], Field(description="Parent tuning jobs, as sent in WarmStartConfig.")] = []
+    parent_runs: Annotated[list[str], Field(description="The runs those tuning jobs belong to.")] = []
+    cold_reason: Annotated[
+        str | None, Field(description="Why the run started cold although its spec asked for warm start.")
+    ] = None
+
+
 class RunView(ApiResponse):
     run_id: str
     pipeline: str
@@ -69,11 +80,8 @@ class RunView(ApiResponse):
     failure: Failure | None = None
     best: dict[str, Any] | None = None
     gate: dict[str, Any] | None = None
+    warm_start: WarmStartView | None = None
     model_package_arn: str | None = None
-    warm_start: Annotated[
-        dict[str, Any] | None,
-        Field(description="The tuning job's warm start: type, parent tuning jobs and runs, or why it started cold."),
-    ] = None
     cost: Annotated[
         dict[str, Any] | None,
         Field(description="What the run's jobs cost: currency, total, per stage, and the price table used."),

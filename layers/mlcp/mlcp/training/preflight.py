@@ -19,7 +19,7 @@ from mlcp.common.ports import RequestChecker
 from mlcp.common.preflight import LIMITS, Findings, Route, StackReach, env_name_problems, env_names_message
 from mlcp.common.preflight import model_findings as _model_findings
 from mlcp.errors import SpecInvalid
-from mlcp.training import compression, gate, script_mode, tuning
+from mlcp.training import compression, gate, script_mode, tuning, warm_start
 from mlcp.training.context import RunContext
 from mlcp.training.payloads import BestModel, DatasetRef, GateResult, RunInput
 from mlcp.training.preparation import prepare_run, processing_request
@@ -72,6 +72,9 @@ _TUNING: list[Route] = [
     (("TrainingJobDefinition", "StoppingCondition", "MaxWaitTimeInSeconds"), "tuning.training.spot.max_wait_seconds"),
     (("TrainingJobDefinition", "Environment"), "tuning.training.environment"),
     (("TrainingJobDefinition", "Environment", "*"), "tuning.training.environment.{}"),
+    (("WarmStartConfig",), "tuning.warm_start"),
+    (("WarmStartConfig", "ParentHyperParameterTuningJobs"), "tuning.warm_start.from"),
+    (("WarmStartConfig", "WarmStartType"), "tuning.warm_start.type"),
 ]
 _COMPRESSION: list[Route] = [
     *_COMMON,
@@ -199,7 +202,9 @@ def requests(run: RunContext) -> list[tuple[str, dict[str, Any], Sequence[Route]
     augment = processing_request(run)
     if augment is not None:
         found.append(("CreateProcessingJob", augment, _augment_routes(run.spec), "augment"))
-    found.append(("CreateHyperParameterTuningJob", tuning.tuning_request(run), _TUNING, "tuning"))
+    warm = warm_start.sample_plan(run)  # max_parents stand-in parents: the request at its largest
+    request = tuning.tuning_request(run, warm.config() if warm is not None else None)
+    found.append(("CreateHyperParameterTuningJob", request, _TUNING, "tuning"))
     plan = compression.compression_plan(run, best, poll_seconds=30, max_polls=10)
     if plan.kind == "neo":
         found.append(("CreateCompilationJob", plan.request, _COMPILATION, "compression"))

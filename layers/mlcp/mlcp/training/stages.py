@@ -25,7 +25,7 @@ from mlcp.errors import (
     PipelineNotFound,
     SpecInvalid,
 )
-from mlcp.training import compression, gate, run_record, triggers, tuning
+from mlcp.training import compression, gate, run_record, triggers, tuning, warm_start
 from mlcp.training.context import RunContext
 from mlcp.training.payloads import (
     BestModel,
@@ -214,15 +214,26 @@ def run_context(ref: RunRef, deps: Deps) -> RunContext:
 
 
 def build_tuning(inp: StageInput, deps: Deps) -> dict[str, Any]:
+    """The CreateHyperParameterTuningJob request; with ``tuning.warm_start``, the parents it resolves (or the
+    reason it starts cold) go on the run record (``warm_start``), the tune stage's detail and the log."""
     run = run_context(inp.run, deps)
     now = deps.clock()
+    plan = warm_start.plan(run, deps.runs, deps.run_index)
     stages: dict[str, dict[str, Any]] = {
-        StageName.TUNE: run_record.stage(StageStatus.RUNNING, now, started=now, job_name=run.names.tuning)
+        StageName.TUNE: run_record.stage(
+            StageStatus.RUNNING,
+            now,
+            started=now,
+            job_name=run.names.tuning,
+            detail=plan.detail() if plan is not None else None,
+        )
     }
     if run.spec.augment is not None:
         stages[StageName.AUGMENT] = run_record.stage(StageStatus.SUCCEEDED, now)
-    update_stages(deps, run.run_id, {}, stages)
-    return tuning.tuning_request(run)
+    update_stages(deps, run.run_id, {"warm_start": plan.record()} if plan is not None else {}, stages)
+    if plan is not None:
+        warm_start.log(run.run_id, plan)
+    return tuning.tuning_request(run, plan.config() if plan is not None else None)
 
 
 def select_best(inp: SelectBestInput, deps: Deps) -> BestModel:

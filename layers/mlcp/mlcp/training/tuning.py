@@ -36,7 +36,9 @@ def parameter_ranges(stage: TuningStage) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def tuning_request(run: RunContext) -> dict[str, Any]:
+def tuning_request(run: RunContext, warm_start: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The CreateHyperParameterTuningJob request of ``run``; ``warm_start``: its ``WarmStartConfig``
+    (mlcp.training.warm_start.WarmStartPlan.config), None for a cold start."""
     stage = run.spec.tuning
     limits: dict[str, int] = {"MaxParallelTrainingJobs": stage.max_parallel_jobs}
     if stage.max_jobs is not None:
@@ -91,12 +93,15 @@ def tuning_request(run: RunContext) -> dict[str, Any]:
         definition["CheckpointConfig"] = {"S3Uri": run.output_prefix + "checkpoints/"}
     if training.environment:
         definition["Environment"] = dict(training.environment)
-    return {
+    request: dict[str, Any] = {
         "HyperParameterTuningJobName": run.names.tuning,
         "HyperParameterTuningJobConfig": config,
         "TrainingJobDefinition": definition,
         "Tags": aws_tags(run.tags),
     }
+    if warm_start is not None:
+        request["WarmStartConfig"] = dict(warm_start)
+    return request
 
 
 def static_hyperparameters(run: RunContext) -> dict[str, str]:

@@ -8,7 +8,7 @@ import math
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, WithJsonSchema, field_validator, model_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from mlcp.common.validation import Rules, duplicates
 from mlcp.training import script_mode
@@ -156,6 +156,55 @@ class Hyperband(SpecModel):
         return self
 
 
+class WarmStartType(StrEnum):
+    """HyperParameterTuningJobWarmStartConfig.WarmStartType (the API's values)."""
+
+    IDENTICAL_DATA_AND_ALGORITHM = "IdenticalDataAndAlgorithm"
+    TRANSFER_LEARNING = "TransferLearning"
+
+
+MAX_PARENT_TUNING_JOBS = 5  # HyperParameterTuningJobWarmStartConfig.ParentHyperParameterTuningJobs: 1..5 items
+# Strategies whose search earlier trials inform: "Hyperparameter tuning uses either Bayesian or random search" (the
+# warm-start guide, https://docs.aws.amazon.com/sagemaker/latest/dg/automatic-model-tuning-warm-start.html). Grid
+# runs every combination whatever came before, Hyperband's brackets start from scratch: mlcp refuses warm start with
+# them (docs/architecture.md, "Warm start").
+WARM_START_STRATEGIES = ("Bayesian", "Random")
+
+
+class WarmStart(SpecModel):
+    """``tuning.warm_start``: earlier runs' tuning jobs as WarmStartConfig parents (mlcp.training.warm_start).
+
+    ``from``: ``last_successful`` (the pipeline's most recent SUCCEEDED runs with a tuning job, newest first, at
+    most ``max_parents``) or a list of run ids of this pipeline (1..5). A run without a usable parent starts cold
+    and records why (run record ``warm_start.cold_reason``)."""
+
+    # "from" is a Python keyword: the field is from_, read and written as "from" (the stored run spec too).
+    model_config = ConfigDict(**SpecModel.model_config, validate_by_name=True, serialize_by_alias=True)
+
+    type: WarmStartType
+    from_: Annotated[
+        Literal["last_successful"]
+        | Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=80)]],
+            Field(min_length=1, max_length=MAX_PARENT_TUNING_JOBS),
+        ],
+        Field(alias="from"),
+    ] = "last_successful"
+    max_parents: Annotated[int, Field(ge=1, le=MAX_PARENT_TUNING_JOBS)] = 1
+
+    @model_validator(mode="after")
+    def _ids(self) -> WarmStart:
+        rules = Rules()
+        if isinstance(self.from_, list):
+            for run_id in duplicates(self.from_):
+                rules.check(False, ("from",), f"run {run_id!r} is listed twice")
+        rules.raise_if_any()
+        return self
+
+    def explicit_runs(self) -> list[str]:
+        return list(self.from_) if isinstance(self.from_, list) else []
+
+
 class Spot(SpecModel):
     enabled: bool = True
     max_wait_seconds: Annotated[int, Field(ge=1, le=MAX_TRAINING_RUNTIME_S)]
@@ -203,6 +252,7 @@ class TuningStage(SpecModel):
     early_stopping: Literal["Off", "Auto"] = "Off"
     random_seed: Annotated[int | None, Field(ge=0)] = None
     hyperband: Hyperband | None = None
+    warm_start: WarmStart | None = None
     training: TrainingResources
 
     @model_validator(mode="after")
@@ -285,6 +335,12 @@ class TuningStage(SpecModel):
                 )
         if self.strategy is Strategy.GRID:
             rules.check(self.random_seed is None, ("random_seed",), "has no effect with the Grid strategy")
+        if self.warm_start is not None:
+            rules.check(
+                self.strategy in WARM_START_STRATEGIES,
+                ("warm_start",),
+                f"warm start informs {' and '.join(WARM_START_STRATEGIES)} search only, not {self.strategy}",
+            )
         rules.raise_if_any()
         return self
 

@@ -29,7 +29,7 @@ from mlcp.training.payloads import (
     StageStatus,
     SuccessInput,
 )
-from mlcp.training.ports import NoticeLedger, PipelineStore, RunStore, SageMaker
+from mlcp.training.ports import NoticeLedger, PipelineStore, RunIndex, RunStore, SageMaker
 from mlcp.training.settings import TrainingSettings
 
 
@@ -47,6 +47,7 @@ class Deps:
     # AWS's request rules (botocore's service models, mlcp.aws.service_models); None: the limits table only
     requests: RequestChecker | None = None
     notices: NoticeLedger | None = None  # the run recorder's exactly-once ledger of failure notices
+    run_index: RunIndex | None = None  # the pipeline's runs, newest first (warm start's last_successful parents)
 
 
 class UseCaseResult(BaseModel):

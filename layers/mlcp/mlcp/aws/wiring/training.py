@@ -18,17 +18,19 @@ from mlcp.training.use_cases import Deps
 
 
 def training_deps_for(settings: TrainingSettings, meter: Meter) -> Deps:
+    runs = DynamoRunStore(settings.runs_table)
     return Deps(
         settings=settings,
         objects=S3ObjectStore(),
         sagemaker=SageMakerAdapter(),
         executions=StepFunctionsExecutions(),
         notifier=SnsNotifier(settings.notification_topic_arn),
-        runs=DynamoRunStore(settings.runs_table),
+        runs=runs,
         pipelines=DynamoPipelineStore(settings.pipelines_table),
         meter=meter,
         requests=ServiceModels(),
         notices=DynamoNoticeLedger(settings.notices_table) if settings.notices_table else None,
+        run_index=runs,
     )
 
 
