@@ -314,13 +314,17 @@ def cmd_batch_get(args: argparse.Namespace) -> int:
                 print(f"retry     mlcp batch start {run.get('profile')} --retry-of {run['run_id']}")
             elif failed:  # every shard failed: the cause is the job (definition, image, role), not one shard
                 print("          every shard failed: fix the cause (--json shows each child's reason), start again")
-        if stats.get("cost"):
-            print(cost_text(stats["cost"]))
+        _print_cost(stats.get("cost"))
         if run.get("error"):
             print(f"error     {run['error']}: {run.get('cause') or ''}")
 
     _print(args, run, human)
     return 0
+
+
+def _print_cost(cost: dict[str, Any] | None) -> None:
+    if cost:
+        print(cost_text(cost))
 
 
 def _ranges(indices: list[int]) -> str:

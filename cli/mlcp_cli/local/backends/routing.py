@@ -181,9 +181,7 @@ def _ensure_patched() -> None:
             _wrap(SageMakerModelBackend, name, _ORIGINALS[name], None)
         for name, names in ADDED_SAGEMAKER.items():
             _add_sagemaker(name, names)
-        SageMakerResponse.create_processing_job = _keep_processing_resources(  # type: ignore[method-assign]
-            SageMakerResponse.create_processing_job
-        )
+        SageMakerResponse.create_processing_job = _keep_processing_resources(SageMakerResponse.create_processing_job)
         for name in WRAPPED_BATCH:
             _ORIGINALS[f"batch.{name}"] = getattr(BatchBackend, name)
             _wrap(BatchBackend, name, _ORIGINALS[f"batch.{name}"], None)
