@@ -123,3 +123,27 @@ def test_batch_plan_checks_the_stacks_batch_scope(capsys: pytest.CaptureFixture[
         "arn:aws:batch:us-east-1:123456789012:compute-environment/mlcp-batch-*",
     ]
     assert main(["batch", "plan", spec, "--items", "1000", "--stack-name", "team-b", *granted]) == 0
+
+
+def test_the_budget_of_the_breast_cancer_example_is_checked_by_validate_and_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The example's budget fits its worst case; the same spec with a lower budget is refused on budget.max_usd in
+    `spec validate` and `spec plan` (the same preflight), and plan prints the worst case."""
+    from mlcp.common.pricing import sagemaker_prices  # noqa: PLC0415
+
+    example = ROOT / "examples" / "pipelines" / "breast-cancer"
+    price = sagemaker_prices().price("us-east-1", "ml.m5.large")
+    assert price is not None
+    worst = 8 * 600 * price / 3600  # augment + 6 trials + compression, 600 s each on one ml.m5.large
+    assert main(["spec", "plan", str(example / "pipeline.yaml"), "--region", "us-east-1"]) == 0
+    assert f"worst-case cost     ${worst:.2f} (us-east-1" in capsys.readouterr().out
+    text = (example / "pipeline.yaml").read_text()
+    assert "max_usd: 0.25" in text
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text(text.replace("max_usd: 0.25", "max_usd: 0.1"))
+    (tmp_path / "src").symlink_to(example / "src")
+    for command in ("validate", "plan"):
+        assert main(["spec", command, str(spec), "--region", "us-east-1"]) == 1
+        err = capsys.readouterr().err
+        assert f"  budget.max_usd: the worst case ${worst:.2f} exceeds the budget $0.10 (us-east-1" in err
