@@ -41,7 +41,7 @@ def test_a_batch_cost() -> None:
 
 
 def test_the_demo_summary_shows_the_runs_cost() -> None:
-    summary = {
+    summary: dict[str, Any] = {
         "run_id": "r",
         "status": "SUCCEEDED",
         "stages": [],
