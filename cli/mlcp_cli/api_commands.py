@@ -29,6 +29,7 @@ import yaml
 from mlcp.batch.spec import parse_batch_spec
 from mlcp_cli.api_client import DEFAULT_STACK, LOCAL_API, ApiClient, ApiUnreachable, endpoint_from_stack
 from mlcp_cli.codetarget import add_target_arguments, target_from
+from mlcp_cli.costs import cost_text
 from mlcp_cli.specfile import load_spec
 
 EXIT_INVALID, EXIT_UNAVAILABLE, EXIT_RUN_FAILED = 1, 5, 7
@@ -89,6 +90,8 @@ def _run_rows(run: dict[str, Any]) -> None:
         print(f"\nfailure: {failure.get('stage')} {failure.get('error')}: {failure.get('reason')}")
     if run.get("model_package_arn"):
         print(f"\nmodel package: {run['model_package_arn']}")
+    if run.get("cost"):
+        print(f"\n{cost_text(run['cost'])}")
 
 
 def cmd_runs_start(args: argparse.Namespace) -> int:
@@ -133,7 +136,8 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
     data = {"items": items, "next_token": None if args.all else page.get("next_token")}
 
     def human() -> None:
-        _table(items, ["run_id", "pipeline", "status", "dataset_version", "trigger_type", "created_at"])
+        rows = [{**i, "cost": f"${float(i['cost_usd']):.4f}" if i.get("cost_usd") is not None else None} for i in items]
+        _table(rows, ["run_id", "pipeline", "status", "dataset_version", "trigger_type", "created_at", "cost"])
         if data["next_token"]:
             print(f"\nmore: --next-token {data['next_token']}")
 
@@ -320,11 +324,17 @@ def cmd_batch_get(args: argparse.Namespace) -> int:
                 print(f"retry     mlcp batch start {run.get('profile')} --retry-of {run['run_id']}")
             elif failed:  # every shard failed: the cause is the job (definition, image, role), not one shard
                 print("          every shard failed: fix the cause (--json shows each child's reason), start again")
+        _print_cost(stats.get("cost"))
         if run.get("error"):
             print(f"error     {run['error']}: {run.get('cause') or ''}")
 
     _print(args, run, human)
     return 0
+
+
+def _print_cost(cost: dict[str, Any] | None) -> None:
+    if cost:
+        print(cost_text(cost))
 
 
 def _ranges(indices: list[int]) -> str:

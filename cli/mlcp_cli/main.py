@@ -22,8 +22,10 @@ import yaml
 from mlcp.aws.service_models import ServiceModels
 from mlcp.common.naming import execution_name
 from mlcp.common.payloads import Trigger, TriggerType
+from mlcp.common.pricing import sagemaker_prices
+from mlcp.training.budget import worst_case
 from mlcp.training.payloads import DatasetRef, RunInput
-from mlcp.training.preflight import check_run, preflight_spec
+from mlcp.training.preflight import check_budget, check_run, preflight_spec
 from mlcp.training.preparation import prepare_run, processing_request
 from mlcp.training.spec import PipelineSpec, spec_json_schema
 from mlcp.training.tuning import tuning_request
@@ -63,13 +65,26 @@ def cmd_openapi(_: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     spec = _load(args.file, args)
     reach = reach_from(args)
-    preflight_spec(spec, reach=reach, checker=ServiceModels(), source=args.file)
+    preflight_spec(spec, reach=reach, checker=ServiceModels(), source=args.file, region=default_region(args.region))
     checked = "roles and buckets checked" if reach else "roles and buckets not checked: give --artifact-bucket"
     print(
         f"{args.file}: valid pipeline spec {spec.name!r} ({spec.tuning.strategy} tuning, {spec.compression.method}); "
         f"preflight passed ({checked})"
     )
     return 0
+
+
+def _worst_case_text(spec: PipelineSpec, region: str) -> str:
+    """Every job at its MaxRuntimeInSeconds x the shipped price table (mlcp.training.budget)."""
+    table = sagemaker_prices()
+    cases = worst_case(spec, table, region)
+    unpriced = sorted({c.instance_type for c in cases if c.price_per_hour is None})
+    text = f"${sum(c.usd for c in cases):.2f} ({region}, prices of {table.as_of})"
+    if unpriced:
+        text += f"; no price for {', '.join(unpriced)}"
+    if spec.budget is not None:
+        text += f"; budget ${spec.budget.max_usd:.2f}"
+    return text
 
 
 def cmd_schema(_: argparse.Namespace) -> int:
@@ -100,6 +115,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         default_role_arn=args.role_arn,
         artifact_bucket=args.bucket,
     )
+    check_budget(spec, region=default_region(args.region), source=args.file)
     check_run(run, reach=reach_from(args), checker=ServiceModels(), source=args.file)
     plan = {
         "run_id": run.run_id,
@@ -124,6 +140,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         *((f"channel {name}", uri) for name, uri in run.channels.items()),
         ("output", run.output_prefix),
         *plan_rows(spec, yaml.safe_load(Path(args.file).read_bytes()), default_region(args.region)),
+        ("worst-case cost", _worst_case_text(spec, default_region(args.region))),
     ]
     width = max(len(k) for k, _ in rows)
     print(f"Plan of a run of {spec.name!r} on dataset {args.dataset_version} (no AWS calls; --json for requests):")
@@ -143,7 +160,7 @@ def cmd_package(args: argparse.Namespace) -> int:
     dry = CodeTarget(bucket=args.artifact_bucket or EXAMPLE_BUCKET, region=region, dry_run=True)
     target = dry if args.dry_run else target_from(args)
     document, spec, changed = load_spec(args.file, region, target, use_cache=not args.no_cache)
-    preflight_spec(spec, reach=reach_from(args), checker=ServiceModels(), source=args.file)
+    preflight_spec(spec, reach=reach_from(args), checker=ServiceModels(), source=args.file, region=region)
     for line in changed:
         print(f"resolved {line}", file=sys.stderr)
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)

@@ -269,6 +269,9 @@ def test_cli_commands_against_the_local_api(
     assert code == 0
     assert "status SUCCEEDED" in out
     assert "started   by arn:aws:iam::123456789012:user/local" in out
+    cost = mlcp("runs", "get", run_id, *local, "--json")[1]
+    total = json.loads(cost)["cost"]["total"]
+    assert f"cost: ${total:.4f} USD (augment $" in out  # the run's cost, per stage
     assert mlcp("runs", "get", run_id, "--pipeline", "cli", *local)[1] == out  # the run id names its pipeline
     code, out, _ = mlcp("runs", "list", "--pipeline", "cli", "--status", "FAILED", "--all", *local, "--json")
     assert code == 0
@@ -284,7 +287,9 @@ def test_cli_commands_against_the_local_api(
         "DATASET_VERSION",
         "TRIGGER_TYPE",
         "CREATED_AT",
+        "COST",
     ]
+    assert out.splitlines()[1].split()[-1] == f"${total:.4f}"
 
     # Meaningful exit codes: 3 not found, 4 conflict, 1 invalid input (field-level messages), 5 unreachable.
     assert mlcp("runs", "get", "no-such-run", *local)[0] == 3

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from mlcp.batch.spec import FARGATE_VCPU_HOUR_USD
 from mlcp_cli.local.backends.batch import BatchWork
 from mlcp_cli.local.cloud import LocalCloud
 from mlcp_cli.local.faults import JobFault
@@ -112,6 +113,14 @@ def test_a_manifest_upload_runs_an_array_job_and_learns(cloud: LocalCloud) -> No
     assert _profile(cloud, "scoring")["runs"] == "1"
     (notification,) = cloud.notifications()
     assert "SUCCEEDED" in json.dumps(notification)
+    # The run's cost: every child's startedAt..stoppedAt x 16 vCPUs x the queue's price_per_vcpu_hour (the default).
+    vcpu_seconds = sum((c["stopped_at_ms"] - c["started_at_ms"]) / 1000 * 16 for c in stats["child_runs"])
+    batch = stats["cost"]["stages"]["batch"]
+    assert batch["queue"] == plan["queue"]
+    assert batch["vcpu_seconds"] == pytest.approx(vcpu_seconds, abs=1e-2)
+    assert batch["price_per_vcpu_hour"] == FARGATE_VCPU_HOUR_USD
+    assert stats["cost"]["total"] == pytest.approx(vcpu_seconds * FARGATE_VCPU_HOUR_USD / 3600, abs=1e-5)
+    assert stats["cost"]["total"] > 0
 
 
 def test_self_tuning_from_a_prior_ten_times_wrong_reaches_the_target_by_the_third_run(cloud: LocalCloud) -> None:

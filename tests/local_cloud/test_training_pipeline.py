@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from mlcp.common.pricing import sagemaker_prices
 from mlcp_cli.local.cloud import EXAMPLES, LocalCloud
 from mlcp_cli.local.faults import ApiFault, Degradation, JobFault
 from tests.local_cloud.conftest import failures, new_version, start_run, states_entered
@@ -70,6 +71,25 @@ def test_manifest_upload_runs_the_whole_pipeline(cloud: LocalCloud) -> None:
     notes = cloud.notifications()
     assert [n["subject"] for n in notes] == [f"mlcp: run {execution['name']} SUCCEEDED"]
 
+    # The run's cost: every trial's BillableTimeInSeconds x InstanceCount x the shipped price, as SageMaker reports
+    # them, plus the augment processing job and the compression job.
+    cost = json.loads(json.dumps(run["cost"], default=float))
+    table = sagemaker_prices()
+    billed = 0.0
+    for trial in trials:
+        d = sagemaker.describe_training_job(TrainingJobName=trial["TrainingJobName"])
+        price = table.price("us-east-1", d["ResourceConfig"]["InstanceType"])
+        assert price is not None
+        billed += d.get("BillableTimeInSeconds", 0) * d["ResourceConfig"]["InstanceCount"] * price / 3600
+    assert cost["stages"]["tune"]["jobs"] == len(trials)
+    assert cost["stages"]["tune"]["usd"] == pytest.approx(billed, abs=1e-5)
+    assert cost["stages"]["tune"]["usd"] > 0
+    assert set(cost["stages"]) == {"augment", "tune", "compress"}
+    assert cost["stages"]["augment"]["instance_type"] == "ml.m5.xlarge"
+    assert cost["total"] == pytest.approx(sum(s["usd"] for s in cost["stages"].values()), abs=1e-5)
+    assert cost["price_table"]["region"] == "us-east-1"
+    assert f"Cost: ${cost['total']:.4f}" in notes[0]["message"]
+
 
 @pytest.mark.parametrize(
     ("stage", "fault", "error"),
@@ -107,6 +127,11 @@ def test_each_catch_path_ends_failed_with_its_reason_and_a_notification(
         assert "injected" in run["failure"]["reason"]
     notes = cloud.notifications()
     assert [n["subject"] for n in notes] == [f"mlcp: run {execution['name']} FAILED at {stage}"]
+    # What the failed run ran still cost (the augment job, the trials before a later stage failed), on the record
+    # and in the notice; the injected tuning failure fails the tuning job before any trial.
+    assert float(run["cost"]["stages"]["augment"]["usd"]) > 0
+    assert float(run["cost"]["stages"]["tune"]["jobs"]) == (0 if stage == "tune" else float(run["trials"]["Completed"]))
+    assert f"Cost: ${float(run['cost']['total']):.4f}" in notes[0]["message"]
 
 
 def test_sagemaker_throttling_is_retried_and_the_run_succeeds(cloud: LocalCloud) -> None:

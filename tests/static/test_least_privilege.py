@@ -354,3 +354,59 @@ def test_warm_start_parents_stay_within_the_stacks_own_tuning_jobs() -> None:
     index = "arn:aws:dynamodb:us-east-1:123456789012:table/${tableName}/index/by_pipeline"  # SAM's Sub, unresolved
     assert allowed(build, "dynamodb:Query", index)
     assert not allowed(build, "sagemaker:DescribeHyperParameterTuningJob", parent)
+
+
+# --- the run's cost (issue 15): who may read the jobs' billable seconds ----------------------------------------
+_COST_READERS = {"RecordSuccessFunctionRole", "RecordFailureFunctionRole", "RecordExecutionFunctionRole"}
+_COST_ACTIONS = (
+    "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:DescribeProcessingJob",
+)
+
+
+def _cost_statement(role: dict[str, Any]) -> dict[str, Any]:
+    (statement,) = [s for s in _statements(role) if s.get("Sid") == "RunCost"]
+    return statement
+
+
+@pytest.mark.parametrize("name", sorted(_COST_READERS))
+def test_the_cost_readers_may_read_exactly_the_jobs_of_a_run(name: str) -> None:
+    """The functions that put a run's cost on its record list a tuning job's trials and describe training and
+    processing jobs of the stack's account and Region: exactly these three read actions, nothing else."""
+    role = _roles()[name]
+    statement = _cost_statement(role)
+    assert statement["Effect"] == "Allow"
+    assert sorted(_listed(statement["Action"])) == sorted(_COST_ACTIONS)
+    prefix = "arn:aws:sagemaker:us-east-1:123456789012:"
+    assert sorted(_listed(statement["Resource"])) == [
+        f"{prefix}hyper-parameter-tuning-job/*",
+        f"{prefix}processing-job/*",
+        f"{prefix}training-job/*",
+    ]
+    assert allowed(role, "sagemaker:DescribeTrainingJob", f"{prefix}training-job/churn-20261127-t-001")
+    assert not allowed(role, "sagemaker:DescribeTrainingJob", "arn:aws:sagemaker:eu-west-1:123456789012:training-job/x")
+    for write in ("sagemaker:StopTrainingJob", "sagemaker:StopProcessingJob", "sagemaker:CreateTrainingJob"):
+        assert not allowed(role, write, f"{prefix}training-job/x"), write
+
+
+def test_only_the_cost_readers_list_trials_and_describe_processing_jobs() -> None:
+    """No other function role gained these reads (the state machine role's own .sync grants are not function
+    roles). The API may list a tuning job's trials too (the run report's trials route, issue 15)."""
+    prefix = "arn:aws:sagemaker:us-east-1:123456789012:"
+    listing = {
+        name
+        for name, role in _roles().items()
+        if allowed(
+            role, "sagemaker:ListTrainingJobsForHyperParameterTuningJob", f"{prefix}hyper-parameter-tuning-job/t"
+        )
+    }
+    assert listing >= _COST_READERS
+    assert listing - _COST_READERS <= {"ApiFunctionRole"}
+    processing = {
+        name
+        for name, role in _roles().items()
+        if name.endswith("FunctionRole")
+        and allowed(role, "sagemaker:DescribeProcessingJob", f"{prefix}processing-job/p")
+    }
+    assert processing == _COST_READERS

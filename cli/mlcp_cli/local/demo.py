@@ -13,8 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TextIO
 
+from mlcp_cli.costs import cost_text
 from mlcp_cli.local.cloud import EXAMPLES, TERMINAL, LocalCloud
 from mlcp_cli.local.demo_batch import VALIDATION_KEY, render_batch, score_validation
 from mlcp_cli.local.demo_example import EXAMPLE, breast_cancer_channels, packaged_spec
@@ -156,7 +158,17 @@ def summarize(cloud: LocalCloud, run_id: str, state_seconds: dict[str, float] | 
         else ("passed" if gate.get("passed") else "failed: " + "; ".join(gate.get("reasons", []))),
         "model_package_arn": run.get("model_package_arn"),
         "failure": run.get("failure"),
+        "cost": _plain(run.get("cost")),
     }
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's Decimals as floats (the summary is JSON)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return float(value) if isinstance(value, Decimal) else value
 
 
 def _best_trial(cloud: LocalCloud, job: str | None) -> tuple[dict[str, float], bool]:
@@ -238,6 +250,8 @@ def render(summary: dict[str, Any], wall_seconds: float) -> str:
     if summary["gate"]:
         lines.append(f"  gate            {summary['gate']}")
     lines.append(f"  model package   {summary['model_package_arn'] or '-'}")
+    if summary.get("cost"):
+        lines.append("  " + cost_text(summary["cost"]).replace("cost: ", "cost            ", 1))
     if summary.get("failure"):
         failure = summary["failure"]
         lines.append(f"  failure         {failure.get('stage')}: {failure.get('error')}: {failure.get('reason')}")

@@ -123,3 +123,44 @@ def test_batch_plan_checks_the_stacks_batch_scope(capsys: pytest.CaptureFixture[
         "arn:aws:batch:us-east-1:123456789012:compute-environment/mlcp-batch-*",
     ]
     assert main(["batch", "plan", spec, "--items", "1000", "--stack-name", "team-b", *granted]) == 0
+
+
+def test_the_budget_is_checked_by_spec_validate_and_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The churn example with a budget below its worst case is refused on budget.max_usd by `spec validate` and
+    `spec plan` (the same preflight); with one above it, plan prints the worst case."""
+    import yaml  # noqa: PLC0415
+
+    from mlcp.common.pricing import sagemaker_prices  # noqa: PLC0415
+
+    price = sagemaker_prices().price("us-east-1", "ml.m5.xlarge")
+    assert price is not None
+    worst = 14 * price  # augment + 12 trials + quantization, 3600 s each on one ml.m5.xlarge
+    data = yaml.safe_load((ROOT / "examples" / "pipelines" / "churn" / "pipeline.yaml").read_text())
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text(yaml.safe_dump({**data, "budget": {"max_usd": 3.0}}))
+    for command in ("validate", "plan"):
+        assert main(["spec", command, str(spec), "--region", "us-east-1"]) == 1
+        err = capsys.readouterr().err
+        assert f"  budget.max_usd: the worst case ${worst:.2f} exceeds the budget $3.00 (us-east-1" in err
+    spec.write_text(yaml.safe_dump({**data, "budget": {"max_usd": 5.0}}))
+    assert main(["spec", "plan", str(spec), "--region", "us-east-1"]) == 0
+    assert f"worst-case cost     ${worst:.2f} (us-east-1, prices of " in capsys.readouterr().out
+
+
+def test_the_breast_cancer_examples_budget_fits_its_worst_case() -> None:
+    import yaml  # noqa: PLC0415
+
+    from mlcp.common.pricing import sagemaker_prices  # noqa: PLC0415
+    from mlcp.training.budget import budget_findings, worst_case  # noqa: PLC0415
+    from mlcp.training.spec import PipelineSpec  # noqa: PLC0415
+
+    data = yaml.safe_load((ROOT / "examples" / "pipelines" / "breast-cancer" / "pipeline.yaml").read_text())
+    spec = PipelineSpec.model_validate(data)
+    assert spec.budget is not None
+    table = sagemaker_prices()
+    assert budget_findings(spec, table, "us-east-1") == []
+    worst = sum(c.usd for c in worst_case(spec, table, "us-east-1"))
+    price = table.price("us-east-1", "ml.m5.large")
+    assert price is not None
+    assert worst == pytest.approx(8 * 600 * price / 3600)  # augment + 6 trials + compression, 600 s each
+    assert worst < spec.budget.max_usd

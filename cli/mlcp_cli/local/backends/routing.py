@@ -4,7 +4,7 @@ What moto 5.2.5 lacks and the job backends add (backend and response level): ``S
 ``StopHyperParameterTuningJob``, ``StopCompilationJob`` and ``ListTrainingJobsForHyperParameterTuningJob``. The
 patches are installed on moto's classes once per process and route every call through the active backend
 (:func:`install`); with none active, moto behaves exactly as before (the added operations raise moto's
-``NotImplementedError``).
+``NotImplementedError``). CreateProcessingJob keeps its ``ProcessingResources`` on moto's record (moto drops it).
 """
 
 from __future__ import annotations
@@ -145,6 +145,21 @@ _RESPONSES: Final[Mapping[str, Callable[[SageMakerResponse], Any]]] = {
 }
 
 
+def _keep_processing_resources(original: Callable[[SageMakerResponse], Any]) -> Callable[[SageMakerResponse], Any]:
+    """moto 5.2.5 drops CreateProcessingJob's ProcessingResources, so DescribeProcessingJob lacks the instance type
+    and count AWS returns (the run's cost reads them): keep the request's on moto's record."""
+
+    @functools.wraps(original)
+    def handler(self: SageMakerResponse) -> Any:
+        result = original(self)
+        job = self.sagemaker_backend.processing_jobs.get(self._get_param("ProcessingJobName"))
+        if job is not None and getattr(job, "processing_resources", None) is None:
+            job.processing_resources = self._get_param("ProcessingResources")
+        return result
+
+    return handler
+
+
 def _add_sagemaker(name: str, names: tuple[str, ...]) -> None:
     """Route ``name``, which moto may lack: then it is added (backend and response), not implemented when idle."""
     native = getattr(SageMakerModelBackend, name, None)
@@ -166,6 +181,7 @@ def _ensure_patched() -> None:
             _wrap(SageMakerModelBackend, name, _ORIGINALS[name], None)
         for name, names in ADDED_SAGEMAKER.items():
             _add_sagemaker(name, names)
+        SageMakerResponse.create_processing_job = _keep_processing_resources(SageMakerResponse.create_processing_job)
         for name in WRAPPED_BATCH:
             _ORIGINALS[f"batch.{name}"] = getattr(BatchBackend, name)
             _wrap(BatchBackend, name, _ORIGINALS[f"batch.{name}"], None)

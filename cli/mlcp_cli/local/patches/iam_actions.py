@@ -159,6 +159,10 @@ RESOURCES: dict[tuple[str, str], Builder] = {
     ("sagemaker", "StopHyperParameterTuningJob"): _sagemaker(
         "HyperParameterTuningJobName", "hyper-parameter-tuning-job"
     ),
+    # The Service Authorization Reference lists it on the hyper-parameter-tuning-job resource type (the run's cost).
+    ("sagemaker", "ListTrainingJobsForHyperParameterTuningJob"): _sagemaker(
+        "HyperParameterTuningJobName", "hyper-parameter-tuning-job"
+    ),
     ("sagemaker", "CreateCompilationJob"): _sagemaker("CompilationJobName", "compilation-job"),
     ("sagemaker", "DescribeCompilationJob"): _sagemaker("CompilationJobName", "compilation-job"),
     ("sagemaker", "CreateModelPackage"): _sagemaker("ModelPackageGroupName", "model-package"),

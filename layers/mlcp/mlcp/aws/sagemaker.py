@@ -33,6 +33,10 @@ class SageMakerAdapter:
         result: Mapping[str, Any] = self.sm.describe_compilation_job(CompilationJobName=name)
         return result
 
+    def describe_processing_job(self, name: str) -> Mapping[str, Any]:
+        result: Mapping[str, Any] = self.sm.describe_processing_job(ProcessingJobName=name)
+        return result
+
     def list_tuning_trials(self, name: str) -> list[Mapping[str, Any]]:
         """Every trial of a tuning job: ListTrainingJobsForHyperParameterTuningJob's HyperParameterTrainingJobSummary
         items (TrainingJobName, TrainingJobStatus, CreationTime, TrainingStartTime, TrainingEndTime,

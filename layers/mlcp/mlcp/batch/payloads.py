@@ -90,6 +90,10 @@ class BatchStats(Payload):
     retry: dict[str, Any] | None  # the execution input of a shard retry (None: nothing to retry)
     subject: str
     message: str
+    cost: dict[str, Any] | None = Field(
+        default=None,
+        description="USD: the children's vCPU-seconds x the queue's price_per_vcpu_hour (stages.batch).",
+    )
 
 
 class BatchStartResult(Payload):

@@ -39,6 +39,7 @@ from mlcp.common import naming
 from mlcp.common.documents import read_document
 from mlcp.common.payloads import Trigger, TriggerType
 from mlcp.common.ports import Executions, Meter, Notifier, Objects, RequestChecker
+from mlcp.common.pricing import SECONDS_PER_HOUR, rounded
 from mlcp.common.s3_events import KeyAction, parse_s3_event, refuse, resolve_key
 from mlcp.common.validation import field_errors
 from mlcp.errors import (
@@ -363,7 +364,11 @@ def collect_batch_stats(inp: CollectInput, deps: BatchDeps) -> BatchStats:
     stats_uri = f"{planned.run_prefix}stats.json"
     retry = {"profile": run.profile, "retry_of": run.run_id} if failed and job_id is not None else None
     median = round(statistics.median(durations), 3) if durations else None
+    cost = batch_cost(spec, str(planned.plan.get("queue") or ""), children, deps.settings.stack_region)
     subject, message = _notification(run, planned, status, len(children), failed, median, inp, retry)
+    message += f"\ncost: ${cost['total']:.4f} ({cost['stages']['batch']['vcpu_seconds']:.0f} vCPU-s on " + (
+        f"{cost['stages']['batch']['queue']} at ${cost['stages']['batch']['price_per_vcpu_hour']}/vCPU-h)"
+    )
     stats = BatchStats(
         run_id=run.run_id,
         profile=run.profile,
@@ -381,6 +386,7 @@ def collect_batch_stats(inp: CollectInput, deps: BatchDeps) -> BatchStats:
         retry=retry,
         subject=subject,
         message=message,
+        cost=cost,
     )
     document = {
         **stats.model_dump(mode="json"),
@@ -393,6 +399,35 @@ def collect_batch_stats(inp: CollectInput, deps: BatchDeps) -> BatchStats:
     deps.meter.add("BatchChildrenFailed", len(failed), "Count")
     deps.meter.add("BatchChildrenSucceeded", len(succeeded), "Count")
     return stats
+
+
+def batch_cost(spec: BatchSpec, queue: str, children: list[ChildRun], region: str) -> dict[str, Any]:
+    """The batch run's ``cost``: the children's run time (startedAt to stoppedAt, failed children too) x the job's
+    vCPUs x the queue's ``price_per_vcpu_hour`` (the job profile's own figure: Fargate's, or the operator's for an
+    EC2 queue). Not counted: EC2 instances idle in the compute environment, EBS, S3, data transfer."""
+    chosen = next((q for q in spec.queues if q.name == queue), None)
+    price = chosen.price_per_vcpu_hour if chosen is not None else None
+    vcpu_seconds = sum((c.seconds or 0.0) * spec.job.vcpus for c in children)
+    usd = rounded(vcpu_seconds * price / SECONDS_PER_HOUR) if price is not None else 0.0
+    entry: dict[str, Any] = {
+        "usd": usd,
+        "jobs": len(children),
+        "vcpu_seconds": round(vcpu_seconds, 3),
+        "queue": queue,
+        "price_per_vcpu_hour": price,
+    }
+    if price is None:
+        entry["unpriced"] = [queue]
+    return {
+        "currency": "USD",
+        "total": usd,
+        "stages": {"batch": entry},
+        "price_table": {
+            "source": f"job profile {spec.name}: queues[].price_per_vcpu_hour",
+            "as_of": "",
+            "region": region,
+        },
+    }
 
 
 def _notification(  # noqa: PLR0917 - one private formatter, called once

@@ -235,6 +235,7 @@ def list_runs(
                 **item,
                 "pipeline": item.get("pipeline") or "unknown",
                 "trigger_type": (item.get("trigger") or {}).get("type"),
+                "cost_usd": (item.get("cost") or {}).get("total"),
             }
         )
         for item in items

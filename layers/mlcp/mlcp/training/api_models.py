@@ -63,6 +63,37 @@ class WarmStartView(ApiResponse):
     ] = None
 
 
+class StageCost(ApiResponse):
+    """One stage's jobs: their billable instance-seconds x the price table's USD per instance-hour."""
+
+    usd: Annotated[float, Field(description="USD of the priced jobs (an unpriced instance type adds nothing).")]
+    jobs: int
+    billable_seconds: Annotated[float, Field(description="Instance-seconds billed (x InstanceCount).")] = 0.0
+    training_seconds: Annotated[float | None, Field(description="Training jobs: TrainingTimeInSeconds, summed.")] = None
+    spot_savings_usd: Annotated[
+        float | None, Field(description="Managed spot: (TrainingTimeInSeconds - BillableTimeInSeconds) x price.")
+    ] = None
+    instance_type: str | None = None
+    instance_count: int | None = None
+    neo: Annotated[bool | None, Field(description="A Neo compilation job: AWS lists no charge for it.")] = None
+    unpriced: Annotated[list[str] | None, Field(description="Instance types the price table has no price for.")] = None
+    trials_not_counted: Annotated[int | None, Field(description="Trials beyond the 750 that are described.")] = None
+    error: Annotated[str | None, Field(description="Why the stage's jobs could not be read.")] = None
+
+
+class RunCost(ApiResponse):
+    """What the run's SageMaker jobs cost (docs/architecture.md, "Cost per run"). Not counted: storage, S3, data
+    transfer, Step Functions, Lambda, DynamoDB, CloudWatch, SNS."""
+
+    currency: str = "USD"
+    total: Annotated[float, Field(description="USD, the sum of the stages' usd.")]
+    stages: Annotated[dict[str, StageCost], Field(description="augment, tune, compress: the stages that ran a job.")]
+    price_table: Annotated[dict[str, str], Field(description="source (URL), as_of (date), region (the stack's).")]
+    unpriced: Annotated[
+        list[str] | None, Field(description="'<instance type> in <region>' with no price: the total leaves them out.")
+    ] = None
+
+
 class RunView(ApiResponse):
     run_id: str
     pipeline: str
@@ -82,10 +113,7 @@ class RunView(ApiResponse):
     gate: dict[str, Any] | None = None
     warm_start: WarmStartView | None = None
     model_package_arn: str | None = None
-    cost: Annotated[
-        dict[str, Any] | None,
-        Field(description="What the run's jobs cost: currency, total, per stage, and the price table used."),
-    ] = None
+    cost: Annotated[RunCost | None, Field(description="Set when the run ends (success, failure, abort).")] = None
     started_by: Annotated[
         str | None, Field(description="The IAM identity (userArn) that started the run through the API.")
     ] = None
@@ -103,6 +131,7 @@ class RunSummary(ApiResponse):
     trigger_type: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    cost_usd: Annotated[float | None, Field(description="The run's cost.total (USD), once it has ended.")] = None
 
 
 class RunPage(ApiResponse):

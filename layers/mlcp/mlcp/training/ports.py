@@ -17,6 +17,10 @@ class SageMaker(Protocol):
 
     def describe_compilation_job(self, name: str) -> Mapping[str, Any]: ...
 
+    def describe_processing_job(self, name: str) -> Mapping[str, Any]:
+        """DescribeProcessingJob: ProcessingStartTime/ProcessingEndTime, ProcessingResources.ClusterConfig."""
+        ...
+
     def list_tuning_trials(self, name: str) -> list[Mapping[str, Any]]:
         """Every trial of a tuning job (ListTrainingJobsForHyperParameterTuningJob summaries), oldest first.
         Raises NotFound when SageMaker has no tuning job of that name."""

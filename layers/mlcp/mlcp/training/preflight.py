@@ -18,8 +18,10 @@ from mlcp.common.payloads import Trigger, TriggerType
 from mlcp.common.ports import RequestChecker
 from mlcp.common.preflight import LIMITS, Findings, Route, StackReach, env_name_problems, env_names_message
 from mlcp.common.preflight import model_findings as _model_findings
+from mlcp.common.pricing import sagemaker_prices
 from mlcp.errors import SpecInvalid
 from mlcp.training import compression, gate, script_mode, tuning, warm_start
+from mlcp.training.budget import budget_findings
 from mlcp.training.context import RunContext
 from mlcp.training.payloads import BestModel, DatasetRef, GateResult, RunInput
 from mlcp.training.preparation import prepare_run, processing_request
@@ -366,7 +368,31 @@ def check_run(run: RunContext, *, reach: StackReach | None, checker: RequestChec
 
 
 def preflight_spec(
-    spec: PipelineSpec, *, reach: StackReach | None, checker: RequestChecker | None, source: str = "pipeline spec"
+    spec: PipelineSpec,
+    *,
+    reach: StackReach | None,
+    checker: RequestChecker | None,
+    source: str = "pipeline spec",
+    region: str | None = None,
 ) -> None:
-    """Check the requests a run of ``spec`` would send (a sample run); raise SpecInvalid with spec fields."""
-    check_run(sample_run(spec, reach), reach=reach, checker=checker, source=source)
+    """Check the requests a run of ``spec`` would send (a sample run) and its ``budget`` (mlcp.training.budget,
+    prices of ``region``: the stack's; default the reach's image Region, else us-east-1); raise SpecInvalid with
+    spec fields."""
+    over = budget_findings(spec, sagemaker_prices(), region or _region(reach))
+    try:
+        check_run(sample_run(spec, reach), reach=reach, checker=checker, source=source)
+    except SpecInvalid as exc:
+        raise SpecInvalid(source, [*exc.errors, *over]) from None
+    if over:
+        raise SpecInvalid(source, over)
+
+
+def check_budget(spec: PipelineSpec, *, region: str, source: str) -> None:
+    """Raise SpecInvalid (field ``budget``/``budget.max_usd``) when the spec's worst case exceeds its budget."""
+    over = budget_findings(spec, sagemaker_prices(), region)
+    if over:
+        raise SpecInvalid(source, over)
+
+
+def _region(reach: StackReach | None) -> str:
+    return reach.images.region if reach is not None and reach.images is not None else "us-east-1"

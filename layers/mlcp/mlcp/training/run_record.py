@@ -9,6 +9,7 @@ from typing import Any
 
 from mlcp.common.notifications import iso, subject
 from mlcp.common.payloads import Notification, TriggerType
+from mlcp.training.cost import cost_line
 from mlcp.training.payloads import BestModel, GateResult, RunInput, RunRef, RunStatus, StageName, StageStatus
 
 _ERROR_STAGE = {
@@ -122,7 +123,9 @@ def failure_reason(error: Mapping[str, Any]) -> tuple[str, str]:
     return name, reason[:2000]
 
 
-def success_notification(run: RunRef, best: BestModel, result: GateResult, package_arn: str) -> Notification:
+def success_notification(
+    run: RunRef, best: BestModel, result: GateResult, package_arn: str, *, cost: Mapping[str, Any] | None = None
+) -> Notification:
     hyper = ", ".join(f"{k}={v}" for k, v in sorted(best.hyperparameters.items()))
     after = f"{result.metric_after:.6g}" if result.metric_after is not None else "not measured (Neo)"
     lines = [
@@ -132,18 +135,33 @@ def success_notification(run: RunRef, best: BestModel, result: GateResult, packa
         f"Size: {result.size_before} -> {result.size_after} bytes ({result.size_reduction:.1%} smaller)",
         f"Model package: {package_arn}",
     ]
+    if cost:
+        lines.append(cost_line(cost))
     return Notification(subject=subject(f"run {run.run_id} SUCCEEDED"), message="\n".join(lines))
 
 
-def failure_notification(run_id: str, pipeline: str, stage_name: str, error: str, reason: str) -> Notification:
+def failure_notification(
+    run_id: str, pipeline: str, stage_name: str, error: str, reason: str, *, cost: Mapping[str, Any] | None = None
+) -> Notification:
     message = f"Run {run_id} of pipeline {pipeline} FAILED at stage {stage_name} ({error}).\n\nReason: {reason}"
+    if cost:
+        message += "\n" + cost_line(cost)
     return Notification(subject=subject(f"run {run_id} FAILED at {stage_name}"), message=message)
 
 
 def execution_notification(
-    what: str, owner: str, status: str, *, stage_name: str, error: str, reason: str
+    what: str,
+    owner: str,
+    status: str,
+    *,
+    stage_name: str,
+    error: str,
+    reason: str,
+    cost: Mapping[str, Any] | None = None,
 ) -> Notification:
     """The run recorder's notice of an execution that ended FAILED, TIMED_OUT or ABORTED with no Catch path
     notifying it (``what``: "run <id>" or "execution <name>"; ``owner``: the pipeline or the state machine)."""
     message = f"{what.capitalize()} of {owner} {status} at stage {stage_name} ({error}).\n\nReason: {reason}"
+    if cost:
+        message += "\n" + cost_line(cost)
     return Notification(subject=subject(f"{what} {status} at {stage_name}"), message=message)

@@ -306,6 +306,20 @@ class Registry(SpecModel):
     description: Annotated[str | None, Field(max_length=1024, pattern=DESCRIPTION_TEXT)] = None
 
 
+class Budget(SpecModel):
+    """The most a run may cost: the preflight refuses a spec whose worst case exceeds it (mlcp.training.budget)."""
+
+    max_usd: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=10_000_000,
+            description="USD. Worst case: every job at its MaxRuntimeInSeconds, times instances, times the shipped "
+            "price table's On-Demand price in the stack's Region.",
+        ),
+    ]
+
+
 # --- the spec ------------------------------------------------------------------------------------------------
 class PipelineSpec(SpecModel):
     """A training pipeline: dataset → [augment] → tune → compress → gate → register."""
@@ -325,6 +339,7 @@ class PipelineSpec(SpecModel):
     compression: Compression
     gate: Gate = Gate()
     registry: Registry
+    budget: Annotated[Budget | None, Field(description="Refuse runs whose worst-case cost exceeds max_usd.")] = None
     tags: Annotated[
         dict[
             Annotated[str, Field(min_length=1, max_length=128, pattern=TAG_TEXT)],

@@ -54,7 +54,9 @@ def checked_spec(document: str | bytes | dict[str, Any], deps: Deps, *, source: 
     from mlcp.training.preflight import preflight_spec  # noqa: PLC0415
 
     spec = parse_spec(document, source=source)
-    preflight_spec(spec, reach=deps.settings.reach(), checker=deps.requests, source=source)
+    preflight_spec(
+        spec, reach=deps.settings.reach(), checker=deps.requests, source=source, region=deps.settings.stack_region
+    )
     return spec
 
 

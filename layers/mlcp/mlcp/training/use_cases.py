@@ -17,9 +17,10 @@ from pydantic import BaseModel, ConfigDict
 
 from mlcp.common.payloads import Notification
 from mlcp.common.ports import Executions, Meter, Notifier, ObjectStore, RequestChecker
+from mlcp.common.pricing import sagemaker_prices
 from mlcp.common.s3_events import KeyAction, parse_s3_event, refuse, resolve_key
 from mlcp.errors import EventIgnored
-from mlcp.training import run_record, triggers
+from mlcp.training import cost, run_record, triggers
 from mlcp.training.events import ExecutionStatusChange, event_kind
 from mlcp.training.payloads import (
     FailureInput,
@@ -149,7 +150,8 @@ def record_success(inp: SuccessInput, deps: Deps) -> Notification:
         {"model_package_arn": arn},
         {StageName.REGISTER: run_record.stage(StageStatus.SUCCEEDED, deps.clock())},
     )
-    return run_record.success_notification(inp.run, inp.best, inp.gate, arn)
+    spent = record_cost(deps, inp.run.run_id)
+    return run_record.success_notification(inp.run, inp.best, inp.gate, arn, cost=spent)
 
 
 def record_failure(inp: FailureInput, deps: Deps) -> Notification:
@@ -163,12 +165,27 @@ def record_failure(inp: FailureInput, deps: Deps) -> Notification:
     changed = deps.runs.set_status(
         inp.execution_name, RunStatus.FAILED, now, {"failure": failure, "pipeline": pipeline}
     )
+    spent = record.get("cost")
     if changed:
         deps.runs.update(
             inp.execution_name, {}, {stage: run_record.stage(StageStatus.FAILED, now, detail=reason[:1000])}
         )
         deps.meter.add("RunsFailed", 1, "Count")
-    return run_record.failure_notification(inp.execution_name, pipeline, stage, error, reason)
+        spent = record_cost(deps, inp.execution_name)  # what the failed run's jobs ran for costs too
+    return run_record.failure_notification(inp.execution_name, pipeline, stage, error, reason, cost=spent)
+
+
+def record_cost(deps: Deps, run_id: str) -> dict[str, Any] | None:
+    """Put the run's ``cost`` on its record (mlcp.training.cost: every job it ran x the shipped price table, in the
+    stack's Region) and return it; None when the run ran no job. Called where a run ends: record_success,
+    record_failure (the Catch path), and the run recorder for an execution that ended with no Catch path
+    (aborted, timed out, States.Runtime)."""
+    record = deps.runs.get(run_id) or {}
+    spent = cost.collect(record, deps.sagemaker, sagemaker_prices(), deps.settings.stack_region)
+    if spent is not None:
+        deps.runs.update(run_id, {"cost": spent}, {})
+        deps.meter.add("RunCost", float(spent["total"]), "None")
+    return spent
 
 
 # --- the run recorder (Step Functions execution status changes) ---------------------------------------------
@@ -219,6 +236,8 @@ def _record_run(event: ExecutionStatusChange, status: RunStatus, at: datetime, d
     if changed and status.terminal:
         metric = {RunStatus.SUCCEEDED: "RunsSucceeded"}.get(status, "RunsFailed")
         deps.meter.add(metric, 1, "Count")
+    if status.terminal and "cost" not in (deps.runs.get(detail.name) or {"cost": None}):
+        record_cost(deps, detail.name)  # no Catch path ran (aborted, timed out): the recorder counts the cost
     return changed
 
 
@@ -238,6 +257,7 @@ def _notify_failure(event: ExecutionStatusChange, status: RunStatus, at: datetim
             stage_name=str(failure.get("stage") or "execution"),
             error=str(failure.get("error") or error),
             reason=str(failure.get("reason") or reason),
+            cost=record.get("cost"),
         )
     else:
         note = run_record.execution_notification(

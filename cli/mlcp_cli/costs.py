@@ -1,0 +1,22 @@
+"""How the CLI shows a run's ``cost`` (the run record's, or a batch run's stats): one line, plus what had no price."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def cost_text(cost: dict[str, Any]) -> str:
+    """``cost: $0.0123 USD (augment $0.0010, tune $0.0100 ...) us-east-1 prices of <date>`` (the run's ``cost``)."""
+    stages = cost.get("stages") or {}
+    parts = []
+    for name in ("augment", "tune", "compress", "batch"):
+        if name in stages:
+            stage = stages[name]
+            saved = float(stage.get("spot_savings_usd") or 0)
+            parts.append(f"{name} ${float(stage['usd']):.4f}" + (f", spot saved ${saved:.4f}" if saved else ""))
+    table = cost.get("price_table") or {}
+    text = f"cost: ${float(cost['total']):.4f} {cost.get('currency', 'USD')} ({'; '.join(parts)})"
+    text += f"  {table.get('region', '')} prices of {table.get('as_of') or '-'}"
+    if cost.get("unpriced"):
+        text += f"\n      no price for {', '.join(cost['unpriced'])}: not in the total"
+    return text
