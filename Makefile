@@ -104,12 +104,17 @@ demo: $(STAMP) ## run the example training pipeline end to end on the embedded l
 	echo "mlcp is $(VENV)/bin/mlcp; put it on PATH for this shell with:  source $(VENV)/bin/activate"; exit $$status
 
 REPORT := build/report/demo-run.html
-report: $(STAMP) chromium ## run the demo pipeline on the local cloud, write its report (build/report/) and docs/images/run-report.png
+report: $(STAMP) chromium ## the demo run's report, a compare over the warm-start bench's runs (build/report/), screenshots in docs/images/
 	$(BIN)/mlcp local demo --report $(REPORT)
+	$(BIN)/python bench/warm_start.py --out build/report --compare-html build/report
 	@mkdir -p docs/images
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --virtual-time-budget=10000 \
 		--window-size=1280,2400 --screenshot=docs/images/run-report.png file://$(abspath $(REPORT)) 2>/dev/null
-	@echo "report: $(REPORT)  screenshot: docs/images/run-report.png"
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --virtual-time-budget=10000 \
+		--window-size=1280,1800 --screenshot=docs/images/warm-start-compare.png \
+		file://$(abspath build/report/warm-start-compare-warm.html) 2>/dev/null
+	@echo "report: $(REPORT)  compare: build/report/warm-start-compare-{warm,cold}.html"
+	@echo "screenshots: docs/images/run-report.png docs/images/warm-start-compare.png"
 
 clean:
 	rm -rf $(VENV) .tools node_modules .aws-sam build/report .pytest_cache .mypy_cache .ruff_cache .coverage

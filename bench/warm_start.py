@@ -16,7 +16,7 @@ column says how soon warm start matched what the cold run found in all its trial
 Last line: RESULT versions=<n> cold_trials=<sum> warm_trials=<sum> warm_within_1pct=<k>/<n> cold_within_1pct=<k>/<n>
 (a mode that never came within 1 % counts its 12 trials plus one).
 
-    .venv/bin/python bench/warm_start.py [--out DIR] [--versions N]
+    .venv/bin/python bench/warm_start.py [--out DIR] [--versions N] [--compare-html DIR]
     .venv/bin/python bench/warm_start.py --quick    # smoke run: 2 versions
 """
 
@@ -41,10 +41,18 @@ QUICK_VERSIONS = 2
 WITHIN = 0.01  # 1 %
 
 
-def run_mode(versions: list[str], *, warm: bool) -> list[dict[str, Any]]:
-    """One local cloud: the versions in order; per version its run id, trials' objectives and warm start."""
+def run_mode(versions: list[str], *, warm: bool, compare: Path | None = None) -> list[dict[str, Any]]:
+    """One local cloud: the versions in order; per version its run id, trials' objectives and warm start. With
+    ``compare`` (a directory), ``mlcp runs compare --html`` over these runs is written there as
+    ``warm-start-compare-<warm|cold>.html`` (through the cloud's local API, as the CLI reads a deployed one)."""
     with LocalCloud(speed=5000.0) as cloud:
         run_ids = run_versions(cloud, PIPELINE, versions, warm=warm)
+        if compare is not None:
+            from mlcp_cli.report.local import compare_local  # noqa: PLC0415 - plotly only when asked for
+
+            page = compare / f"warm-start-compare-{'warm' if warm else 'cold'}.html"
+            compare_local(cloud, PIPELINE, page, run_ids)
+            print(f"compare: {page}")
         out = []
         for version, run_id in zip(versions, run_ids, strict=True):
             run = cloud.run(run_id) or {}
@@ -111,12 +119,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_VERSIONS} versions")
     parser.add_argument("--out", type=Path, help="results directory (default bench/results; --quick: a temporary one)")
     parser.add_argument("--versions", type=int, help=f"dataset versions (default {VERSIONS})")
+    parser.add_argument(
+        "--compare-html",
+        type=Path,
+        metavar="DIR",
+        help="also write `mlcp runs compare --html` over each mode's runs to DIR (make report)",
+    )
     args = parser.parse_args(argv)
     count = args.versions or (QUICK_VERSIONS if args.quick else VERSIONS)
     versions = [f"v{i}" for i in range(1, count + 1)]
     started = time.monotonic()
-    cold = run_mode(versions, warm=False)
-    warm = run_mode(versions, warm=True)
+    cold = run_mode(versions, warm=False, compare=args.compare_html)
+    warm = run_mode(versions, warm=True, compare=args.compare_html)
     rows, markdown = table(cold, warm)
     print(markdown)
     with tempfile.TemporaryDirectory(prefix="mlcp-bench-") as scratch:

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from mlcp.batch.spec import parse_batch_spec
+from mlcp.common.pricing import usd_text
 from mlcp_cli.api_client import DEFAULT_STACK, LOCAL_API, ApiClient, ApiUnreachable, endpoint_from_stack
 from mlcp_cli.codetarget import add_target_arguments, target_from
 from mlcp_cli.costs import cost_text
@@ -136,7 +137,7 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
     data = {"items": items, "next_token": None if args.all else page.get("next_token")}
 
     def human() -> None:
-        rows = [{**i, "cost": f"${float(i['cost_usd']):.4f}" if i.get("cost_usd") is not None else None} for i in items]
+        rows = [{**i, "cost": usd_text(float(i["cost_usd"])) if i.get("cost_usd") is not None else None} for i in items]
         _table(rows, ["run_id", "pipeline", "status", "dataset_version", "trigger_type", "created_at", "cost"])
         if data["next_token"]:
             print(f"\nmore: --next-token {data['next_token']}")

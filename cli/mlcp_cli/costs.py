@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlcp.common.pricing import usd_text
+
 
 def cost_text(cost: dict[str, Any]) -> str:
     """``cost: $0.0123 USD (augment $0.0010, tune $0.0100 ...) us-east-1 prices of <date>`` (the run's ``cost``)."""
@@ -13,9 +15,11 @@ def cost_text(cost: dict[str, Any]) -> str:
         if name in stages:
             stage = stages[name]
             saved = float(stage.get("spot_savings_usd") or 0)
-            parts.append(f"{name} ${float(stage['usd']):.4f}" + (f", spot saved ${saved:.4f}" if saved else ""))
+            parts.append(
+                f"{name} {usd_text(float(stage['usd']))}" + (f", spot saved {usd_text(saved)}" if saved else "")
+            )
     table = cost.get("price_table") or {}
-    text = f"cost: ${float(cost['total']):.4f} {cost.get('currency', 'USD')} ({'; '.join(parts)})"
+    text = f"cost: {usd_text(float(cost['total']))} {cost.get('currency', 'USD')} ({'; '.join(parts)})"
     text += f"  {table.get('region', '')} prices of {table.get('as_of') or '-'}"
     if cost.get("unpriced"):
         text += f"\n      no price for {', '.join(cost['unpriced'])}: not in the total"

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from mlcp.common.pricing import sagemaker_prices
+from mlcp.common.pricing import sagemaker_prices, usd_text
 from mlcp.training import run_record
 from mlcp.training.payloads import StageName, StageStatus
 from tests.functional.conftest import ACCOUNT, REGION, ROLE_ARN, Cloud
@@ -142,7 +142,8 @@ def test_record_success_puts_the_cost_on_the_record_and_in_the_notification(
     assert cost["stages"]["compress"]["usd"] == pytest.approx(compress, abs=1e-6)
     assert cost["total"] == pytest.approx(augment + tune + compress, abs=1e-5)
     assert (
-        f"Cost: ${augment + tune + compress:.4f} (augment ${augment:.4f}, tune ${tune:.4f}" in (notification["message"])
+        f"Cost: {usd_text(augment + tune + compress)} (augment {usd_text(augment)}, tune {usd_text(tune)}"
+        in notification["message"]
     )
 
 
@@ -158,7 +159,7 @@ def test_record_failure_counts_what_a_failed_run_ran(cloud: Cloud, sagemaker: St
     assert item["status"] == "FAILED"
     assert float(item["cost"]["total"]) == pytest.approx(_tune_usd(), abs=1e-6)
     assert set(item["cost"]["stages"]) == {"tune"}
-    assert f"Cost: ${_tune_usd():.4f} (tune ${_tune_usd():.4f})" in notification["message"]
+    assert f"Cost: {usd_text(_tune_usd())} (tune {usd_text(_tune_usd())})" in notification["message"]
 
 
 def test_the_recorder_counts_a_run_that_ended_with_no_catch_path(cloud: Cloud, sagemaker: StubbedSageMaker) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from mlcp.common.pricing import usd_text
 from mlcp_cli.local.api_server import LocalApi, serve_api
 from mlcp_cli.local.cloud import EXAMPLES, LocalCloud
 from mlcp_cli.local.faults import JobFault
@@ -271,7 +272,7 @@ def test_cli_commands_against_the_local_api(
     assert "started   by arn:aws:iam::123456789012:user/local" in out
     cost = mlcp("runs", "get", run_id, *local, "--json")[1]
     total = json.loads(cost)["cost"]["total"]
-    assert f"cost: ${total:.4f} USD (augment $" in out  # the run's cost, per stage
+    assert f"cost: {usd_text(total)} USD (augment $" in out  # the run's cost, per stage
     assert mlcp("runs", "get", run_id, "--pipeline", "cli", *local)[1] == out  # the run id names its pipeline
     code, out, _ = mlcp("runs", "list", "--pipeline", "cli", "--status", "FAILED", "--all", *local, "--json")
     assert code == 0
@@ -289,7 +290,7 @@ def test_cli_commands_against_the_local_api(
         "CREATED_AT",
         "COST",
     ]
-    assert out.splitlines()[1].split()[-1] == f"${total:.4f}"
+    assert out.splitlines()[1].split()[-1] == usd_text(total)
 
     # Meaningful exit codes: 3 not found, 4 conflict, 1 invalid input (field-level messages), 5 unreachable.
     assert mlcp("runs", "get", "no-such-run", *local)[0] == 3

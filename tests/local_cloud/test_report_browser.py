@@ -133,8 +133,9 @@ def test_the_run_report_renders_every_chart_in_chromium(pages: dict[str, Any], b
     print(f"\nrun report: {seen['charts']} charts drawn in Chromium in {time.monotonic() - started:.2f} s")
 
     assert (errors, problems) == ([], [])
-    # the stages (Gantt), the trials' objective, one per tuned hyperparameter, the compression
-    assert seen["declared"] == 3 + len(TUNED)
+    # the stages (Gantt), the trials' objective, one per tuned hyperparameter, the compression, the cost by stage
+    # (the local cloud's runs record what their jobs cost)
+    assert seen["declared"] == 4 + len(TUNED)
     assert seen["charts"] == seen["declared"] == seen["drawn"]
     assert seen["scripts"] == 0  # plotly.js is embedded, nothing is fetched
     axes = {chart["title"].split(" vs ")[0]: chart["x"] for chart in seen["axes"] if " vs " in chart["title"]}
@@ -142,7 +143,8 @@ def test_the_run_report_renders_every_chart_in_chromium(pages: dict[str, Any], b
     assert {name for name, axis in axes.items() if axis == "log"} == LOG_SCALED
     assert {name for name, axis in axes.items() if axis == "category"} == CATEGORICAL
     assert page.inner_text("#gate") == "gate: passed"
-    assert page.inner_text("#cost") == "total: not recorded"
+    assert page.inner_text("#cost").startswith("total: $")
+    assert pages["report"].record["cost"]["total"] > 0
     assert len(pages["report"].trials["trials"]) == SPEC["tuning"]["max_jobs"]
 
 
@@ -153,7 +155,7 @@ def test_a_report_with_cost_and_warm_start_draws_the_cost_chart(pages: dict[str,
     assert (errors, problems) == ([], [])
     assert seen["charts"] == seen["declared"] == seen["drawn"] == 4 + len(TUNED)
     assert "Cost by stage (USD)" in [chart["title"] for chart in seen["axes"]]
-    assert page.inner_text("#cost").startswith("total: 0.4321 USD")
+    assert page.inner_text("#cost").startswith("total: $0.4321 USD")
     assert "IdenticalDataAndAlgorithm from churn-v1-a1e9-3c4d5e6f-hpo" in page.inner_text("body")
 
 
@@ -163,5 +165,5 @@ def test_compare_renders_its_charts_in_chromium(pages: dict[str, Any], browser: 
 
     assert (errors, problems) == ([], [])
     assert [row["dataset_version"] for row in pages["rows"]] == ["v1", "v2"]
-    assert seen["charts"] == seen["declared"] == seen["drawn"] == 2  # objective and size; no run recorded a cost
+    assert seen["charts"] == seen["declared"] == seen["drawn"] == 3  # objective, size and cost
     assert page.locator("#compare tr").count() == 1 + len(pages["rows"])

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from mlcp.common.pricing import sagemaker_prices
+from mlcp.common.pricing import sagemaker_prices, usd_text
 from mlcp_cli.local.cloud import EXAMPLES, LocalCloud
 from mlcp_cli.local.faults import ApiFault, Degradation, JobFault
 from tests.local_cloud.conftest import failures, new_version, start_run, states_entered
@@ -88,7 +88,7 @@ def test_manifest_upload_runs_the_whole_pipeline(cloud: LocalCloud) -> None:
     assert cost["stages"]["augment"]["instance_type"] == "ml.m5.xlarge"
     assert cost["total"] == pytest.approx(sum(s["usd"] for s in cost["stages"].values()), abs=1e-5)
     assert cost["price_table"]["region"] == "us-east-1"
-    assert f"Cost: ${cost['total']:.4f}" in notes[0]["message"]
+    assert f"Cost: {usd_text(cost['total'])}" in notes[0]["message"]
 
 
 @pytest.mark.parametrize(
@@ -131,7 +131,7 @@ def test_each_catch_path_ends_failed_with_its_reason_and_a_notification(
     # and in the notice; the injected tuning failure fails the tuning job before any trial.
     assert float(run["cost"]["stages"]["augment"]["usd"]) > 0
     assert float(run["cost"]["stages"]["tune"]["jobs"]) == (0 if stage == "tune" else float(run["trials"]["Completed"]))
-    assert f"Cost: ${float(run['cost']['total']):.4f}" in notes[0]["message"]
+    assert f"Cost: {usd_text(float(run['cost']['total']))}" in notes[0]["message"]
 
 
 def test_sagemaker_throttling_is_retried_and_the_run_succeeds(cloud: LocalCloud) -> None:

@@ -162,5 +162,5 @@ def across_versions(rows: list[dict[str, Any]], key: str, title: str, axis: str)
         go.Scatter(x=[v for v, _ in points], y=[y for _, y in points], mode="lines+markers", marker={"size": 10})
     )
     figure.update_layout(title=title, xaxis={"type": "category", "title": "dataset version"}, **LAYOUT)
-    figure.update_yaxes(title=axis)
+    figure.update_yaxes(title=axis, rangemode="normal" if key == "best_objective" else "tozero")  # sizes, costs from 0
     return figure

@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlcp.common.pricing import usd_text
+
 STAGES = ("validate", "augment", "tune", "compress", "gate", "register")
 NOT_RECORDED = "not recorded"
 DASH = "\u2014"
@@ -150,7 +152,7 @@ def best_objective(record: dict[str, Any]) -> float | None:
 
 
 def money(amount: float | None, currency: str = "USD") -> str:
-    return NOT_RECORDED if amount is None else f"{amount:,.4f} {currency}"
+    return NOT_RECORDED if amount is None else f"{usd_text(amount)} {currency}"
 
 
 def clock(value: str | None) -> str:
@@ -163,7 +165,7 @@ def clock(value: str | None) -> str:
 
 def compare_money(amount: float | None, currency: str = "USD") -> str:
     """A compare table's cost cell: the amount, or a dash when the run recorded none."""
-    return DASH if amount is None else f"{amount:,.4f} {currency}"
+    return DASH if amount is None else f"{usd_text(amount)} {currency}"
 
 
 def size(value: float | None) -> str:

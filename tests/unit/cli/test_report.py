@@ -190,7 +190,7 @@ def test_a_recorded_cost_and_warm_start_are_shown() -> None:
 
     page = run_html(record(cost=cost, warm_start=warm), trials_of(trial(1, 0.7)))
 
-    assert "total: <b>0.1234 USD</b>" in page
+    assert "total: <b>$0.1234 USD</b>" in page
     assert charts_in(page) == (4, 4)  # stages, objective, compression, cost
     assert "TransferLearning from\n <code>churn-v0-hpo</code>" in page
     assert "(runs <code>churn-v0-0a1b</code>)" in page

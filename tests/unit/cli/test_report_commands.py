@@ -85,7 +85,7 @@ def test_compare_prints_one_row_per_dataset_version(api: FakeApi, capsys: pytest
     assert code == 0
     assert lines[0].split() == ["DATASET_VERSION", "RUN_ID", "STATUS", "BEST_OBJECTIVE", "SIZE_AFTER", "COST"]
     assert lines[1].split() == ["v1", "churn-v1-0a1b", "SUCCEEDED", "0.93", "18.1", "KiB", "\u2014"]
-    assert lines[2].split() == ["v2", "churn-v2-0c1d", "SUCCEEDED", "0.93", "18.1", "KiB", "0.2500", "USD"]
+    assert lines[2].split() == ["v2", "churn-v2-0c1d", "SUCCEEDED", "0.93", "18.1", "KiB", "$0.2500", "USD"]
 
 
 def test_compare_json_and_html(api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

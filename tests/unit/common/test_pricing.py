@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mlcp.common.pricing import job_usd, parse_table, sagemaker_prices
+from mlcp.common.pricing import job_usd, parse_table, sagemaker_prices, usd_text
 
 ROOT = Path(__file__).resolve().parents[3]
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
@@ -95,3 +95,19 @@ def test_parse_table_reads_a_table_of_its_own() -> None:
     )
     assert table.price("r-1", "ml.a.custom") == 0.5
     assert table.neo_billed is False
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        (0.0, "$0"),
+        (1234.5, "$1,234.5000"),
+        (0.1586, "$0.1586"),
+        (0.01, "$0.0100"),
+        (0.000207, "$0.00021"),
+        (0.0000123, "$1.23e-05"),
+    ],
+)
+def test_usd_text_keeps_two_significant_digits_below_a_cent(amount: float, text: str) -> None:
+    """The demo's run costs about $0.0002: four decimals would print $0.0000."""
+    assert usd_text(amount) == text

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mlcp.common.naming import compilation_job_name
-from mlcp.common.pricing import PriceTable
+from mlcp.common.pricing import PriceTable, usd_text
 from mlcp.training import cost
 from mlcp.training.run_record import failure_notification
 
@@ -177,7 +177,9 @@ def test_the_whole_run_per_stage_and_in_total() -> None:
     assert spent["currency"] == "USD"
     assert "unpriced" not in spent
     line = cost.cost_line(spent)
-    assert line.startswith(f"Cost: ${augment + tune + compress:.4f} (augment ${augment:.4f}, tune ${tune:.4f}, ")
+    assert line.startswith(
+        f"Cost: {usd_text(augment + tune + compress)} (augment {usd_text(augment)}, tune {usd_text(tune)}, "
+    )
 
 
 def test_a_neo_compression_costs_nothing_and_is_not_described() -> None:

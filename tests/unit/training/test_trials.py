@@ -30,6 +30,9 @@ class FakeSageMaker:
     def describe_compilation_job(self, name: str) -> Mapping[str, Any]:
         raise AssertionError(f"the trials never describe compilation job {name}")
 
+    def describe_processing_job(self, name: str) -> Mapping[str, Any]:
+        raise AssertionError(f"the trials never describe processing job {name}")
+
     def ensure_model_package_group(self, name: str, description: str, tags: Mapping[str, str]) -> None:
         raise AssertionError(f"the trials never create model package group {name}")
 

@@ -153,14 +153,11 @@ RESOURCES: dict[tuple[str, str], Builder] = {
     ("sagemaker", "DescribeHyperParameterTuningJob"): _sagemaker(
         "HyperParameterTuningJobName", "hyper-parameter-tuning-job"
     ),
+    # The Service Authorization Reference lists it on the hyper-parameter-tuning-job resource type (cost, report).
     ("sagemaker", "ListTrainingJobsForHyperParameterTuningJob"): _sagemaker(
         "HyperParameterTuningJobName", "hyper-parameter-tuning-job"
     ),
     ("sagemaker", "StopHyperParameterTuningJob"): _sagemaker(
-        "HyperParameterTuningJobName", "hyper-parameter-tuning-job"
-    ),
-    # The Service Authorization Reference lists it on the hyper-parameter-tuning-job resource type (the run's cost).
-    ("sagemaker", "ListTrainingJobsForHyperParameterTuningJob"): _sagemaker(
         "HyperParameterTuningJobName", "hyper-parameter-tuning-job"
     ),
     ("sagemaker", "CreateCompilationJob"): _sagemaker("CompilationJobName", "compilation-job"),

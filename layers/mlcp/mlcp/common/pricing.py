@@ -44,6 +44,16 @@ def rounded(usd: float) -> float:
     return round(usd, 6)
 
 
+def usd_text(amount: float) -> str:
+    """An amount for people: ``$1.23``, ``$0.1586``; below a cent two significant digits (``$0.00021``: the demo's
+    jobs run for seconds), and ``$0`` for nothing."""
+    if amount == 0:
+        return "$0"
+    if abs(amount) >= 0.01:
+        return f"${amount:,.4f}"
+    return f"${amount:.2g}" if abs(amount) >= 1e-4 else f"${amount:.2e}"
+
+
 def parse_table(document: dict[str, Any]) -> PriceTable:
     regions = {
         str(region): {str(k): float(v) for k, v in prices.items()}

@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from mlcp.common.naming import compilation_job_name
-from mlcp.common.pricing import PriceTable, job_usd, rounded
+from mlcp.common.pricing import PriceTable, job_usd, rounded, usd_text
 from mlcp.training.ports import SageMaker
 
 MAX_TRIALS: Final = 750
@@ -184,8 +184,8 @@ def cost_line(cost: Mapping[str, Any] | None) -> str:
     if not cost:
         return ""
     stages = cost.get("stages") or {}
-    parts = ", ".join(f"{name} ${float(stages[name]['usd']):.4f}" for name in _STAGES if name in stages)
-    line = f"Cost: ${float(cost['total']):.4f} ({parts})"
+    parts = ", ".join(f"{name} {usd_text(float(stages[name]['usd']))}" for name in _STAGES if name in stages)
+    line = f"Cost: {usd_text(float(cost['total']))} ({parts})"
     if cost.get("unpriced"):
         line += f"; no price for {', '.join(cost['unpriced'])} (not in the total)"
     return line
