@@ -201,9 +201,7 @@ class WarmStart(SpecModel):
         if isinstance(value, str) and value != "last_successful":
             close = difflib.get_close_matches(value, ["last_successful"], cutoff=0.8)
             hint = "did you mean 'last_successful'?" if close else f"one run: from: [{value}]"
-            raise ValueError(
-                f"must be 'last_successful' or a list of run ids of this pipeline, not {value!r} ({hint})"
-            )
+            raise ValueError(f"must be 'last_successful' or a list of run ids of this pipeline, not {value!r} ({hint})")
         if isinstance(value, list) and not 1 <= len(value) <= MAX_PARENT_TUNING_JOBS:
             raise ValueError(
                 f"lists {len(value)} run ids; give 1..{MAX_PARENT_TUNING_JOBS} (SageMaker's limit on parent tuning"
