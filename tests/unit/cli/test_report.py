@@ -316,3 +316,15 @@ def test_compare_of_given_runs_only() -> None:
 )
 def test_sizes_read_as_people_read_them(value: float | None, text: str) -> None:
     assert shape.size(value) == text
+
+
+def test_trials_without_an_objective_yet_get_a_note_not_empty_charts() -> None:
+    """GIVEN a running tuning job whose trials have reported no objective yet THEN the page says so and draws
+    neither the objective chart nor one empty chart per hyperparameter (only the stages' Gantt)."""
+    running = trials_of(trial(1, None, "InProgress", max_depth="5", eta="0.1", booster="dart"), ranges=RANGES)
+
+    page = run_html(record(status="RUNNING", gate=None), running)
+
+    assert charts_in(page) == (1, 1)
+    assert "no trial has reported validation:auc yet" in page
+    assert "no trial has reported" not in run_html(record(), trials_of(trial(1, 0.7, eta="0.1"), ranges=RANGES))
