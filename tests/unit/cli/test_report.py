@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mlcp_cli.api_client import ApiError
-from mlcp_cli.report import gather_compare, gather_run, shape
+from mlcp_cli.report import charts, gather_compare, gather_run, shape
 from mlcp_cli.report.render import compare_html, run_html
 
 HOSTILE = '<script>alert("x")</script>'
@@ -328,3 +328,19 @@ def test_trials_without_an_objective_yet_get_a_note_not_empty_charts() -> None:
     assert charts_in(page) == (1, 1)
     assert "no trial has reported validation:auc yet" in page
     assert "no trial has reported" not in run_html(record(), trials_of(trial(1, 0.7, eta="0.1"), ranges=RANGES))
+
+
+def test_the_compression_legend_sits_above_the_plot_clear_of_the_metric_axis() -> None:
+    """The metric's axis is on the right, where plotly puts a legend by default: the legend goes above the plot,
+    and the metric axis has its own ticks (not ones synced to the byte axis: 0.128, 0.255, ...)."""
+    values: dict[str, float | None] = {
+        "size_before": 131_700.0,
+        "size_after": 36_213.0,
+        "metric_before": 0.841,
+        "metric_after": 0.837,
+    }
+    layout = charts.compression(values, "validation:auc").layout
+
+    assert (layout.legend.orientation, layout.legend.yanchor, layout.legend.y) == ("h", "bottom", 1.02)
+    assert (layout.yaxis2.side, layout.yaxis2.tickmode) == ("right", "auto")
+    assert layout.margin.r >= 70
