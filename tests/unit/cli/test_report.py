@@ -259,8 +259,16 @@ class FakeApi:
         self.calls.append(f"trials {run_id}")
         return trials_of(trial(1, 0.7))
 
+    def get_pipeline(self, name: str) -> dict[str, Any]:
+        self.calls.append(f"pipeline {name}")
+        if name != "churn":
+            raise ApiError(404, {"code": "NotFound", "message": f"pipeline {name!r} is not registered"})
+        return {"name": name}
+
     def list_runs(self, pipeline: str, limit: int, next_token: str | None = None) -> dict[str, Any]:
-        ordered = sorted(self.records.values(), key=lambda r: r["created_at"], reverse=True)  # newest first
+        ordered = sorted(
+            (r for r in self.records.values() if r["pipeline"] == pipeline), key=lambda r: r["created_at"], reverse=True
+        )  # newest first
         start = int(next_token or 0)
         return {"items": ordered[start : start + 2], "next_token": str(start + 2) if start + 2 < len(ordered) else None}
 
@@ -344,3 +352,13 @@ def test_the_compression_legend_sits_above_the_plot_clear_of_the_metric_axis() -
     assert (layout.legend.orientation, layout.legend.yanchor, layout.legend.y) == ("h", "bottom", 1.02)
     assert (layout.yaxis2.side, layout.yaxis2.tickmode) == ("right", "auto")
     assert layout.margin.r >= 70
+
+
+def test_compare_of_an_unknown_pipeline_is_the_apis_404_and_of_a_pipeline_without_runs_no_rows() -> None:
+    with pytest.raises(ApiError) as raised:
+        gather_compare(FakeApi([record()]), "churn-typo")  # type: ignore[arg-type]
+    assert raised.value.status == 404
+
+    api = FakeApi([])
+    assert gather_compare(api, "churn") == []  # type: ignore[arg-type]
+    assert api.calls == ["pipeline churn"]
