@@ -100,7 +100,9 @@ def run_html(record: dict[str, Any], trials: dict[str, Any]) -> str:
         no_objective_yet=bool(trials.get("trials")) and not best_values,
         warm_start=record.get("warm_start"),
         cost_total=shape.money(total, currency),
-        price_source=((record.get("cost") or {}).get("price_table") or {}).get("source"),
+        price_table=(record.get("cost") or {}).get("price_table"),
+        spot_saved=shape.money(saved, currency) if (saved := shape.spot_saved(record)) else None,
+        unpriced=(record.get("cost") or {}).get("unpriced") or [],
     )
 
 

@@ -362,3 +362,28 @@ def test_compare_of_an_unknown_pipeline_is_the_apis_404_and_of_a_pipeline_withou
     api = FakeApi([])
     assert gather_compare(api, "churn") == []  # type: ignore[arg-type]
     assert api.calls == ["pipeline churn"]
+
+
+def test_the_cost_names_unpriced_instance_types_the_spot_saving_and_the_prices_used() -> None:
+    """An instance type the price table has no price for is named (never silently left out of the total), as
+    `mlcp runs get` does; with the managed-spot saving and the Region and date of the prices."""
+    cost = {
+        "currency": "USD",
+        "total": 0.1234,
+        "stages": {"tune": {"usd": 0.1, "spot_savings_usd": 0.2}, "compress": {"usd": 0.0234}},
+        "price_table": {
+            "source": "https://aws.amazon.com/sagemaker/pricing/",
+            "as_of": "2026-11-30",
+            "region": "eu-west-1",
+        },
+        "unpriced": ["ml.p5.48xlarge in eu-west-1"],
+    }
+
+    page = run_html(record(cost=cost), trials_of(trial(1, 0.7)))
+
+    assert "total: <b>$0.1234 USD</b>, managed spot saved $0.2000 USD" in page
+    assert "(eu-west-1 On-Demand prices of 2026-11-30: https://aws.amazon.com/sagemaker/pricing/)" in page
+    assert '<p class="failed" id="cost-unpriced">no price for ml.p5.48xlarge in eu-west-1: not in the total</p>' in page
+    plain = run_html(record(cost={**cost, "unpriced": None, "stages": {"tune": {"usd": 0.1}}}), trials_of())
+    assert "cost-unpriced" not in plain
+    assert "spot saved" not in plain
