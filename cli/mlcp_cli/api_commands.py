@@ -30,7 +30,7 @@ from mlcp.batch.spec import parse_batch_spec
 from mlcp.common.pricing import usd_text
 from mlcp_cli.api_client import DEFAULT_STACK, LOCAL_API, ApiClient, ApiUnreachable, endpoint_from_stack
 from mlcp_cli.codetarget import add_target_arguments, target_from
-from mlcp_cli.costs import cost_text
+from mlcp_cli.costs import cost_text, warm_start_text
 from mlcp_cli.specfile import load_spec
 
 EXIT_INVALID, EXIT_UNAVAILABLE, EXIT_RUN_FAILED = 1, 5, 7
@@ -91,6 +91,8 @@ def _run_rows(run: dict[str, Any]) -> None:
         print(f"\nfailure: {failure.get('stage')} {failure.get('error')}: {failure.get('reason')}")
     if run.get("model_package_arn"):
         print(f"\nmodel package: {run['model_package_arn']}")
+    if run.get("warm_start"):
+        print(f"\n{warm_start_text(run['warm_start'])}")
     if run.get("cost"):
         print(f"\n{cost_text(run['cost'])}")
 

@@ -1,4 +1,5 @@
-"""How the CLI shows a run's ``cost`` (the run record's, or a batch run's stats): one line, plus what had no price."""
+"""How the CLI shows a run's ``cost`` (the run record's, or a batch run's stats): one line, plus what had no price;
+and the run's ``warm_start`` (its parents, or why it started cold)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,13 @@ def cost_text(cost: dict[str, Any]) -> str:
     if cost.get("unpriced"):
         text += f"\n      no price for {', '.join(cost['unpriced'])}: not in the total"
     return text
+
+
+def warm_start_text(warm: dict[str, Any]) -> str:
+    """``warm start: TransferLearning from run(s) a, b (tuning jobs x, y)``, or ``... started cold: <reason>``
+    (the run record's ``warm_start``: ``type``, ``parents``, ``parent_runs``, ``cold_reason``)."""
+    head = f"warm start: {warm.get('type') or '-'}"
+    if warm.get("parents"):
+        runs = ", ".join(warm.get("parent_runs") or []) or "-"
+        return f"{head} from run(s) {runs} (tuning jobs {', '.join(warm['parents'])})"
+    return f"{head}, started cold: {warm.get('cold_reason') or 'no usable parent'}"

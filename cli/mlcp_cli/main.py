@@ -87,6 +87,21 @@ def _worst_case_text(spec: PipelineSpec, region: str) -> str:
     return text
 
 
+def _warm_start_text(spec: PipelineSpec) -> str:
+    """What the run's tuning job will start from: its parents are chosen when the run starts (build_tuning)."""
+    warm = spec.tuning.warm_start
+    if warm is None:
+        return "none (cold)"
+    runs = warm.explicit_runs()
+    if runs and len(runs) > warm.max_parents:  # the first max_parents usable ones (mlcp.training.warm_start.plan)
+        source = f"the first {warm.max_parents} usable of run(s) {', '.join(runs)} (max_parents {warm.max_parents})"
+    elif runs:
+        source = f"run(s) {', '.join(runs)}"
+    else:
+        source = f"the last {warm.max_parents} SUCCEEDED run(s)"
+    return f"{warm.type} from {source}, chosen when the run starts (none usable: it starts cold)"
+
+
 def cmd_schema(_: argparse.Namespace) -> int:
     print(json.dumps(spec_json_schema(), indent=2, sort_keys=True))
     return 0
@@ -135,6 +150,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         ("augment job", run.names.processing if spec.augment else "(no augment stage)"),
         ("tuning job", f"{run.names.tuning}  {tuning.strategy}, max {tuning.max_jobs or len(tuning.grid())} jobs"),
         ("objective", f"{tuning.objective.type} {tuning.objective.metric}"),
+        ("warm start", _warm_start_text(spec)),
         ("compression", f"{spec.compression.method}: {compression_job}"),
         ("registry", f"{spec.registry.model_package_group} ({spec.registry.approval_status})"),
         *((f"channel {name}", uri) for name, uri in run.channels.items()),

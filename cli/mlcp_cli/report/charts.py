@@ -139,8 +139,11 @@ def compression(values: dict[str, float | None], metric: str) -> go.Figure:
     figure.update_layout(
         title="Compression: before and after",
         yaxis={"title": "bytes"},
-        yaxis2={"title": esc(metric), "overlaying": "y", "side": "right"},
-        **LAYOUT,
+        # its own round ticks (0.2, 0.4, ...), not ticks synced to the byte axis (0.128, 0.255, ...)
+        yaxis2={"title": esc(metric), "overlaying": "y", "side": "right", "tickmode": "auto", "showgrid": False},
+        # the legend above the plot: on the right (plotly's default) it covers the metric's axis
+        **(LAYOUT | {"margin": {**LAYOUT["margin"], "r": 70}}),
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
     )
     return figure
 

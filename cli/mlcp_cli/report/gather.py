@@ -54,8 +54,12 @@ def compare_row(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def gather_compare(client: ApiClient, pipeline: str, run_ids: list[str] | None = None) -> list[dict[str, Any]]:
-    """One row per dataset version, its latest run (of ``run_ids`` only, when given), versions oldest first."""
+    """One row per dataset version, its latest run (of ``run_ids`` only, when given), versions oldest first.
+    A pipeline with no run that is not registered either is the API's 404 (GET /pipelines/{name}), not an empty
+    table: the list route answers an unknown pipeline with no items."""
     runs = list_all_runs(client, pipeline)
+    if not runs:
+        client.get_pipeline(pipeline)
     if run_ids is not None:
         wanted = set(run_ids)
         runs = [r for r in runs if r["run_id"] in wanted]

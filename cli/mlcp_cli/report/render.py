@@ -75,7 +75,10 @@ def run_html(record: dict[str, Any], trials: dict[str, Any]) -> str:
     rendered = {
         "timeline": figures.div(charts.timeline(stages, record.get("updated_at"))),
         "objective": figures.div(charts.objective(trials)),
-        "hyperparameters": [figures.div(charts.hyperparameter(s, metric)) for s in shape.parameter_series(trials)],
+        # a hyperparameter no trial has reported an objective for yet (a running job) gets no empty chart
+        "hyperparameters": [
+            figures.div(charts.hyperparameter(s, metric)) for s in shape.parameter_series(trials) if s.y
+        ],
         "compression": figures.div(charts.compression(compression, metric)) if compression else Markup(""),
         "cost": figures.div(charts.cost(cost_stages, currency)) if total is not None else Markup(""),
     }
@@ -94,9 +97,12 @@ def run_html(record: dict[str, Any], trials: dict[str, Any]) -> str:
         verdict=verdict,
         reasons=reasons,
         best_value=best_values[-1] if best_values else None,
+        no_objective_yet=bool(trials.get("trials")) and not best_values,
         warm_start=record.get("warm_start"),
         cost_total=shape.money(total, currency),
-        price_source=((record.get("cost") or {}).get("price_table") or {}).get("source"),
+        price_table=(record.get("cost") or {}).get("price_table"),
+        spot_saved=shape.money(saved, currency) if (saved := shape.spot_saved(record)) else None,
+        unpriced=(record.get("cost") or {}).get("unpriced") or [],
     )
 
 

@@ -147,6 +147,12 @@ def cost_rows(record: dict[str, Any]) -> tuple[float | None, str, list[tuple[str
     return total, str(cost.get("currency") or "USD"), stages
 
 
+def spot_saved(record: dict[str, Any]) -> float:
+    """What managed spot training saved over On-Demand, over the run's stages (``spot_savings_usd``)."""
+    stages = (record.get("cost") or {}).get("stages") or {}
+    return sum(number(entry.get("spot_savings_usd")) or 0.0 for entry in stages.values())
+
+
 def best_objective(record: dict[str, Any]) -> float | None:
     return number((record.get("best") or {}).get("objective_value"))
 

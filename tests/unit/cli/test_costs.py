@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlcp_cli.costs import cost_text
+from mlcp_cli.costs import cost_text, warm_start_text
 from mlcp_cli.local.demo import render
 
 COST: dict[str, Any] = {
@@ -56,3 +56,10 @@ def test_the_demo_summary_shows_the_runs_cost() -> None:
         "\n".join(lines)
     )
     assert not any("cost" in line for line in render({**summary, "cost": None}, 1.0).splitlines())
+
+
+def test_runs_get_names_the_warm_start_parents_or_why_it_started_cold() -> None:
+    warm = {"type": "TransferLearning", "parents": ["p-v1-hpo"], "parent_runs": ["p-v1-abc"], "cold_reason": None}
+    assert warm_start_text(warm) == "warm start: TransferLearning from run(s) p-v1-abc (tuning jobs p-v1-hpo)"
+    cold = {"type": "TransferLearning", "parents": [], "parent_runs": [], "cold_reason": "no earlier SUCCEEDED run"}
+    assert warm_start_text(cold) == "warm start: TransferLearning, started cold: no earlier SUCCEEDED run"

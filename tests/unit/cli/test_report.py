@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mlcp_cli.api_client import ApiError
-from mlcp_cli.report import gather_compare, gather_run, shape
+from mlcp_cli.report import charts, gather_compare, gather_run, shape
 from mlcp_cli.report.render import compare_html, run_html
 
 HOSTILE = '<script>alert("x")</script>'
@@ -259,8 +259,16 @@ class FakeApi:
         self.calls.append(f"trials {run_id}")
         return trials_of(trial(1, 0.7))
 
+    def get_pipeline(self, name: str) -> dict[str, Any]:
+        self.calls.append(f"pipeline {name}")
+        if name != "churn":
+            raise ApiError(404, {"code": "NotFound", "message": f"pipeline {name!r} is not registered"})
+        return {"name": name}
+
     def list_runs(self, pipeline: str, limit: int, next_token: str | None = None) -> dict[str, Any]:
-        ordered = sorted(self.records.values(), key=lambda r: r["created_at"], reverse=True)  # newest first
+        ordered = sorted(
+            (r for r in self.records.values() if r["pipeline"] == pipeline), key=lambda r: r["created_at"], reverse=True
+        )  # newest first
         start = int(next_token or 0)
         return {"items": ordered[start : start + 2], "next_token": str(start + 2) if start + 2 < len(ordered) else None}
 
@@ -316,3 +324,66 @@ def test_compare_of_given_runs_only() -> None:
 )
 def test_sizes_read_as_people_read_them(value: float | None, text: str) -> None:
     assert shape.size(value) == text
+
+
+def test_trials_without_an_objective_yet_get_a_note_not_empty_charts() -> None:
+    """GIVEN a running tuning job whose trials have reported no objective yet THEN the page says so and draws
+    neither the objective chart nor one empty chart per hyperparameter (only the stages' Gantt)."""
+    running = trials_of(trial(1, None, "InProgress", max_depth="5", eta="0.1", booster="dart"), ranges=RANGES)
+
+    page = run_html(record(status="RUNNING", gate=None), running)
+
+    assert charts_in(page) == (1, 1)
+    assert "no trial has reported validation:auc yet" in page
+    assert "no trial has reported" not in run_html(record(), trials_of(trial(1, 0.7, eta="0.1"), ranges=RANGES))
+
+
+def test_the_compression_legend_sits_above_the_plot_clear_of_the_metric_axis() -> None:
+    """The metric's axis is on the right, where plotly puts a legend by default: the legend goes above the plot,
+    and the metric axis has its own ticks (not ones synced to the byte axis: 0.128, 0.255, ...)."""
+    values: dict[str, float | None] = {
+        "size_before": 131_700.0,
+        "size_after": 36_213.0,
+        "metric_before": 0.841,
+        "metric_after": 0.837,
+    }
+    layout = charts.compression(values, "validation:auc").layout
+
+    assert (layout.legend.orientation, layout.legend.yanchor, layout.legend.y) == ("h", "bottom", 1.02)
+    assert (layout.yaxis2.side, layout.yaxis2.tickmode) == ("right", "auto")
+    assert layout.margin.r >= 70
+
+
+def test_compare_of_an_unknown_pipeline_is_the_apis_404_and_of_a_pipeline_without_runs_no_rows() -> None:
+    with pytest.raises(ApiError) as raised:
+        gather_compare(FakeApi([record()]), "churn-typo")  # type: ignore[arg-type]
+    assert raised.value.status == 404
+
+    api = FakeApi([])
+    assert gather_compare(api, "churn") == []  # type: ignore[arg-type]
+    assert api.calls == ["pipeline churn"]
+
+
+def test_the_cost_names_unpriced_instance_types_the_spot_saving_and_the_prices_used() -> None:
+    """An instance type the price table has no price for is named (never silently left out of the total), as
+    `mlcp runs get` does; with the managed-spot saving and the Region and date of the prices."""
+    cost = {
+        "currency": "USD",
+        "total": 0.1234,
+        "stages": {"tune": {"usd": 0.1, "spot_savings_usd": 0.2}, "compress": {"usd": 0.0234}},
+        "price_table": {
+            "source": "https://aws.amazon.com/sagemaker/pricing/",
+            "as_of": "2026-11-30",
+            "region": "eu-west-1",
+        },
+        "unpriced": ["ml.p5.48xlarge in eu-west-1"],
+    }
+
+    page = run_html(record(cost=cost), trials_of(trial(1, 0.7)))
+
+    assert "total: <b>$0.1234 USD</b>, managed spot saved $0.2000 USD" in page
+    assert "(eu-west-1 On-Demand prices of 2026-11-30: https://aws.amazon.com/sagemaker/pricing/)" in page
+    assert '<p class="failed" id="cost-unpriced">no price for ml.p5.48xlarge in eu-west-1: not in the total</p>' in page
+    plain = run_html(record(cost={**cost, "unpriced": None, "stages": {"tune": {"usd": 0.1}}}), trials_of())
+    assert "cost-unpriced" not in plain
+    assert "spot saved" not in plain

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -164,3 +165,35 @@ def test_the_breast_cancer_examples_budget_fits_its_worst_case() -> None:
     assert price is not None
     assert worst == pytest.approx(8 * 600 * price / 3600)  # augment + 6 trials + compression, 600 s each
     assert worst < spec.budget.max_usd
+
+
+@pytest.mark.parametrize(
+    ("warm", "shown"),
+    [
+        (None, "warm start          none (cold)"),
+        (
+            {"type": "TransferLearning", "max_parents": 2},
+            "warm start          TransferLearning from the last 2 SUCCEEDED run(s), chosen when the run starts",
+        ),
+        (
+            {"type": "IdenticalDataAndAlgorithm", "from": ["churn-v1-a", "churn-v2-b"], "max_parents": 2},
+            "warm start          IdenticalDataAndAlgorithm from run(s) churn-v1-a, churn-v2-b, chosen when",
+        ),
+        (
+            {"type": "TransferLearning", "from": ["churn-v1-a", "churn-v2-b"]},
+            "from the first 1 usable of run(s) churn-v1-a, churn-v2-b (max_parents 1)",
+        ),
+    ],
+)
+def test_spec_plan_says_where_the_tuning_job_warm_starts_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], warm: dict[str, Any] | None, shown: str
+) -> None:
+    import yaml  # noqa: PLC0415
+
+    data = yaml.safe_load((ROOT / "examples" / "pipelines" / "churn" / "pipeline.yaml").read_text())
+    data["tuning"] = {**data["tuning"], "warm_start": warm}
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text(yaml.safe_dump(data))
+
+    assert main(["spec", "plan", str(spec), "--region", "us-east-1"]) == 0
+    assert shown in capsys.readouterr().out

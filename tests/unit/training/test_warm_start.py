@@ -274,3 +274,19 @@ def test_the_api_returns_the_run_records_warm_start() -> None:
         "parent_runs": [],
         "cold_reason": "pipeline churn has no earlier SUCCEEDED run",
     }
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("last_succesful", "not 'last_succesful' (did you mean 'last_successful'?)"),
+        ("churn-v1-abc", "not 'churn-v1-abc' (one run: from: [churn-v1-abc])"),
+        ([], "lists 0 run ids; give 1..5 (SageMaker's limit on parent tuning jobs), or 'last_successful'"),
+        (["a", "b", "c", "d", "e", "f"], "lists 6 run ids; give 1..5"),
+        (3, "must be 'last_successful' or a list of run ids of this pipeline"),
+    ],
+)
+def test_a_bad_from_is_one_error_on_the_field_not_one_per_union_branch(written: Any, message: str) -> None:
+    errors = spec_errors(warm_data({"type": "TransferLearning", "from": written}))
+    assert list(errors) == ["tuning.warm_start.from"], errors
+    assert message in errors["tuning.warm_start.from"]

@@ -3,6 +3,7 @@ CreateHyperParameterTuningJob's rules."""
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import math
 from enum import StrEnum
@@ -191,6 +192,24 @@ class WarmStart(SpecModel):
         Field(alias="from"),
     ] = "last_successful"
     max_parents: Annotated[int, Field(ge=1, le=MAX_PARENT_TUNING_JOBS)] = 1
+
+    @field_validator("from_", mode="before")
+    @classmethod
+    def _from_shape(cls, value: Any) -> Any:
+        # One message for the field, instead of pydantic's one per union branch
+        # (from.literal['last_successful'] ... from.list[constrained-str] ...).
+        if isinstance(value, str) and value != "last_successful":
+            close = difflib.get_close_matches(value, ["last_successful"], cutoff=0.8)
+            hint = "did you mean 'last_successful'?" if close else f"one run: from: [{value}]"
+            raise ValueError(f"must be 'last_successful' or a list of run ids of this pipeline, not {value!r} ({hint})")
+        if isinstance(value, list) and not 1 <= len(value) <= MAX_PARENT_TUNING_JOBS:
+            raise ValueError(
+                f"lists {len(value)} run ids; give 1..{MAX_PARENT_TUNING_JOBS} (SageMaker's limit on parent tuning"
+                " jobs), or 'last_successful'"
+            )
+        if not isinstance(value, str | list):
+            raise ValueError("must be 'last_successful' or a list of run ids of this pipeline")
+        return value
 
     @model_validator(mode="after")
     def _ids(self) -> WarmStart:
