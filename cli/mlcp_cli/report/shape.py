@@ -188,11 +188,16 @@ def size(value: float | None) -> str:
 
 
 def latest_per_version(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One run per dataset version: the latest created, versions in the order of their first run (oldest first).
-    Runs without a dataset version are left out."""
+    """One run per dataset version: its latest SUCCEEDED run, else (no run of it succeeded) its latest run, so that a
+    retrain still running or a failed one never hides the model a version has; versions in the order of their first
+    run (oldest first). Runs without a dataset version are left out."""
     by_version: dict[str, list[dict[str, Any]]] = {}
     for run in sorted(runs, key=lambda r: (str(r.get("created_at") or ""), str(r["run_id"]))):
         version = run.get("dataset_version")
         if version:
             by_version.setdefault(str(version), []).append(run)
-    return [runs_of[-1] for runs_of in by_version.values()]
+    picked = []
+    for runs_of in by_version.values():
+        succeeded = [r for r in runs_of if r.get("status") == "SUCCEEDED"]
+        picked.append((succeeded or runs_of)[-1])
+    return picked

@@ -387,3 +387,16 @@ def test_the_cost_names_unpriced_instance_types_the_spot_saving_and_the_prices_u
     plain = run_html(record(cost={**cost, "unpriced": None, "stages": {"tune": {"usd": 0.1}}}), trials_of())
     assert "cost-unpriced" not in plain
     assert "spot saved" not in plain
+
+
+def test_compare_keeps_a_versions_succeeded_run_over_a_later_running_or_failed_retrain() -> None:
+    """A retrain of v1 that is still running (or failed) must not hide v1's model; v2 never succeeded: its latest."""
+    runs = [
+        {"run_id": "v1-a", "dataset_version": "v1", "status": "SUCCEEDED", "created_at": "2026-11-30T08:00:00Z"},
+        {"run_id": "v2-a", "dataset_version": "v2", "status": "FAILED", "created_at": "2026-11-30T08:10:00Z"},
+        {"run_id": "v1-b", "dataset_version": "v1", "status": "RUNNING", "created_at": "2026-11-30T09:00:00Z"},
+        {"run_id": "v2-b", "dataset_version": "v2", "status": "RUNNING", "created_at": "2026-11-30T09:05:00Z"},
+        {"run_id": "v1-c", "dataset_version": "v1", "status": "FAILED", "created_at": "2026-11-30T09:30:00Z"},
+        {"run_id": "none", "dataset_version": None, "status": "SUCCEEDED", "created_at": "2026-11-30T07:00:00Z"},
+    ]
+    assert [r["run_id"] for r in shape.latest_per_version(runs)] == ["v1-a", "v2-b"]
