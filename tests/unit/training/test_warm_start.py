@@ -290,3 +290,31 @@ def test_a_bad_from_is_one_error_on_the_field_not_one_per_union_branch(written: 
     errors = spec_errors(warm_data({"type": "TransferLearning", "from": written}))
     assert list(errors) == ["tuning.warm_start.from"], errors
     assert message in errors["tuning.warm_start.from"]
+
+
+def test_parents_whose_jobs_would_exceed_the_tuning_jobs_limit_are_skipped() -> None:
+    """SageMaker counts the parents' training jobs against the new tuning job's limit (750; Random 10,000): a parent
+    that would push the total over it is skipped for a smaller older one, and one alone over it means a cold start."""
+    big = {"Completed": 700, "Stopped": 40}  # 740 launched
+    runs = Runs(
+        [
+            parent_record("churn-01", 1, trials={"Completed": 30}),
+            parent_record("churn-02", 2, trials=big),
+            parent_record("churn-03", 3, trials={"Completed": 4}),
+        ]
+    )
+    run = make_run(warm_data({"type": "TransferLearning", "max_parents": 3}))
+    own = run.spec.tuning.max_jobs
+    assert own == 12  # the example's Bayesian job: 12 + 4 + 740 > 750, 12 + 4 + 30 fits
+    plan = warm_start.plan(run, runs, runs)  # type: ignore[arg-type]
+    assert plan is not None
+    assert plan.parent_runs == ["churn-03", "churn-01"]
+    assert warm_start.launched_jobs({"trials": big}) == 740
+    alone = Runs([parent_record("churn-02", 2, trials={"Completed": 750})])
+    cold = warm_start.plan(run, alone, alone)  # type: ignore[arg-type]
+    assert cold is not None
+    assert cold.parents == []
+    assert cold.cold_reason == (
+        f"no usable parent: run churn-02: its 750 training jobs and the {own} already counted would exceed the 750 "
+        "training jobs of one tuning job (a parent's jobs count against the limit)"
+    )

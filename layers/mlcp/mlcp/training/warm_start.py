@@ -25,8 +25,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from mlcp.training.context import RunContext
 from mlcp.training.payloads import RunStatus, StageName, StageStatus
 from mlcp.training.ports import RunIndex, RunStore
+from mlcp.training.sagemaker_limits import MAX_TRAINING_JOBS, MAX_TRAINING_JOBS_RANDOM
 from mlcp.training.spec import PipelineSpec
-from mlcp.training.tuning_spec import TuningStage, WarmStartType
+from mlcp.training.tuning_spec import Strategy, TuningStage, WarmStartType
 
 SPEC_ATTRIBUTE: Final = "run_spec_json"  # the run record's stored spec (mlcp.training.stages.SPEC_ATTRIBUTE)
 MAX_STATIC_CHANGES: Final = 10  # tunable -> static changes plus changed static values (the restrictions list)
@@ -178,6 +179,20 @@ def parent_problem(run: RunContext, record: Mapping[str, Any] | None, run_id: st
 
 
 # --- choosing the parents -----------------------------------------------------------------------------------------
+def launched_jobs(record: Mapping[str, Any]) -> int:
+    """The training jobs a run's tuning job launched: the sum of its TrainingJobStatusCounters (``trials`` on the
+    run record, select_best)."""
+    counters = record.get("trials") or {}
+    return sum(int(v) for v in counters.values() if isinstance(v, int | float) or str(v).isdigit())
+
+
+def job_limit(stage: TuningStage) -> int:
+    """The most training jobs one tuning job may have (sagemaker_limits: 750, Random 10,000). "All training jobs
+    launched by parent hyperparameter tuning jobs and the new hyperparameter tuning jobs count against the limit of
+    training jobs for the tuning job" (API_HyperParameterTuningJobWarmStartConfig, Note)."""
+    return MAX_TRAINING_JOBS_RANDOM if stage.strategy is Strategy.RANDOM else MAX_TRAINING_JOBS
+
+
 def _recent_successes(run: RunContext, index: RunIndex) -> list[dict[str, Any]]:
     """The pipeline's SUCCEEDED runs other than ``run``, newest first (at most _MAX_PAGES pages of the index)."""
     found: list[dict[str, Any]] = []
@@ -205,13 +220,21 @@ def plan(run: RunContext, runs: RunStore, index: RunIndex | None) -> WarmStartPl
         candidates = [(str(item.get("run_id")), item) for item in _recent_successes(run, index)]
     parents: list[tuple[str, str]] = []
     skipped: list[str] = []
+    limit, counted = job_limit(run.spec.tuning), run.spec.tuning.max_jobs or 0
     for run_id, record in candidates:
         if len(parents) == warm.max_parents:
             break
         problem = parent_problem(run, record, run_id)
         job = parent_job(record or {})
+        jobs = launched_jobs(record or {})
+        if problem is None and job is not None and counted + jobs > limit:
+            problem = (
+                f"run {run_id}: its {jobs} training jobs and the {counted} already counted would exceed the "
+                f"{limit} training jobs of one tuning job (a parent's jobs count against the limit)"
+            )
         if problem is None and job is not None:
             parents.append((run_id, job))
+            counted += jobs
         else:
             skipped.append(problem or f"run {run_id} has no tuning job")
     if parents:
