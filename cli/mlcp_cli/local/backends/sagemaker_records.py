@@ -11,6 +11,7 @@ training.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -89,7 +90,9 @@ def _show_training(job: Job, shown: _Shown, at: float, timestamp: Timestamp) -> 
     fake.training_start_time = timestamp(start) if start is not None else None
     fake.training_end_time = timestamp(current.t) if shown.terminal else None
     fake.failure_reason = shown.failure
-    seconds = int(current.t - start) if shown.terminal and start is not None else None
+    # Whole seconds, rounded up: a real script-mode trial here can run for under a second, which truncated to 0
+    # billable seconds (a free job); on AWS a job that started is never under one second.
+    seconds = max(1, math.ceil(current.t - start - 1e-6)) if shown.terminal and start is not None else None
     fake.training_time_in_seconds = seconds
     fake.billable_time_in_seconds = _billable(seconds, job.spot)
     fake.final_metric_data_list = (

@@ -9,6 +9,7 @@ Region that is not in the table is *unpriced*: :meth:`PriceTable.price` returns 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -51,7 +52,8 @@ def usd_text(amount: float) -> str:
         return "$0"
     if abs(amount) >= 0.01:
         return f"${amount:,.4f}"
-    return f"${amount:.2g}" if abs(amount) >= 1e-4 else f"${amount:.2e}"
+    digits = min(8, 1 - math.floor(math.log10(abs(amount))))  # two significant digits, no exponent
+    return f"${amount:.{digits}f}"
 
 
 def parse_table(document: dict[str, Any]) -> PriceTable:
