@@ -105,7 +105,9 @@ def test_parse_table_reads_a_table_of_its_own() -> None:
         (0.1586, "$0.1586"),
         (0.01, "$0.0100"),
         (0.000207, "$0.00021"),
-        (0.0000123, "$0.000012"), (0.000005, "$0.0000050"), (1e-12, "$0.00000000"),
+        (0.0000123, "$0.000012"),
+        (0.000005, "$0.0000050"),
+        (1e-12, "$0.00000000"),
     ],
 )
 def test_usd_text_keeps_two_significant_digits_below_a_cent(amount: float, text: str) -> None:
