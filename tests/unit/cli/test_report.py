@@ -391,7 +391,7 @@ def test_the_cost_names_unpriced_instance_types_the_spot_saving_and_the_prices_u
 
 def test_compare_keeps_a_versions_succeeded_run_over_a_later_running_or_failed_retrain() -> None:
     """A retrain of v1 that is still running (or failed) must not hide v1's model; v2 never succeeded: its latest."""
-    runs = [
+    runs: list[dict[str, Any]] = [
         {"run_id": "v1-a", "dataset_version": "v1", "status": "SUCCEEDED", "created_at": "2026-11-30T08:00:00Z"},
         {"run_id": "v2-a", "dataset_version": "v2", "status": "FAILED", "created_at": "2026-11-30T08:10:00Z"},
         {"run_id": "v1-b", "dataset_version": "v1", "status": "RUNNING", "created_at": "2026-11-30T09:00:00Z"},
