@@ -92,13 +92,13 @@ def _warm_start_text(spec: PipelineSpec) -> str:
     warm = spec.tuning.warm_start
     if warm is None:
         return "none (cold)"
-    runs = warm.explicit_runs()
-    if runs and len(runs) > warm.max_parents:  # the first max_parents usable ones (mlcp.training.warm_start.plan)
-        source = f"the first {warm.max_parents} usable of run(s) {', '.join(runs)} (max_parents {warm.max_parents})"
+    runs, wanted = warm.explicit_runs(), warm.parents_wanted()
+    if runs and len(runs) > wanted:  # the first max_parents usable ones (mlcp.training.warm_start.plan)
+        source = f"the first {wanted} usable of run(s) {', '.join(runs)} (max_parents {wanted})"
     elif runs:
         source = f"run(s) {', '.join(runs)}"
     else:
-        source = f"the last {warm.max_parents} SUCCEEDED run(s)"
+        source = f"the last {wanted} SUCCEEDED run(s)"
     return f"{warm.type} from {source}, chosen when the run starts (none usable: it starts cold)"
 
 

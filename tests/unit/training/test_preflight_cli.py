@@ -180,8 +180,12 @@ def test_the_breast_cancer_examples_budget_fits_its_worst_case() -> None:
             "warm start          IdenticalDataAndAlgorithm from run(s) churn-v1-a, churn-v2-b, chosen when",
         ),
         (
-            {"type": "TransferLearning", "from": ["churn-v1-a", "churn-v2-b"]},
+            {"type": "TransferLearning", "from": ["churn-v1-a", "churn-v2-b"], "max_parents": 1},
             "from the first 1 usable of run(s) churn-v1-a, churn-v2-b (max_parents 1)",
+        ),
+        (  # without max_parents a list means every listed run
+            {"type": "TransferLearning", "from": ["churn-v1-a", "churn-v2-b"]},
+            "warm start          TransferLearning from run(s) churn-v1-a, churn-v2-b, chosen when",
         ),
     ],
 )

@@ -35,7 +35,21 @@ def spec_errors(data: dict[str, Any]) -> dict[str, str]:
 def test_warm_start_defaults_to_the_last_successful_run() -> None:
     warm = make_spec(warm_data({"type": "TransferLearning"})).tuning.warm_start
     assert warm is not None
-    assert (warm.type, warm.from_, warm.max_parents) == (WarmStartType.TRANSFER_LEARNING, "last_successful", 1)
+    assert (warm.type, warm.from_, warm.parents_wanted()) == (WarmStartType.TRANSFER_LEARNING, "last_successful", 1)
+
+
+def test_a_list_of_runs_means_every_listed_run_unless_max_parents_says_fewer() -> None:
+    listed = make_spec(warm_data({"type": "TransferLearning", "from": ["a", "b", "c"]})).tuning.warm_start
+    assert listed is not None
+    assert listed.parents_wanted() == 3
+    capped = make_spec(warm_data({"type": "TransferLearning", "from": ["a", "b", "c"], "max_parents": 2}))
+    assert capped.tuning.warm_start is not None
+    assert capped.tuning.warm_start.parents_wanted() == 2
+    runs = Runs([parent_record(f"churn-{i:02d}", i) for i in (1, 2, 3)])
+    run = make_run(warm_data({"type": "TransferLearning", "from": ["churn-03", "churn-01", "churn-02"]}))
+    plan = warm_start.plan(run, runs, runs)  # type: ignore[arg-type]
+    assert plan is not None
+    assert plan.parent_runs == ["churn-03", "churn-01", "churn-02"]
 
 
 @pytest.mark.parametrize(

@@ -191,7 +191,14 @@ class WarmStart(SpecModel):
         ],
         Field(alias="from"),
     ] = "last_successful"
-    max_parents: Annotated[int, Field(ge=1, le=MAX_PARENT_TUNING_JOBS)] = 1
+    max_parents: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=MAX_PARENT_TUNING_JOBS,
+            description="Most parents (1..5). Default: 1 with last_successful, every listed run with a list of ids.",
+        ),
+    ] = None
 
     @field_validator("from_", mode="before")
     @classmethod
@@ -222,6 +229,13 @@ class WarmStart(SpecModel):
 
     def explicit_runs(self) -> list[str]:
         return list(self.from_) if isinstance(self.from_, list) else []
+
+    def parents_wanted(self) -> int:
+        """``max_parents``, else 1 for ``last_successful`` and the number of listed runs for a list (a user who lists
+        three runs means three parents)."""
+        if self.max_parents is not None:
+            return self.max_parents
+        return len(self.explicit_runs()) or 1
 
 
 class Spot(SpecModel):

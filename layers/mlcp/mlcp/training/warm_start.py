@@ -222,7 +222,7 @@ def plan(run: RunContext, runs: RunStore, index: RunIndex | None) -> WarmStartPl
     skipped: list[str] = []
     limit, counted = job_limit(run.spec.tuning), run.spec.tuning.max_jobs or 0
     for run_id, record in candidates:
-        if len(parents) == warm.max_parents:
+        if len(parents) == warm.parents_wanted():
             break
         problem = parent_problem(run, record, run_id)
         job = parent_job(record or {})
@@ -251,7 +251,7 @@ def sample_plan(run: RunContext) -> WarmStartPlan | None:
     warm = run.spec.tuning.warm_start
     if warm is None:
         return None
-    count = len(warm.explicit_runs()) or warm.max_parents
+    count = max(len(warm.explicit_runs()), warm.parents_wanted())
     base = run.names.tuning[:28]
     return WarmStartPlan(
         type=warm.type,
