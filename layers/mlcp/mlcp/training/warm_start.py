@@ -16,7 +16,7 @@ https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_HyperParameterTuni
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from aws_lambda_powertools import Logger
@@ -205,24 +205,16 @@ def _recent_successes(run: RunContext, index: RunIndex) -> list[dict[str, Any]]:
     return found
 
 
-def plan(run: RunContext, runs: RunStore, index: RunIndex | None) -> WarmStartPlan | None:
-    """The warm start of ``run`` (None when its spec asks for none): at most ``max_parents`` usable parents, or a
-    cold start with the reason. Never raises for a missing or unusable parent."""
-    warm = run.spec.tuning.warm_start
-    if warm is None:
-        return None
-    explicit = warm.explicit_runs()
-    if explicit:
-        candidates = [(run_id, runs.get(run_id)) for run_id in explicit]
-    elif index is None:
-        return WarmStartPlan(type=warm.type, cold_reason="this deployment cannot list the pipeline's runs")
-    else:
-        candidates = [(str(item.get("run_id")), item) for item in _recent_successes(run, index)]
+def _choose(
+    run: RunContext, candidates: Sequence[tuple[str, Mapping[str, Any] | None]], wanted: int
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The first ``wanted`` usable candidates as (run id, tuning job), and why each other one was skipped. A parent
+    whose launched jobs would take the total over one tuning job's limit is skipped (:func:`job_limit`)."""
     parents: list[tuple[str, str]] = []
     skipped: list[str] = []
     limit, counted = job_limit(run.spec.tuning), run.spec.tuning.max_jobs or 0
     for run_id, record in candidates:
-        if len(parents) == warm.parents_wanted():
+        if len(parents) == wanted:
             break
         problem = parent_problem(run, record, run_id)
         job = parent_job(record or {})
@@ -237,6 +229,23 @@ def plan(run: RunContext, runs: RunStore, index: RunIndex | None) -> WarmStartPl
             counted += jobs
         else:
             skipped.append(problem or f"run {run_id} has no tuning job")
+    return parents, skipped
+
+
+def plan(run: RunContext, runs: RunStore, index: RunIndex | None) -> WarmStartPlan | None:
+    """The warm start of ``run`` (None when its spec asks for none): at most ``max_parents`` usable parents, or a
+    cold start with the reason. Never raises for a missing or unusable parent."""
+    warm = run.spec.tuning.warm_start
+    if warm is None:
+        return None
+    explicit = warm.explicit_runs()
+    if explicit:
+        candidates = [(run_id, runs.get(run_id)) for run_id in explicit]
+    elif index is None:
+        return WarmStartPlan(type=warm.type, cold_reason="this deployment cannot list the pipeline's runs")
+    else:
+        candidates = [(str(item.get("run_id")), item) for item in _recent_successes(run, index)]
+    parents, skipped = _choose(run, candidates, warm.parents_wanted())
     if parents:
         return WarmStartPlan(type=warm.type, parents=[j for _, j in parents], parent_runs=[r for r, _ in parents])
     if not candidates:
