@@ -90,7 +90,7 @@ scaling-schema: bootstrap ## regenerate docs/scaling-policy.schema.json from the
 openapi: bootstrap ## regenerate docs/openapi.json from the API's routes and models
 	$(BIN)/mlcp openapi > docs/openapi.json
 
-bench: bootstrap ## benchmarks (not tests): cold starts, transitions, throughput, scaling, batch planning, preflight, bounded input
+bench: bootstrap ## benchmarks (not tests): cold starts, transitions, throughput, scaling, batch planning, preflight, bounded input, warm start
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/transitions.py
 	$(BIN)/python bench/local_throughput.py
@@ -98,6 +98,7 @@ bench: bootstrap ## benchmarks (not tests): cold starts, transitions, throughput
 	$(BIN)/python bench/batch_planning.py
 	$(BIN)/python bench/preflight.py
 	$(BIN)/python bench/bounded_input.py
+	$(BIN)/python bench/warm_start.py
 
 demo: $(STAMP) ## run the example training pipeline end to end on the embedded local cloud, print a summary
 	@$(BIN)/mlcp local demo; status=$$?; echo; \
