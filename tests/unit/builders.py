@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
+import types
 from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
@@ -234,3 +236,13 @@ def asl_state(name: str) -> dict[str, Any]:
 def asl_parameter_keys(name: str) -> set[str]:
     """The top-level request keys a Task state passes to its service integration (``Key.$`` -> ``Key``)."""
     return {key.removesuffix(".$") for key in asl_state(name)["Parameters"]}
+
+
+def install_fake_image_uris(monkeypatch: Any, retrieve: Any) -> None:
+    """Make ``sagemaker.core.image_uris.retrieve`` the given fake for the test (the CLI's image lookup, without
+    the real SDK); the modules are restored by ``monkeypatch``."""
+    module = types.ModuleType("sagemaker.core.image_uris")
+    module.retrieve = retrieve  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "sagemaker", types.ModuleType("sagemaker"))
+    monkeypatch.setitem(sys.modules, "sagemaker.core", types.ModuleType("sagemaker.core"))
+    monkeypatch.setitem(sys.modules, "sagemaker.core.image_uris", module)

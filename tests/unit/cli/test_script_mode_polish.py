@@ -23,6 +23,7 @@ from mlcp_cli import api_commands, imagecache
 from mlcp_cli.main import main
 from mlcp_cli.scriptmode import CodeTarget
 from mlcp_cli.specfile import DRY_RUN_MARKER, load_spec
+from tests.unit.builders import install_fake_image_uris
 
 SDK_MODULES = ("sagemaker", "sagemaker.core", "sagemaker.core.image_uris", "sagemaker.image_uris")
 DATA = Path(__file__).resolve().parents[2] / "data" / "script_mode"
@@ -51,11 +52,7 @@ def sdk(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
             )
         return sklearn_image(kwargs["region"], kwargs["version"])
 
-    module = types.ModuleType("sagemaker.core.image_uris")
-    module.retrieve = retrieve  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "sagemaker", types.ModuleType("sagemaker"))
-    monkeypatch.setitem(sys.modules, "sagemaker.core", types.ModuleType("sagemaker.core"))
-    monkeypatch.setitem(sys.modules, "sagemaker.core.image_uris", module)
+    install_fake_image_uris(monkeypatch, retrieve)
     return calls
 
 

@@ -12,7 +12,6 @@ import os
 import shutil
 import sys
 import tarfile
-import types
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from mlcp_cli.main import main
 from mlcp_cli.scriptmode import CodeTarget
 from mlcp_cli.sourcedir import SourceDirInvalid, package
 from mlcp_cli.specfile import load_spec
+from tests.unit.builders import install_fake_image_uris
 
 SDK_MODULES = ("sagemaker", "sagemaker.core", "sagemaker.core.image_uris", "sagemaker.image_uris")
 DATA = Path(__file__).resolve().parents[2] / "data" / "script_mode"
@@ -51,11 +51,7 @@ def fake_sdk(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
             raise ValueError(UNSUPPORTED.format(arg=kwargs["version"]))
         return SKLEARN_IMAGE.format(region=kwargs["region"], version=kwargs["version"])
 
-    module = types.ModuleType("sagemaker.core.image_uris")
-    module.retrieve = retrieve  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "sagemaker", types.ModuleType("sagemaker"))
-    monkeypatch.setitem(sys.modules, "sagemaker.core", types.ModuleType("sagemaker.core"))
-    monkeypatch.setitem(sys.modules, "sagemaker.core.image_uris", module)
+    install_fake_image_uris(monkeypatch, retrieve)
     return calls
 
 
