@@ -5,6 +5,7 @@ the local API (`mlcp local serve`). The endpoint comes from ``--endpoint``, the 
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import urllib.error
@@ -13,6 +14,9 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from mlcp.common.api_models import RUN_ID_PATTERN
+from mlcp.common.naming import EXECUTION_NAME_MAX
 
 LOCAL_API = "http://127.0.0.1:5001"
 DEFAULT_STACK = "mlcp"
@@ -183,6 +187,18 @@ def _pipeline(name: str | None) -> str:
 
 def _run(pipeline: str, run_id: str) -> str:
     return f"{_pipeline(pipeline)}/runs/{_quote(run_id)}"
+
+
+def run_id_argument(value: str) -> str:
+    """argparse ``type`` of a RUN_ID argument: a run id as the API's routes accept it (mlcp.common.api_models.RunId,
+    a Step Functions execution name), else a usage error (exit 2) before any request, not the 404 of a run that
+    no pipeline has."""
+    if len(value) <= EXECUTION_NAME_MAX and re.fullmatch(RUN_ID_PATTERN, value):
+        return value
+    raise argparse.ArgumentTypeError(
+        f"{value!r} is not a run id: run ids are 1..{EXECUTION_NAME_MAX} characters matching {RUN_ID_PATTERN} "
+        "(letters, digits, '-' and '_'), e.g. churn-v1-0a1b2c3d4e"
+    )
 
 
 def owners(resource_id: str) -> list[str]:

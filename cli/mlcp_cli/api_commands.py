@@ -28,7 +28,14 @@ import yaml
 
 from mlcp.batch.spec import parse_batch_spec
 from mlcp.common.pricing import usd_text
-from mlcp_cli.api_client import DEFAULT_STACK, LOCAL_API, ApiClient, ApiUnreachable, endpoint_from_stack
+from mlcp_cli.api_client import (
+    DEFAULT_STACK,
+    LOCAL_API,
+    ApiClient,
+    ApiUnreachable,
+    endpoint_from_stack,
+    run_id_argument,
+)
 from mlcp_cli.codetarget import add_target_arguments, target_from
 from mlcp_cli.costs import cost_text, warm_start_text
 from mlcp_cli.specfile import load_spec
@@ -363,7 +370,7 @@ def add_batch_parsers(batch: argparse.ArgumentParser) -> None:
     start.add_argument("--indices", help="with --retry-of: comma-separated shard indices (default: the failed)")
     start.add_argument("--idempotency-key", help="retry-safe key (default: a new UUID per invocation)")
     get = _command(sub, "get", cmd_batch_get, "a batch run: status, plan, failed shards")
-    get.add_argument("batch_id")
+    get.add_argument("batch_id", type=run_id_argument)
     get.add_argument("--profile", help="the run's job profile (default: found from the run id)")
     get.add_argument("--wait", action="store_true", help="poll until the batch run has ended")
     get.add_argument("--interval", type=float, default=2.0, help=argparse.SUPPRESS)
@@ -423,7 +430,7 @@ def add_parsers(sub: Any) -> None:
     start.add_argument("--interval", type=float, default=2.0, help=argparse.SUPPRESS)
     start.add_argument("--timeout", type=float, default=6 * 3600.0, help=argparse.SUPPRESS)
     get = _command(runs_sub, "get", cmd_runs_get, "a run with its stages")
-    get.add_argument("run_id")
+    get.add_argument("run_id", type=run_id_argument)
     listing = _command(runs_sub, "list", cmd_runs_list, "runs, newest first per pipeline")
     listing.add_argument("--pipeline")
     listing.add_argument("--status", choices=sorted(TERMINAL | {"PENDING", "RUNNING"}))
@@ -431,11 +438,11 @@ def add_parsers(sub: Any) -> None:
     listing.add_argument("--next-token")
     listing.add_argument("--all", action="store_true", help="follow next_token to the end")
     cancel = _command(runs_sub, "cancel", cmd_runs_cancel, "stop a running run (and its SageMaker job)")
-    cancel.add_argument("run_id")
+    cancel.add_argument("run_id", type=run_id_argument)
     redrive = _command(runs_sub, "redrive", cmd_runs_redrive, "redrive a failed, timed-out or aborted run")
-    redrive.add_argument("run_id")
+    redrive.add_argument("run_id", type=run_id_argument)
     watch = _command(runs_sub, "watch", cmd_runs_watch, "show stage progress until the run ends")
-    watch.add_argument("run_id")
+    watch.add_argument("run_id", type=run_id_argument)
     watch.add_argument("--interval", type=float, default=2.0, help="seconds between polls (default 2)")
     watch.add_argument("--timeout", type=float, default=6 * 3600.0, help="give up after this many seconds")
     for command in (get, cancel, redrive, watch):

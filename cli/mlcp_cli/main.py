@@ -67,21 +67,56 @@ def cmd_validate(args: argparse.Namespace) -> int:
     reach = reach_from(args)
     preflight_spec(spec, reach=reach, checker=ServiceModels(), source=args.file, region=default_region(args.region))
     checked = "roles and buckets checked" if reach else "roles and buckets not checked: give --artifact-bucket"
+    extras = ""
+    warm = spec.tuning.warm_start
+    if warm is not None:
+        wanted = warm.parents_wanted()
+        source = ", ".join(warm.explicit_runs()) or "last_successful"
+        extras += f"; warm start {warm.type} from {source} ({wanted} parent{'s' if wanted > 1 else ''})"
+    if spec.budget is not None:
+        total = _worst_case(spec, default_region(args.region))["total_usd"]
+        extras += f"; budget ${spec.budget.max_usd:.2f}, worst case ${total:.2f}"
     print(
-        f"{args.file}: valid pipeline spec {spec.name!r} ({spec.tuning.strategy} tuning, {spec.compression.method}); "
-        f"preflight passed ({checked})"
+        f"{args.file}: valid pipeline spec {spec.name!r} ({spec.tuning.strategy} tuning, {spec.compression.method})"
+        f"{extras}; preflight passed ({checked})"
     )
     return 0
 
 
-def _worst_case_text(spec: PipelineSpec, region: str) -> str:
-    """Every job at its MaxRuntimeInSeconds x the shipped price table (mlcp.training.budget)."""
+def _worst_case(spec: PipelineSpec, region: str) -> dict[str, Any]:
+    """The run's worst-case cost (mlcp.training.budget: every job at its MaxRuntimeInSeconds x the shipped price
+    table), as ``spec plan --json`` prints it: USD per stage (augment, tune, compress; a Neo compilation has no
+    charge and no entry), ``total_usd``, the instance types without a price (they add nothing to the total), the
+    Region and the table's date."""
     table = sagemaker_prices()
     cases = worst_case(spec, table, region)
-    unpriced = sorted({c.instance_type for c in cases if c.price_per_hour is None})
-    text = f"${sum(c.usd for c in cases):.2f} ({region}, prices of {table.as_of})"
-    if unpriced:
-        text += f"; no price for {', '.join(unpriced)}"
+    stages = {
+        c.stage: {
+            "usd": round(c.usd, 6),
+            "jobs": c.jobs,
+            "max_runtime_seconds": c.max_runtime_seconds,
+            "instance_type": c.instance_type,
+            "instance_count": c.instance_count,
+            "price_per_hour": c.price_per_hour,
+        }
+        for c in cases
+    }
+    return {
+        "currency": "USD",
+        "total_usd": round(sum(c.usd for c in cases), 6),
+        "stages": stages,
+        "unpriced": sorted({c.instance_type for c in cases if c.price_per_hour is None}),
+        "region": region,
+        "prices_as_of": table.as_of,
+    }
+
+
+def _worst_case_text(spec: PipelineSpec, region: str) -> str:
+    """Every job at its MaxRuntimeInSeconds x the shipped price table (mlcp.training.budget)."""
+    worst = _worst_case(spec, region)
+    text = f"${worst['total_usd']:.2f} ({region}, prices of {worst['prices_as_of']})"
+    if worst["unpriced"]:
+        text += f"; no price for {', '.join(worst['unpriced'])}"
     if spec.budget is not None:
         text += f"; budget ${spec.budget.max_usd:.2f}"
     return text
@@ -100,6 +135,15 @@ def _warm_start_text(spec: PipelineSpec) -> str:
     else:
         source = f"the last {wanted} SUCCEEDED run(s)"
     return f"{warm.type} from {source}, chosen when the run starts (none usable: it starts cold)"
+
+
+def _warm_start_json(spec: PipelineSpec) -> dict[str, Any] | None:
+    """``tuning.warm_start`` for ``spec plan --json``: ``type``, ``from`` (``last_successful`` or the run ids) and
+    ``max_parents``, the most parents the run will use (WarmStart.parents_wanted); None: the run starts cold."""
+    warm = spec.tuning.warm_start
+    if warm is None:
+        return None
+    return {"type": str(warm.type), "from": warm.from_, "max_parents": warm.parents_wanted()}
 
 
 def cmd_schema(_: argparse.Namespace) -> int:
@@ -139,6 +183,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         "output_prefix": run.output_prefix,
         "augment_request": processing_request(run),
         "tuning_request": tuning_request(run),
+        "warm_start": _warm_start_json(spec),
+        "worst_case": _worst_case(spec, default_region(args.region)),
+        "budget": spec.budget.model_dump() if spec.budget is not None else None,
     }
     if args.json:
         print(json.dumps(plan, indent=2))
@@ -240,7 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--role-arn", default=EXAMPLE_ROLE, help="the stack's SageMaker execution role, used when the spec names none"
     )
-    plan.add_argument("--json", action="store_true", help="print the full SageMaker requests as JSON")
+    plan.add_argument(
+        "--json",
+        action="store_true",
+        help="print the plan as JSON: the full SageMaker requests, warm start, worst-case cost and budget",
+    )
     add_reach_arguments(plan)
     add_cache_argument(plan)
     plan.set_defaults(func=cmd_plan)

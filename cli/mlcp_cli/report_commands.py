@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcp_cli import api_commands
+from mlcp_cli.api_client import run_id_argument
 from mlcp_cli.report import write_compare, write_run_report
 from mlcp_cli.report.shape import DASH, compare_money, size
 
@@ -84,7 +85,7 @@ def add_report_parsers(sub: Any) -> None:
         cmd_runs_report,
         "write one run's report as a self-contained HTML file (stages, trials, compression, gate, cost)",
     )
-    report.add_argument("run_id")
+    report.add_argument("run_id", type=run_id_argument)
     report.add_argument("--pipeline", help="the run's pipeline (default: found from the run id)")
     report.add_argument("--html", required=True, metavar="FILE", help="the HTML file to write (directories created)")
     compare = api_commands._command(

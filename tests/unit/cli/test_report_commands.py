@@ -63,6 +63,20 @@ def test_report_of_a_run_without_trials_yet_is_written_and_says_why(
     assert reason in (tmp_path / "r.html").read_text()
 
 
+def test_report_of_a_malformed_run_id_is_a_usage_error_naming_the_pattern(
+    api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not the 404 of an unknown run: the id cannot be one (the API's RunId pattern), and nothing is asked."""
+    with pytest.raises(SystemExit) as usage:
+        main(["runs", "report", "bad id!", "--html", str(tmp_path / "r.html")])
+
+    err = capsys.readouterr().err
+    assert usage.value.code == 2
+    assert "argument run_id: 'bad id!' is not a run id: run ids are 1..80 characters matching ^[A-Za-z0-9_-]+$" in err
+    assert api.calls == []
+    assert not (tmp_path / "r.html").exists()
+
+
 @pytest.mark.parametrize("kind", ["directory", "under a file"])
 def test_report_to_a_path_that_cannot_be_written_is_one_line_and_exit_1(
     api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str

@@ -201,3 +201,76 @@ def test_spec_plan_says_where_the_tuning_job_warm_starts_from(
 
     assert main(["spec", "plan", str(spec), "--region", "us-east-1"]) == 0
     assert shown in capsys.readouterr().out
+
+
+def _churn_with(tmp_path: Path, **extra: Any) -> Path:
+    """The churn example with ``tuning.warm_start`` (``warm``) and/or ``budget``."""
+    import yaml  # noqa: PLC0415
+
+    data = yaml.safe_load((ROOT / "examples" / "pipelines" / "churn" / "pipeline.yaml").read_text())
+    if "warm" in extra:
+        data["tuning"] = {**data["tuning"], "warm_start": extra["warm"]}
+    if "budget" in extra:
+        data["budget"] = extra["budget"]
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text(yaml.safe_dump(data))
+    return spec
+
+
+def test_spec_plan_json_has_the_warm_start_the_worst_case_and_the_budget(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json  # noqa: PLC0415
+
+    from mlcp.common.pricing import sagemaker_prices  # noqa: PLC0415
+
+    table = sagemaker_prices()
+    price = table.price("us-east-1", "ml.m5.xlarge")
+    assert price is not None
+    warm = {"type": "TransferLearning", "from": ["churn-v1-a", "churn-v2-b"]}
+    spec = _churn_with(tmp_path, warm=warm, budget={"max_usd": 5.0})
+
+    assert main(["spec", "plan", str(spec), "--region", "us-east-1", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+
+    assert plan["warm_start"] == {**warm, "max_parents": 2}  # every listed run (WarmStart.parents_wanted)
+    assert plan["budget"] == {"max_usd": 5.0}
+    worst = plan["worst_case"]
+    assert {name: stage["usd"] for name, stage in worst["stages"].items()} == pytest.approx(
+        {"augment": price, "tune": 12 * price, "compress": price}  # 3600 s each on one ml.m5.xlarge
+    )
+    assert worst["stages"]["tune"]["jobs"] == 12
+    assert worst["total_usd"] == pytest.approx(14 * price)
+    assert (worst["currency"], worst["region"], worst["prices_as_of"], worst["unpriced"]) == (
+        "USD",
+        "us-east-1",
+        table.as_of,
+        [],
+    )
+
+    assert main(["spec", "plan", str(_churn_with(tmp_path)), "--region", "us-east-1", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert (plan["warm_start"], plan["budget"]) == (None, None)
+    assert plan["worst_case"]["total_usd"] == pytest.approx(14 * price)
+
+
+def test_spec_validate_names_the_warm_start_and_the_budget(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mlcp.common.pricing import sagemaker_prices  # noqa: PLC0415
+
+    price = sagemaker_prices().price("us-east-1", "ml.m5.xlarge")
+    assert price is not None
+    warm = {"type": "TransferLearning", "max_parents": 2}
+    spec = _churn_with(tmp_path, warm=warm, budget={"max_usd": 5.0})
+
+    assert main(["spec", "validate", str(spec), "--region", "us-east-1"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"; warm start TransferLearning from last_successful (2 parents); budget $5.00, worst case ${14 * price:.2f};"
+        " preflight passed"
+    ) in out
+
+    spec = _churn_with(tmp_path, warm={"type": "IdenticalDataAndAlgorithm", "from": ["churn-v1-a"]})
+    assert main(["spec", "validate", str(spec), "--region", "us-east-1"]) == 0
+    out = capsys.readouterr().out
+    assert "; warm start IdenticalDataAndAlgorithm from churn-v1-a (1 parent); preflight passed" in out
+    assert "budget" not in out

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mlcp.common.naming import EXECUTION_NAME_MAX
+
 
 class ApiRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # built on first use (cold start)
@@ -15,8 +17,9 @@ class ApiResponse(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)  # built on first use (cold start)
 
 
-# Run ids are Step Functions execution names.
-RunId = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")]
+# Run ids are Step Functions execution names (mlcp.common.naming.execution_name): 1..80 of these characters.
+RUN_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+RunId = Annotated[str, Field(min_length=1, max_length=EXECUTION_NAME_MAX, pattern=RUN_ID_PATTERN)]
 
 
 # What clients send as Idempotency-Key (IETF draft: a unique string, typically a UUID).
