@@ -92,7 +92,8 @@ def add_report_parsers(sub: Any) -> None:
         runs_sub,
         "compare",
         cmd_runs_compare,
-        "a pipeline's runs across dataset versions (the latest run of each): objective, model size, cost",
+        "a pipeline's runs across dataset versions (each version's latest SUCCEEDED run, else its latest): objective, "
+        "model size, cost",
     )
     compare.add_argument("--pipeline", required=True)
     compare.add_argument("--html", metavar="FILE", help="also write an HTML page with the charts")
