@@ -22,6 +22,8 @@ _ERROR_STAGE = {
     "GateFailed": StageName.GATE,
 }
 _STAGE_ORDER = list(StageName)
+# The run's validated spec on its record (JSON): every later stage and warm start's parent checks read it.
+SPEC_ATTRIBUTE = "run_spec_json"
 
 
 def new_run_item(run_input: RunInput, at: datetime) -> dict[str, Any]:

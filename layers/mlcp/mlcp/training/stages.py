@@ -200,7 +200,7 @@ def validate_spec(inp: ValidateInput, deps: Deps) -> ValidateResult:
     return ValidateResult(run=run.ref(), augment_request=augment)
 
 
-SPEC_ATTRIBUTE = "run_spec_json"
+SPEC_ATTRIBUTE = run_record.SPEC_ATTRIBUTE  # tests and callers import it from here too
 
 
 def run_context(ref: RunRef, deps: Deps) -> RunContext:

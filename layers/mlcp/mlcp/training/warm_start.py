@@ -22,6 +22,7 @@ from typing import Any, Final
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from mlcp.training import run_record
 from mlcp.training.context import RunContext
 from mlcp.training.payloads import RunStatus, StageName, StageStatus
 from mlcp.training.ports import RunIndex, RunStore
@@ -29,7 +30,6 @@ from mlcp.training.sagemaker_limits import MAX_TRAINING_JOBS, MAX_TRAINING_JOBS_
 from mlcp.training.spec import PipelineSpec
 from mlcp.training.tuning_spec import Strategy, TuningStage, WarmStartType
 
-SPEC_ATTRIBUTE: Final = "run_spec_json"  # the run record's stored spec (mlcp.training.stages.SPEC_ATTRIBUTE)
 MAX_STATIC_CHANGES: Final = 10  # tunable -> static changes plus changed static values (the restrictions list)
 _PAGE: Final = 25
 _MAX_PAGES: Final = 8  # last_successful looks at most 200 earlier runs (a bounded Lambda invocation)
@@ -133,7 +133,7 @@ def stage_problem(new: TuningStage, parent: TuningStage, warm_type: WarmStartTyp
 
 
 def _stored_spec(record: Mapping[str, Any]) -> PipelineSpec | None:
-    document = record.get(SPEC_ATTRIBUTE)
+    document = record.get(run_record.SPEC_ATTRIBUTE)
     if not isinstance(document, str):
         return None
     try:
